@@ -1,0 +1,28 @@
+# The two commands of the README, and what they stand on.
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+LAUNCHER := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+export CCACHE_DIR ?= $(CURDIR)/$(BUILD)/.ccache
+
+.PHONY: setup build run test asan clean
+
+setup:
+	scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(LAUNCHER) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/basalt up examples/demo --data data --seed-demo
+
+test: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
+
+# The same tests on a Debug build with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DBASALT_SANITIZE=ON"
+
+clean:
+	rm -rf $(BUILD) build-asan

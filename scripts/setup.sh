@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything Basalt needs on a Debian 12 machine: Debian packages, npm packages and the
+# DuckDB library. Idempotent: a second run only checks and returns quickly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build and run-time libraries, test servers, benchmark tools.
+packages=(
+  build-essential cmake pkg-config ninja-build ccache
+  libboost1.81-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libcli11-dev zlib1g-dev libzstd-dev libsqlite3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  curl
+  # the original architecture, rebuilt for the side-by-side benchmark
+  nginx-light libnginx-mod-http-lua lua-cjson redis-server wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # Keep package scripts from starting system services (nginx, redis): tests and benchmarks
+  # start their own instances on free ports.
+  policy=/usr/sbin/policy-rc.d
+  added_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod +x "$policy"
+    added_policy=1
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ "$added_policy" -eq 0 ] || $sudo rm -f "$policy"
+fi
+
+# Node.js and npm (for the DuckDB package and the web console) come with the machine image; Debian's
+# own npm conflicts with that nodejs, so only check for them.
+for tool in node npm; do
+  command -v "$tool" >/dev/null || { echo "setup: $tool is missing: install Node.js 20 with npm" >&2; exit 1; }
+done
+
+scripts/fetch-duckdb.sh

@@ -1,0 +1,292 @@
+#include "common/config.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <set>
+
+namespace basalt {
+
+namespace {
+
+// Reads one YAML mapping with errors that point at the file and line.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string file, std::string path)
+      : node_(node), file_(std::move(file)), path_(std::move(path)) {}
+
+  Status check_keys(const std::set<std::string>& allowed) const {
+    if (!node_.IsMap()) return error(node_, path_ + " must be a mapping");
+    for (const auto& kv : node_) {
+      auto key = kv.first.as<std::string>();
+      if (!allowed.contains(key)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        return error(kv.first, fmt::format("unknown key '{}' in {} (known: {})", key,
+                                           path_.empty() ? "the top level" : path_, list));
+      }
+    }
+    return Status::ok();
+  }
+
+  bool has(const char* key) const { return node_[key].IsDefined() && !node_[key].IsNull(); }
+  YAML::Node child(const char* key) const { return node_[key]; }
+  Section section(const char* key) const { return {node_[key], file_, qualify(key)}; }
+
+  Status get(const char* key, std::string& out) const {
+    if (!has(key)) return Status::ok();
+    const YAML::Node n = node_[key];
+    if (!n.IsScalar()) return error(n, qualify(key) + " must be a string");
+    out = n.as<std::string>();
+    return Status::ok();
+  }
+  template <typename Int>
+  Status get_int(const char* key, Int& out, uint64_t max) const {
+    if (!has(key)) return Status::ok();
+    const YAML::Node n = node_[key];
+    std::string text = n.IsScalar() ? n.Scalar() : "";
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (!n.IsScalar() || ec != std::errc() || end != text.data() + text.size() || v > max) {
+      return error(n, fmt::format("{} must be a whole number from 0 to {}", qualify(key), max));
+    }
+    out = static_cast<Int>(v);
+    return Status::ok();
+  }
+  Status get_bool(const char* key, bool& out) const {
+    if (!has(key)) return Status::ok();
+    const YAML::Node n = node_[key];
+    std::string t = n.IsScalar() ? n.Scalar() : "";
+    if (t == "true" || t == "yes" || t == "on") {
+      out = true;
+    } else if (t == "false" || t == "no" || t == "off") {
+      out = false;
+    } else {
+      return error(n, qualify(key) + " must be true or false");
+    }
+    return Status::ok();
+  }
+  template <typename Duration>
+  Status get_duration(const char* key, Duration& out) const {
+    if (!has(key)) return Status::ok();
+    const YAML::Node n = node_[key];
+    auto d = parse_duration(n.IsScalar() ? n.Scalar() : "");
+    if (!d) return error(n, qualify(key) + ": " + d.status().message());
+    out = std::chrono::duration_cast<Duration>(*d);
+    return Status::ok();
+  }
+  Status get_size(const char* key, uint64_t& out) const {
+    if (!has(key)) return Status::ok();
+    const YAML::Node n = node_[key];
+    auto s = parse_size(n.IsScalar() ? n.Scalar() : "");
+    if (!s) return error(n, qualify(key) + ": " + s.status().message());
+    out = *s;
+    return Status::ok();
+  }
+  Status get_list(const char* key, std::vector<std::string>& out) const {
+    if (!has(key)) return Status::ok();
+    const YAML::Node n = node_[key];
+    if (!n.IsSequence()) return error(n, qualify(key) + " must be a list");
+    out.clear();
+    for (const auto& item : n) {
+      if (!item.IsScalar()) return error(item, qualify(key) + " must be a list of strings");
+      out.push_back(item.as<std::string>());
+    }
+    return Status::ok();
+  }
+
+  Status error(const YAML::Node& n, const std::string& message) const {
+    return invalid_argument(fmt::format("{}:{}: {}", file_, n.Mark().line + 1, message));
+  }
+  const YAML::Node& node() const { return node_; }
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string qualify(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+  YAML::Node node_;
+  std::string file_;
+  std::string path_;
+};
+
+Status read_config(const Section& top, ProjectConfig& c) {
+  BASALT_RETURN_IF_ERROR(top.check_keys({"project", "data_dir", "log_level", "sources", "ingest",
+                                         "api", "wal", "loader", "warehouse"}));
+  BASALT_RETURN_IF_ERROR(top.get("project", c.name));
+  std::string data_dir;
+  BASALT_RETURN_IF_ERROR(top.get("data_dir", data_dir));
+  if (!data_dir.empty()) c.data_dir = data_dir;
+  BASALT_RETURN_IF_ERROR(top.get("log_level", c.log_level));
+
+  if (top.has("sources")) {
+    const YAML::Node list = top.child("sources");
+    if (!list.IsSequence()) return top.error(list, "sources must be a list");
+    std::set<std::string> names, keys;
+    for (const auto& item : list) {
+      Section s(item, top.file(), "sources[]");
+      BASALT_RETURN_IF_ERROR(s.check_keys({"name", "write_key", "description"}));
+      SourceConfig source;
+      BASALT_RETURN_IF_ERROR(s.get("name", source.name));
+      BASALT_RETURN_IF_ERROR(s.get("write_key", source.write_key));
+      if (source.name.empty()) return s.error(item, "a source needs a name");
+      if (source.write_key.empty()) {
+        return s.error(item, "source '" + source.name + "' needs a write_key");
+      }
+      if (!names.insert(source.name).second) {
+        return s.error(item, "source '" + source.name + "' is declared twice");
+      }
+      if (!keys.insert(source.write_key).second) {
+        return s.error(item, "source '" + source.name + "' reuses another source's write_key");
+      }
+      c.sources.push_back(std::move(source));
+    }
+  }
+  if (top.has("ingest")) {
+    Section s = top.section("ingest");
+    BASALT_RETURN_IF_ERROR(s.check_keys({"bind", "port", "threads", "max_event_bytes",
+                                         "max_body_bytes", "max_batch_events",
+                                         "trusted_proxies"}));
+    BASALT_RETURN_IF_ERROR(s.get("bind", c.ingest.bind));
+    BASALT_RETURN_IF_ERROR(s.get_int("port", c.ingest.port, 65535));
+    BASALT_RETURN_IF_ERROR(s.get_int("threads", c.ingest.threads, 256));
+    uint64_t v = c.ingest.max_event_bytes;
+    BASALT_RETURN_IF_ERROR(s.get_size("max_event_bytes", v));
+    c.ingest.max_event_bytes = v;
+    v = c.ingest.max_body_bytes;
+    BASALT_RETURN_IF_ERROR(s.get_size("max_body_bytes", v));
+    c.ingest.max_body_bytes = v;
+    BASALT_RETURN_IF_ERROR(s.get_int("max_batch_events", c.ingest.max_batch_events, 1000000));
+    BASALT_RETURN_IF_ERROR(s.get_list("trusted_proxies", c.ingest.trusted_proxies));
+  }
+  if (top.has("api")) {
+    Section s = top.section("api");
+    BASALT_RETURN_IF_ERROR(s.check_keys({"bind", "port", "admin_token"}));
+    BASALT_RETURN_IF_ERROR(s.get("bind", c.api.bind));
+    BASALT_RETURN_IF_ERROR(s.get_int("port", c.api.port, 65535));
+    BASALT_RETURN_IF_ERROR(s.get("admin_token", c.api.admin_token));
+  }
+  if (top.has("wal")) {
+    Section s = top.section("wal");
+    BASALT_RETURN_IF_ERROR(s.check_keys({"segment_size", "group_commit_delay", "sync"}));
+    BASALT_RETURN_IF_ERROR(s.get_size("segment_size", c.wal.segment_bytes));
+    BASALT_RETURN_IF_ERROR(s.get_duration("group_commit_delay", c.wal.group_commit_delay));
+    BASALT_RETURN_IF_ERROR(s.get_bool("sync", c.wal.sync));
+  }
+  if (top.has("loader")) {
+    Section s = top.section("loader");
+    BASALT_RETURN_IF_ERROR(
+        s.check_keys({"batch_events", "batch_interval", "dedup_window", "dedup_max_ids"}));
+    BASALT_RETURN_IF_ERROR(s.get_int("batch_events", c.loader.batch_events, 10000000));
+    BASALT_RETURN_IF_ERROR(s.get_duration("batch_interval", c.loader.batch_interval));
+    BASALT_RETURN_IF_ERROR(s.get_duration("dedup_window", c.loader.dedup_window));
+    BASALT_RETURN_IF_ERROR(s.get_int("dedup_max_ids", c.loader.dedup_max_ids, 1ull << 32));
+  }
+  if (top.has("warehouse")) {
+    Section s = top.section("warehouse");
+    BASALT_RETURN_IF_ERROR(s.check_keys({"engine", "path"}));
+    BASALT_RETURN_IF_ERROR(s.get("engine", c.warehouse.engine));
+    BASALT_RETURN_IF_ERROR(s.get("path", c.warehouse.path));
+    if (c.warehouse.engine != "duckdb") {
+      return s.error(s.child("engine"), "warehouse.engine '" + c.warehouse.engine +
+                                            "' is not supported (supported: duckdb)");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::filesystem::path ProjectConfig::warehouse_path() const {
+  std::filesystem::path p = warehouse.path.empty() ? "warehouse.duckdb" : warehouse.path;
+  return p.is_absolute() ? p : data_dir / p;
+}
+
+Result<ProjectConfig> load_project_config(const std::filesystem::path& project_dir) {
+  ProjectConfig config;
+  config.project_dir = project_dir;
+  std::filesystem::path file = project_dir / "basalt.yaml";
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    return not_found(file.string() + ": no such file (a project folder holds basalt.yaml)");
+  }
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(fmt::format("{}:{}: {}", file.string(), e.mark.line + 1, e.msg));
+  }
+  if (root.IsNull()) return config;
+  BASALT_RETURN_IF_ERROR(read_config(Section(root, file.string(), ""), config));
+  return config;
+}
+
+Status apply_environment(ProjectConfig& c,
+                         const std::function<const char*(const char*)>& getenv) {
+  auto get = [&](const char* name) -> std::string {
+    const char* v = getenv(name);
+    return v ? v : "";
+  };
+  auto port = [&](const char* name, uint16_t& out) -> Status {
+    std::string v = get(name);
+    if (v.empty()) return Status::ok();
+    unsigned p = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
+    if (ec != std::errc() || end != v.data() + v.size() || p > 65535) {
+      return invalid_argument(fmt::format("{}='{}' is not a port number", name, v));
+    }
+    out = static_cast<uint16_t>(p);
+    return Status::ok();
+  };
+  if (auto v = get("BASALT_DATA_DIR"); !v.empty()) c.data_dir = v;
+  if (auto v = get("BASALT_ADMIN_TOKEN"); !v.empty()) c.api.admin_token = v;
+  if (auto v = get("BASALT_LOG_LEVEL"); !v.empty()) c.log_level = v;
+  BASALT_RETURN_IF_ERROR(port("BASALT_INGEST_PORT", c.ingest.port));
+  BASALT_RETURN_IF_ERROR(port("BASALT_API_PORT", c.api.port));
+  if (auto v = get("BASALT_WAREHOUSE_URL"); !v.empty()) {
+    constexpr std::string_view kDuck = "duckdb://";
+    if (!v.starts_with(kDuck)) {
+      return invalid_argument("BASALT_WAREHOUSE_URL='" + v +
+                              "' is not supported (use duckdb:///path/to/file.duckdb)");
+    }
+    c.warehouse.engine = "duckdb";
+    c.warehouse.path = v.substr(kDuck.size());
+  }
+  return Status::ok();
+}
+
+Result<std::chrono::microseconds> parse_duration(const std::string& text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  std::string unit(end, text.data() + text.size());
+  if (ec != std::errc() || text.empty()) {
+    return invalid_argument("'" + text + "' is not a duration (e.g. 200us, 250ms, 2s, 5m, 24h, 1d)");
+  }
+  uint64_t us_per = 0;
+  if (unit == "us") us_per = 1;
+  else if (unit == "ms") us_per = 1000;
+  else if (unit == "s") us_per = 1'000'000;
+  else if (unit == "m") us_per = 60'000'000;
+  else if (unit == "h") us_per = 3'600'000'000;
+  else if (unit == "d") us_per = 86'400'000'000;
+  if (us_per == 0) {
+    return invalid_argument("'" + text + "' is not a duration (e.g. 200us, 250ms, 2s, 5m, 24h, 1d)");
+  }
+  return std::chrono::microseconds(n * us_per);
+}
+
+Result<uint64_t> parse_size(const std::string& text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  std::string unit(end, text.data() + text.size());
+  uint64_t mult = 0;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "KB" || unit == "KiB") mult = 1024;
+  else if (unit == "MB" || unit == "MiB") mult = 1024 * 1024;
+  else if (unit == "GB" || unit == "GiB") mult = 1024ull * 1024 * 1024;
+  if (ec != std::errc() || text.empty() || mult == 0) {
+    return invalid_argument("'" + text + "' is not a size (e.g. 512KB, 64MB, 1GB)");
+  }
+  return n * mult;
+}
+
+}  // namespace basalt

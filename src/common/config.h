@@ -1,0 +1,86 @@
+#pragma once
+// The project configuration (basalt.yaml), with environment overrides and command-line flags
+// applied on top by the caller. Errors name the file and line.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace basalt {
+
+struct SourceConfig {
+  std::string name;
+  std::string write_key;
+};
+
+struct IngestConfig {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 8080;
+  size_t threads = 0;                    // 0: one per core
+  size_t max_event_bytes = 32 * 1024;    // one event's JSON
+  size_t max_body_bytes = 500 * 1000;    // a request body after decompression
+  size_t max_batch_events = 2500;
+  std::vector<std::string> trusted_proxies;  // addresses whose X-Forwarded-For is believed
+};
+
+struct ApiConfig {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 8081;
+  std::string admin_token;
+};
+
+struct WalConfig {
+  uint64_t segment_bytes = 64ull << 20;
+  std::chrono::microseconds group_commit_delay{0};
+  bool sync = true;
+};
+
+struct LoaderConfig {
+  size_t batch_events = 50000;
+  std::chrono::milliseconds batch_interval{200};
+  std::chrono::seconds dedup_window{24 * 3600};
+  size_t dedup_max_ids = 20'000'000;  // memory bound of the dedup index (8 bytes an id)
+};
+
+struct WarehouseConfig {
+  std::string engine = "duckdb";
+  std::string path;  // duckdb: file, relative to data_dir; default warehouse.duckdb
+};
+
+struct ProjectConfig {
+  std::filesystem::path project_dir;
+  std::string name = "basalt";
+  std::filesystem::path data_dir = "data";  // relative paths are relative to the working dir
+  std::string log_level = "info";
+  std::vector<SourceConfig> sources;
+  IngestConfig ingest;
+  ApiConfig api;
+  WalConfig wal;
+  LoaderConfig loader;
+  WarehouseConfig warehouse;
+
+  std::filesystem::path wal_dir() const { return data_dir / "wal"; }
+  std::filesystem::path warehouse_path() const;
+};
+
+// Reads PROJECT_DIR/basalt.yaml. Unknown keys and wrong types are errors with file:line.
+Result<ProjectConfig> load_project_config(const std::filesystem::path& project_dir);
+
+// Applies BASALT_* environment variables (BASALT_DATA_DIR, BASALT_ADMIN_TOKEN,
+// BASALT_WAREHOUSE_URL=duckdb:///path, BASALT_INGEST_PORT, BASALT_API_PORT, BASALT_LOG_LEVEL).
+// `getenv` is injected for tests.
+Status apply_environment(ProjectConfig& config,
+                         const std::function<const char*(const char*)>& getenv);
+
+// "200us", "250ms", "2s", "5m", "24h", "1d" → duration.
+Result<std::chrono::microseconds> parse_duration(const std::string& text);
+// "64MB", "512KB", "1GB", "100" (bytes) → bytes.
+Result<uint64_t> parse_size(const std::string& text);
+
+}  // namespace basalt

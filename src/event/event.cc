@@ -1,0 +1,188 @@
+#include "event/event.h"
+
+#include <cstring>
+
+namespace basalt::event {
+
+namespace {
+
+constexpr uint8_t kVersion = 1;
+
+constexpr std::string_view kTypeNames[] = {"", "track", "identify", "page", "screen", "group",
+                                           "alias"};
+
+void put_varint(uint64_t v, std::string& out) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void put_i64(int64_t v, std::string& out) {
+  // zig-zag so small negative numbers stay short
+  put_varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
+}
+
+void put_str(std::string_view s, std::string& out) {
+  put_varint(s.size(), out);
+  out.append(s);
+}
+
+void put_opt(const std::optional<int64_t>& v, std::string& out) {
+  out.push_back(v ? 1 : 0);
+  if (v) put_i64(*v, out);
+}
+
+// Reads fields in order; the first failure sticks and later reads return empty values.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return fail();
+      auto b = static_cast<uint8_t>(in_[pos_++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    return fail();
+  }
+  int64_t i64() {
+    uint64_t u = varint();
+    return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  }
+  uint8_t byte() {
+    if (pos_ >= in_.size()) return static_cast<uint8_t>(fail());
+    return static_cast<uint8_t>(in_[pos_++]);
+  }
+  std::string str() {
+    uint64_t n = varint();
+    if (!ok_ || n > in_.size() - pos_) {
+      fail();
+      return {};
+    }
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  std::optional<int64_t> opt() {
+    if (byte() == 0) return std::nullopt;
+    return i64();
+  }
+  Status finish(const char* what) const {
+    if (!ok_) return data_loss(std::string(what) + " record is truncated");
+    if (pos_ != in_.size()) return data_loss(std::string(what) + " record has trailing bytes");
+    return Status::ok();
+  }
+
+ private:
+  uint64_t fail() {
+    ok_ = false;
+    pos_ = in_.size();
+    return 0;
+  }
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::string_view event_type_name(EventType type) {
+  auto i = static_cast<size_t>(type);
+  return i < std::size(kTypeNames) ? kTypeNames[i] : "";
+}
+
+std::optional<EventType> parse_event_type(std::string_view name) {
+  for (size_t i = 1; i < std::size(kTypeNames); ++i) {
+    if (kTypeNames[i] == name) return static_cast<EventType>(i);
+  }
+  return std::nullopt;
+}
+
+void encode(const Event& e, std::string& out) {
+  out.push_back(static_cast<char>(RecordKind::kEvent));
+  out.push_back(static_cast<char>(kVersion));
+  out.push_back(static_cast<char>(e.type));
+  for (const std::string* s : {&e.event_id, &e.message_id, &e.source, &e.event, &e.user_id,
+                               &e.anonymous_id, &e.group_id, &e.previous_id}) {
+    put_str(*s, out);
+  }
+  put_i64(e.timestamp_us, out);
+  put_i64(e.received_at_us, out);
+  put_opt(e.sent_at_us, out);
+  put_opt(e.original_timestamp_us, out);
+  for (const std::string* s : {&e.ip, &e.user_agent, &e.library_name, &e.library_version,
+                               &e.os_name, &e.app_version, &e.properties_json, &e.traits_json,
+                               &e.context_json}) {
+    put_str(*s, out);
+  }
+}
+
+void encode(const QuarantinedEvent& q, std::string& out) {
+  out.push_back(static_cast<char>(RecordKind::kQuarantine));
+  out.push_back(static_cast<char>(kVersion));
+  put_str(q.source, out);
+  put_i64(q.received_at_us, out);
+  put_str(q.reason, out);
+  put_str(q.raw_json, out);
+  put_str(q.ip, out);
+}
+
+Result<RecordKind> record_kind(std::string_view record) {
+  if (record.size() < 2) return data_loss("record too short to hold a kind and version");
+  auto kind = static_cast<uint8_t>(record[0]);
+  auto version = static_cast<uint8_t>(record[1]);
+  if (kind != static_cast<uint8_t>(RecordKind::kEvent) &&
+      kind != static_cast<uint8_t>(RecordKind::kQuarantine)) {
+    return data_loss("unknown record kind " + std::to_string(kind));
+  }
+  if (version != kVersion) return data_loss("unknown record version " + std::to_string(version));
+  return static_cast<RecordKind>(kind);
+}
+
+Result<Event> decode_event(std::string_view record) {
+  auto kind = record_kind(record);
+  if (!kind) return kind.status();
+  if (*kind != RecordKind::kEvent) return data_loss("not an event record");
+  Reader r(record.substr(2));
+  Event e;
+  uint8_t type = r.byte();
+  if (type < 1 || type >= std::size(kTypeNames)) {
+    return data_loss("event record has unknown type " + std::to_string(type));
+  }
+  e.type = static_cast<EventType>(type);
+  for (std::string* s : {&e.event_id, &e.message_id, &e.source, &e.event, &e.user_id,
+                         &e.anonymous_id, &e.group_id, &e.previous_id}) {
+    *s = r.str();
+  }
+  e.timestamp_us = r.i64();
+  e.received_at_us = r.i64();
+  e.sent_at_us = r.opt();
+  e.original_timestamp_us = r.opt();
+  for (std::string* s : {&e.ip, &e.user_agent, &e.library_name, &e.library_version, &e.os_name,
+                         &e.app_version, &e.properties_json, &e.traits_json, &e.context_json}) {
+    *s = r.str();
+  }
+  BASALT_RETURN_IF_ERROR(r.finish("event"));
+  return e;
+}
+
+Result<QuarantinedEvent> decode_quarantined(std::string_view record) {
+  auto kind = record_kind(record);
+  if (!kind) return kind.status();
+  if (*kind != RecordKind::kQuarantine) return data_loss("not a quarantine record");
+  Reader r(record.substr(2));
+  QuarantinedEvent q;
+  q.source = r.str();
+  q.received_at_us = r.i64();
+  q.reason = r.str();
+  q.raw_json = r.str();
+  q.ip = r.str();
+  BASALT_RETURN_IF_ERROR(r.finish("quarantine"));
+  return q;
+}
+
+}  // namespace basalt::event

@@ -1,0 +1,71 @@
+#pragma once
+// The collected event: what the ingest API produces, the WAL stores and every consumer (the
+// warehouse loader, stream sinks) reads. Its binary record form is documented in
+// docs/event_record.md; encode/decode here are the only code that knows it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace basalt::event {
+
+enum class EventType : uint8_t { kTrack = 1, kIdentify, kPage, kScreen, kGroup, kAlias };
+
+std::string_view event_type_name(EventType type);  // "track", "identify", …
+std::optional<EventType> parse_event_type(std::string_view name);
+
+// Times are microseconds since the Unix epoch, UTC. JSON members hold minified JSON text of an
+// object ("{}" when absent).
+struct Event {
+  EventType type = EventType::kTrack;
+  std::string event_id;    // server-assigned UUID, unique per stored row
+  std::string message_id;  // the client's id (or a generated one); the dedup key with `source`
+  std::string source;      // name of the source whose write key sent it
+  std::string event;       // track: event name; page/screen: the page or screen name
+  std::string user_id;
+  std::string anonymous_id;
+  std::string group_id;     // group calls
+  std::string previous_id;  // alias calls
+  int64_t timestamp_us = 0;    // skew-corrected event time
+  int64_t received_at_us = 0;  // server time on receipt
+  std::optional<int64_t> sent_at_us;
+  std::optional<int64_t> original_timestamp_us;  // the client's timestamp before correction
+  std::string ip;
+  std::string user_agent;
+  std::string library_name;
+  std::string library_version;
+  std::string os_name;
+  std::string app_version;
+  std::string properties_json = "{}";
+  std::string traits_json = "{}";  // identify and group traits
+  std::string context_json = "{}";
+
+  bool operator==(const Event&) const = default;
+};
+
+// An event refused at collection, kept whole with the reason so nothing is lost.
+struct QuarantinedEvent {
+  std::string source;
+  int64_t received_at_us = 0;
+  std::string reason;
+  std::string raw_json;
+  std::string ip;
+
+  bool operator==(const QuarantinedEvent&) const = default;
+};
+
+enum class RecordKind : uint8_t { kEvent = 1, kQuarantine = 2 };
+
+// Appends the record form of `e` to `out`.
+void encode(const Event& e, std::string& out);
+void encode(const QuarantinedEvent& q, std::string& out);
+
+// What kind of record `record` is; an error when it is empty or of an unknown kind/version.
+Result<RecordKind> record_kind(std::string_view record);
+Result<Event> decode_event(std::string_view record);
+Result<QuarantinedEvent> decode_quarantined(std::string_view record);
+
+}  // namespace basalt::event

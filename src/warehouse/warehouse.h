@@ -1,0 +1,87 @@
+#pragma once
+// The Warehouse interface: where collected events become queryable. Implementations live beside
+// each other (duckdb/ now, clickhouse/ later) and are chosen by name in make_warehouse.
+//
+// Tables (columns in docs/warehouse_tables.md):
+//   events      one row per accepted event
+//   users       one row per user id: anonymous ids, merged traits, first/last seen
+//   quarantine  every refused event with its raw JSON, source and reason
+//   basalt_offsets  (consumer, next_lsn): what each loader has stored, written in the same
+//                   transaction as the rows, so a crash never loads a record twice or loses one
+//
+// Thread safety: load() is called by one loader thread; query() may be called from any thread
+// concurrently with load().
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+#include "event/event.h"
+
+namespace basalt::warehouse {
+
+// One batch from the loader: rows to store and the log position they reach.
+struct LoadBatch {
+  std::vector<event::Event> events;
+  std::vector<event::QuarantinedEvent> quarantined;
+  uint64_t next_lsn = 0;  // stored as the consumer's offset in the same transaction
+};
+
+using Value = std::variant<std::monostate, bool, int64_t, double, std::string>;
+
+struct ColumnInfo {
+  std::string name;
+  std::string type;  // the engine's type name, e.g. BIGINT, VARCHAR, TIMESTAMP WITH TIME ZONE
+};
+
+struct QueryResult {
+  std::vector<ColumnInfo> columns;
+  std::vector<std::vector<Value>> rows;
+  bool truncated = false;  // more rows existed than max_rows
+};
+
+struct QueryOptions {
+  size_t max_rows = 100000;
+  std::chrono::milliseconds timeout{30000};  // the query is interrupted past this
+};
+
+class Warehouse {
+ public:
+  virtual ~Warehouse() = default;
+
+  // Creates missing tables; keeps existing data.
+  virtual Status ensure_schema() = 0;
+
+  // The offset stored for `consumer`, or nullopt when it never loaded anything.
+  virtual Result<std::optional<uint64_t>> load_offset(const std::string& consumer) = 0;
+
+  // In one transaction: appends the events and quarantined events, merges identify traits and
+  // first/last-seen times into `users`, and sets `consumer`'s offset to batch.next_lsn. All or
+  // nothing.
+  virtual Status load(const LoadBatch& batch, const std::string& consumer) = 0;
+
+  // Calls `fn(source, message_id)` for every stored event received at or after `since_us`,
+  // so a restarted loader can rebuild its dedup index.
+  virtual Status for_each_message_id(
+      int64_t since_us, const std::function<void(std::string_view, std::string_view)>& fn) = 0;
+
+  // Runs one SQL statement. Errors carry the engine's message (kInvalidArgument for SQL the
+  // engine refuses, kDeadlineExceeded for a timeout).
+  virtual Result<QueryResult> query(const std::string& sql, const QueryOptions& options) = 0;
+};
+
+struct WarehouseOptions {
+  std::string engine = "duckdb";
+  std::string path;        // duckdb: the database file
+  bool read_only = false;  // duckdb: open the file read-only (basalt sql with no server)
+};
+
+Result<std::unique_ptr<Warehouse>> make_warehouse(const WarehouseOptions& options);
+
+}  // namespace basalt::warehouse

@@ -1,0 +1,115 @@
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+namespace basalt {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("basalt_config_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void write(const std::string& text) { std::ofstream(dir_ / "basalt.yaml") << text; }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigTest, ReadsEverySection) {
+  write(R"(project: demo
+data_dir: /tmp/x
+sources:
+  - {name: app, write_key: k1}
+  - {name: server, write_key: k2}
+ingest: {port: 9000, max_body_bytes: 1MB, max_batch_events: 10, trusted_proxies: [10.0.0.1]}
+api: {port: 9001, admin_token: secret}
+wal: {segment_size: 16MB, group_commit_delay: 200us, sync: false}
+loader: {batch_events: 1000, batch_interval: 50ms, dedup_window: 1h}
+)");
+  auto c = load_project_config(dir_);
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->name, "demo");
+  ASSERT_EQ(c->sources.size(), 2u);
+  EXPECT_EQ(c->sources[1].write_key, "k2");
+  EXPECT_EQ(c->ingest.port, 9000);
+  EXPECT_EQ(c->ingest.max_body_bytes, 1024u * 1024);
+  EXPECT_EQ(c->ingest.trusted_proxies, std::vector<std::string>{"10.0.0.1"});
+  EXPECT_EQ(c->api.admin_token, "secret");
+  EXPECT_EQ(c->wal.segment_bytes, 16u << 20);
+  EXPECT_EQ(c->wal.group_commit_delay, std::chrono::microseconds(200));
+  EXPECT_FALSE(c->wal.sync);
+  EXPECT_EQ(c->loader.batch_interval, std::chrono::milliseconds(50));
+  EXPECT_EQ(c->loader.dedup_window, std::chrono::hours(1));
+  EXPECT_EQ(c->warehouse_path(), std::filesystem::path("/tmp/x/warehouse.duckdb"));
+}
+
+TEST_F(ConfigTest, ErrorsNameFileAndLine) {
+  write("project: demo\ningest:\n  port: lots\n");
+  auto c = load_project_config(dir_);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_NE(c.status().message().find("basalt.yaml:3: ingest.port must be a whole number"),
+            std::string::npos)
+      << c.status().message();
+
+  write("project: demo\nbogus: 1\n");
+  c = load_project_config(dir_);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_NE(c.status().message().find("basalt.yaml:2: unknown key 'bogus'"), std::string::npos)
+      << c.status().message();
+
+  write("sources:\n  - {name: a, write_key: k}\n  - {name: b, write_key: k}\n");
+  c = load_project_config(dir_);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_NE(c.status().message().find(":3: source 'b' reuses"), std::string::npos);
+
+  write("project: [unclosed\n");
+  EXPECT_FALSE(load_project_config(dir_).is_ok());
+}
+
+TEST_F(ConfigTest, MissingFileIsNotFound) {
+  auto c = load_project_config(dir_ / "nope");
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesFile) {
+  write("api: {admin_token: from-file, port: 1}\n");
+  auto c = load_project_config(dir_);
+  ASSERT_TRUE(c.is_ok());
+  std::map<std::string, std::string> env = {{"BASALT_ADMIN_TOKEN", "from-env"},
+                                            {"BASALT_API_PORT", "9999"},
+                                            {"BASALT_WAREHOUSE_URL", "duckdb:///srv/w.duckdb"}};
+  auto getenv = [&](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  ASSERT_TRUE(apply_environment(*c, getenv).is_ok());
+  EXPECT_EQ(c->api.admin_token, "from-env");
+  EXPECT_EQ(c->api.port, 9999);
+  EXPECT_EQ(c->warehouse_path(), std::filesystem::path("/srv/w.duckdb"));
+
+  env = {{"BASALT_API_PORT", "99999"}};
+  EXPECT_FALSE(apply_environment(*c, getenv).is_ok());
+  env = {{"BASALT_WAREHOUSE_URL", "mysql://x"}};
+  EXPECT_FALSE(apply_environment(*c, getenv).is_ok());
+}
+
+TEST(ParseTest, DurationsAndSizes) {
+  EXPECT_EQ(*parse_duration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(*parse_duration("24h"), std::chrono::hours(24));
+  EXPECT_EQ(*parse_duration("1d"), std::chrono::hours(24));
+  EXPECT_FALSE(parse_duration("5 minutes").is_ok());
+  EXPECT_FALSE(parse_duration("").is_ok());
+  EXPECT_EQ(*parse_size("512KB"), 512u * 1024);
+  EXPECT_EQ(*parse_size("100"), 100u);
+  EXPECT_FALSE(parse_size("1TB").is_ok());
+}
+
+}  // namespace
+}  // namespace basalt
