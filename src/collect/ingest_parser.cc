@@ -1,0 +1,452 @@
+#include "collect/ingest_parser.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+
+#include "collect/iso8601.h"
+#include "common/ids.h"
+#include "http/request.h"
+
+namespace basalt::collect {
+
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+std::string_view type_name(element_type t) {
+  switch (t) {
+    case element_type::ARRAY: return "array";
+    case element_type::OBJECT: return "object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE: return "number";
+    case element_type::STRING: return "string";
+    case element_type::BOOL: return "boolean";
+    case element_type::NULL_VALUE: return "null";
+  }
+  return "unknown";
+}
+
+// A JSON string literal of `s`, shortened for error messages.
+std::string quoted(std::string_view s) {
+  constexpr size_t kMax = 64;
+  std::string out;
+  if (s.size() > kMax) {
+    http::append_json_string(s.substr(0, kMax), out);
+    out.insert(out.size() - 1, "…");
+  } else {
+    http::append_json_string(s, out);
+  }
+  return out;
+}
+
+std::string must_be(std::string_view field, std::string_view what, element value) {
+  std::string r;
+  r.reserve(48);
+  r.push_back('"');
+  r.append(field);
+  r.append("\" must be ");
+  r.append(what);
+  r.append(", got ");
+  r.append(type_name(value.type()));
+  return r;
+}
+
+simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+// A field that is present and not null.
+struct Field {
+  element value;
+  bool present = false;
+  void set(element v) {
+    value = v;
+    present = true;
+  }
+};
+
+struct ItemFields {
+  Field type, user_id, anonymous_id, message_id, event, name, group_id, previous_id, timestamp,
+      original_timestamp, sent_at, properties, traits, context;
+};
+
+void collect_fields(object item, ItemFields& f) {
+  for (auto [key, value] : item) {
+    if (value.is_null()) continue;
+    switch (key.size()) {
+      case 4:
+        if (key == "type") f.type.set(value);
+        else if (key == "name") f.name.set(value);
+        break;
+      case 5:
+        if (key == "event") f.event.set(value);
+        break;
+      case 6:
+        if (key == "userId") f.user_id.set(value);
+        else if (key == "traits") f.traits.set(value);
+        else if (key == "sentAt") f.sent_at.set(value);
+        break;
+      case 7:
+        if (key == "groupId") f.group_id.set(value);
+        else if (key == "context") f.context.set(value);
+        break;
+      case 9:
+        if (key == "messageId") f.message_id.set(value);
+        else if (key == "timestamp") f.timestamp.set(value);
+        break;
+      case 10:
+        if (key == "previousId") f.previous_id.set(value);
+        else if (key == "properties") f.properties.set(value);
+        break;
+      case 11:
+        if (key == "anonymousId") f.anonymous_id.set(value);
+        break;
+      case 17:
+        if (key == "originalTimestamp") f.original_timestamp.set(value);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// An identifier: a string, or a number turned into its decimal text. Returns the reason when
+// the value has another type.
+std::string read_id(std::string_view name, const Field& f, std::string& out) {
+  if (!f.present) return {};
+  switch (f.value.type()) {
+    case element_type::STRING: {
+      out.assign(f.value.get_string().value_unsafe());
+      return {};
+    }
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE: {
+      char buf[32];
+      std::to_chars_result r{};
+      if (f.value.type() == element_type::INT64) {
+        r = std::to_chars(buf, buf + sizeof buf, int64_t(f.value.get_int64().value_unsafe()));
+      } else if (f.value.type() == element_type::UINT64) {
+        r = std::to_chars(buf, buf + sizeof buf, uint64_t(f.value.get_uint64().value_unsafe()));
+      } else {
+        r = std::to_chars(buf, buf + sizeof buf, double(f.value.get_double().value_unsafe()));
+      }
+      out.assign(buf, r.ptr);
+      return {};
+    }
+    default:
+      return must_be(name, "a string or a number", f.value);
+  }
+}
+
+std::string read_time(std::string_view name, const Field& f, std::optional<int64_t>& out) {
+  if (!f.present) return {};
+  std::string_view s;
+  if (f.value.get_string().get(s)) return must_be(name, "an ISO 8601 date-time string", f.value);
+  out = parse_iso8601_us(s);
+  if (!out) return "\"" + std::string(name) + "\" is not an ISO 8601 date-time: " + quoted(s);
+  return {};
+}
+
+std::string read_object(std::string_view name, const Field& f, std::string& out) {
+  if (!f.present) return {};
+  if (f.value.type() != element_type::OBJECT) return must_be(name, "an object", f.value);
+  out = simdjson::to_string(f.value);
+  return {};
+}
+
+std::string_view string_member(const std::optional<element>& parent, std::string_view key) {
+  std::string_view s;
+  if (!parent || parent->type() != element_type::OBJECT || parent->at_key(key).get_string().get(s))
+    return {};
+  return s;
+}
+
+// What a batch gives every event in it.
+struct BatchLevel {
+  std::optional<int64_t> sent_at_us;
+  bool has_context = false;
+  object context;
+  std::string context_json;  // minified, when has_context
+};
+
+struct Enricher {
+  const RequestMeta& meta;
+  const std::string& source;
+  const BatchLevel& batch;
+
+  // Fills `e` from `item`; returns why the item is invalid, or "" when it is valid.
+  std::string fill(object item, std::optional<event::EventType> fixed_type, event::Event& e) const {
+    ItemFields f;
+    collect_fields(item, f);
+    if (fixed_type) {
+      e.type = *fixed_type;
+    } else {
+      if (!f.type.present) return "\"type\" is required for an event in a batch";
+      std::string_view t;
+      if (f.type.value.get_string().get(t)) return must_be("type", "a string", f.type.value);
+      auto parsed = event::parse_event_type(t);
+      if (!parsed)
+        return "unknown \"type\" " + quoted(t) +
+               " (expected track, identify, page, screen, group or alias)";
+      e.type = *parsed;
+    }
+    std::string r;
+    if (!(r = read_id("userId", f.user_id, e.user_id)).empty()) return r;
+    if (!(r = read_id("anonymousId", f.anonymous_id, e.anonymous_id)).empty()) return r;
+    if (!(r = read_id("messageId", f.message_id, e.message_id)).empty()) return r;
+    if (!(r = read_id("groupId", f.group_id, e.group_id)).empty()) return r;
+    if (!(r = read_id("previousId", f.previous_id, e.previous_id)).empty()) return r;
+    if (e.user_id.empty() && e.anonymous_id.empty())
+      return "\"userId\" or \"anonymousId\" is required";
+
+    switch (e.type) {
+      case event::EventType::kTrack: {
+        if (!f.event.present) return "\"event\" is required for a track call";
+        std::string_view name;
+        if (f.event.value.get_string().get(name)) return must_be("event", "a string", f.event.value);
+        if (name.empty()) return "\"event\" must not be empty";
+        e.event.assign(name);
+        break;
+      }
+      case event::EventType::kPage:
+      case event::EventType::kScreen:
+        if (f.name.present) {
+          std::string_view name;
+          if (f.name.value.get_string().get(name)) return must_be("name", "a string", f.name.value);
+          e.event.assign(name);
+        }
+        break;
+      case event::EventType::kGroup:
+        if (e.group_id.empty()) return "\"groupId\" is required for a group call";
+        break;
+      case event::EventType::kAlias:
+        if (e.previous_id.empty()) return "\"previousId\" is required for an alias call";
+        if (e.user_id.empty()) return "\"userId\" is required for an alias call";
+        break;
+      case event::EventType::kIdentify:
+        break;
+    }
+
+    if (!(r = read_object("properties", f.properties, e.properties_json)).empty()) return r;
+    if (!(r = read_object("traits", f.traits, e.traits_json)).empty()) return r;
+    if (f.context.present && f.context.value.type() != element_type::OBJECT)
+      return must_be("context", "an object", f.context.value);
+
+    std::optional<int64_t> timestamp, original, sent_at;
+    if (!(r = read_time("timestamp", f.timestamp, timestamp)).empty()) return r;
+    if (!(r = read_time("originalTimestamp", f.original_timestamp, original)).empty()) return r;
+    if (!(r = read_time("sentAt", f.sent_at, sent_at)).empty()) return r;
+    std::optional<int64_t> client_time = timestamp ? timestamp : original;
+    if (!sent_at) sent_at = batch.sent_at_us;
+    e.received_at_us = meta.received_at_us;
+    e.sent_at_us = sent_at;
+    e.original_timestamp_us = client_time;
+    if (!client_time) {
+      e.timestamp_us = meta.received_at_us;
+    } else if (sent_at) {
+      // The client's clock may be off; what it measured between the event and sending is not.
+      e.timestamp_us = meta.received_at_us - (*sent_at - *client_time);
+    } else {
+      e.timestamp_us = *client_time;
+    }
+
+    fill_context(f.context, e);
+    e.source = source;
+    e.ip = meta.ip;
+    auto& ids = thread_uuid_generator();
+    e.event_id = ids.next();
+    if (e.message_id.empty()) e.message_id = ids.next();
+    return {};
+  }
+
+  // The batch's context under the event's (the event's keys win), and what is read from it.
+  void fill_context(const Field& own, event::Event& e) const {
+    object mine;
+    bool has_own = own.present && !own.value.get_object().get(mine);
+    if (has_own && batch.has_context) {
+      std::string& out = e.context_json;
+      out.assign("{");
+      bool first = true;
+      auto put = [&](std::string_view key, element value) {
+        if (!first) out.push_back(',');
+        first = false;
+        http::append_json_string(key, out);
+        out.push_back(':');
+        out.append(simdjson::to_string(value));
+      };
+      for (auto [key, value] : mine) put(key, value);
+      for (auto [key, value] : batch.context) {
+        element ignored;
+        if (mine.at_key(key).get(ignored) != simdjson::SUCCESS) put(key, value);
+      }
+      out.push_back('}');
+    } else if (has_own) {
+      e.context_json = simdjson::to_string(mine);
+    } else if (batch.has_context) {
+      e.context_json = batch.context_json;
+    }
+    auto lookup = [&](std::string_view key) -> std::optional<element> {
+      element v;
+      if (has_own && mine.at_key(key).get(v) == simdjson::SUCCESS) return v;
+      if (batch.has_context && batch.context.at_key(key).get(v) == simdjson::SUCCESS) return v;
+      return std::nullopt;
+    };
+    std::string_view ua;
+    if (auto v = lookup("userAgent"); v && v->type() == element_type::STRING)
+      ua = v->get_string().value_unsafe();
+    e.user_agent.assign(ua.empty() ? meta.user_agent : ua);
+    auto library = lookup("library");
+    e.library_name.assign(string_member(library, "name"));
+    e.library_version.assign(string_member(library, "version"));
+    e.os_name.assign(string_member(lookup("os"), "name"));
+    e.app_version.assign(string_member(lookup("app"), "version"));
+  }
+};
+
+std::optional<event::EventType> fixed_type_of(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kTrack: return event::EventType::kTrack;
+    case Endpoint::kIdentify: return event::EventType::kIdentify;
+    case Endpoint::kPage: return event::EventType::kPage;
+    case Endpoint::kScreen: return event::EventType::kScreen;
+    case Endpoint::kGroup: return event::EventType::kGroup;
+    case Endpoint::kAlias: return event::EventType::kAlias;
+    case Endpoint::kBatch: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string too_big(size_t size, size_t limit) {
+  return "event is " + std::to_string(size) + " bytes, more than the limit of " +
+         std::to_string(limit) + " bytes";
+}
+
+}  // namespace
+
+SourceDirectory::SourceDirectory(const std::vector<SourceConfig>& sources) {
+  for (const auto& s : sources) by_key_.emplace(s.write_key, s.name);
+}
+
+const std::string* SourceDirectory::find(std::string_view write_key) const {
+  if (write_key.empty()) return nullptr;
+  auto it = by_key_.find(write_key);
+  return it == by_key_.end() ? nullptr : &it->second;
+}
+
+Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
+                                        const RequestMeta& meta) const {
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  element doc;
+  if (auto err = thread_parser().parse(body.data(), body.size(), false).get(doc); err)
+    return invalid_argument(std::string("malformed JSON: ") + simdjson::error_message(err));
+  object root;
+  if (doc.get_object().get(root))
+    return invalid_argument("the body must be a JSON object, got " +
+                            std::string(type_name(doc.type())));
+
+  IngestBatch out;
+  if (!meta.source.empty()) {
+    out.source = meta.source;
+  } else {
+    std::string_view key;
+    element v;
+    if (root.at_key("writeKey").get(v) != simdjson::SUCCESS || v.is_null())
+      return Status(StatusCode::kUnauthenticated,
+                    "missing write key: send it as the user name of HTTP Basic auth or as "
+                    "\"writeKey\" in the body");
+    if (v.get_string().get(key))
+      return Status(StatusCode::kUnauthenticated, must_be("writeKey", "a string", v));
+    const std::string* source = sources_.find(key);
+    if (!source) return Status(StatusCode::kUnauthenticated, "unknown write key");
+    out.source = *source;
+  }
+
+  BatchLevel batch;
+  Enricher enricher{meta, out.source, batch};
+  auto add = [&](element item, size_t index, std::optional<event::EventType> type,
+                 std::string_view raw, bool check_size) {
+    std::string reason;
+    std::string raw_text;
+    object obj;
+    event::Event e;
+    if (item.get_object().get(obj)) {
+      reason = "an event must be a JSON object, got " + std::string(type_name(item.type()));
+    } else if (check_size) {
+      if (raw.empty()) {
+        raw_text = simdjson::to_string(item);
+        raw = raw_text;
+      }
+      if (raw.size() > limits_.max_event_bytes) reason = too_big(raw.size(), limits_.max_event_bytes);
+    }
+    if (reason.empty()) reason = enricher.fill(obj, type, e);
+    std::string record;
+    if (reason.empty()) {
+      record.reserve(160 + e.properties_json.size() + e.traits_json.size() + e.context_json.size() +
+                     e.user_agent.size() + e.event.size());
+      event::encode(e, record);
+      out.records.push_back(std::move(record));
+      ++out.accepted;
+      return;
+    }
+    if (raw.empty()) {
+      raw_text = simdjson::to_string(item);
+      raw = raw_text;
+    }
+    event::QuarantinedEvent q{out.source, meta.received_at_us, reason, std::string(raw), meta.ip};
+    event::encode(q, record);
+    out.records.push_back(std::move(record));
+    ++out.rejected;
+    out.errors.push_back({index, std::move(reason)});
+  };
+
+  if (endpoint != Endpoint::kBatch) {
+    out.records.reserve(1);
+    std::string_view raw(body);
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
+                            raw.back() == '\t'))
+      raw.remove_suffix(1);
+    add(doc, 0, fixed_type_of(endpoint), raw, true);
+    return out;
+  }
+
+  element batch_value;
+  if (root.at_key("batch").get(batch_value) != simdjson::SUCCESS)
+    return invalid_argument("\"batch\" is required: an array of events");
+  array items;
+  if (batch_value.get_array().get(items))
+    return invalid_argument(must_be("batch", "an array", batch_value));
+  size_t count = items.size();
+  if (count > limits_.max_batch_events)
+    return Status(StatusCode::kPayloadTooLarge,
+                  "batch has " + std::to_string(count) + " events, more than the limit of " +
+                      std::to_string(limits_.max_batch_events));
+  element v;
+  if (root.at_key("sentAt").get(v) == simdjson::SUCCESS && !v.is_null()) {
+    std::string_view s;
+    if (v.get_string().get(s)) return invalid_argument(must_be("sentAt", "an ISO 8601 date-time string", v));
+    batch.sent_at_us = parse_iso8601_us(s);
+    if (!batch.sent_at_us)
+      return invalid_argument("\"sentAt\" is not an ISO 8601 date-time: " + quoted(s));
+  }
+  if (root.at_key("context").get(v) == simdjson::SUCCESS && !v.is_null()) {
+    if (v.get_object().get(batch.context)) return invalid_argument(must_be("context", "an object", v));
+    batch.has_context = true;
+    batch.context_json = simdjson::to_string(batch.context);
+  }
+  // No item can be over the limit when the whole body is not.
+  bool check_size = body.size() > limits_.max_event_bytes;
+  out.records.reserve(count);
+  size_t index = 0;
+  for (element item : items) add(item, index++, std::nullopt, {}, check_size);
+  return out;
+}
+
+}  // namespace basalt::collect

@@ -1,0 +1,82 @@
+#pragma once
+// Turns one ingest request body (a single Segment call or a batch) into WAL records: valid
+// events as event::Event records, invalid ones as event::QuarantinedEvent records with a
+// precise reason. Request-level problems (malformed JSON, no credentials, too many events) are
+// errors for the whole request.
+//
+// Thread safety: an IngestParser is immutable after construction and may be shared; parse()
+// uses a simdjson parser owned by the calling thread.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "event/event.h"
+
+namespace basalt::collect {
+
+// The request path: one call of a given type, or a batch (/v1/batch, /v1/import).
+enum class Endpoint { kTrack, kIdentify, kPage, kScreen, kGroup, kAlias, kBatch };
+
+struct IngestLimits {
+  size_t max_event_bytes = 32 * 1024;
+  size_t max_batch_events = 2500;
+};
+
+// Write keys → source names.
+class SourceDirectory {
+ public:
+  explicit SourceDirectory(const std::vector<SourceConfig>& sources);
+  // The source name for `write_key`, or null.
+  const std::string* find(std::string_view write_key) const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::string, Hash, std::equal_to<>> by_key_;
+};
+
+// What the server knows about the request apart from its body.
+struct RequestMeta {
+  int64_t received_at_us = 0;
+  std::string ip;
+  std::string_view user_agent;  // the User-Agent header
+  std::string source;           // from HTTP Basic auth; empty: the body's "writeKey" decides
+};
+
+struct ItemError {
+  size_t index = 0;  // position in the batch (0 for a single call)
+  std::string reason;
+};
+
+struct IngestBatch {
+  std::string source;
+  std::vector<std::string> records;  // encoded events and quarantine records, in body order
+  size_t accepted = 0;
+  size_t rejected = 0;
+  std::vector<ItemError> errors;
+};
+
+class IngestParser {
+ public:
+  IngestParser(IngestLimits limits, const SourceDirectory& sources)
+      : limits_(limits), sources_(sources) {}
+
+  // `body` is padded in place for the SIMD parser (its contents stay the same).
+  // Errors: kInvalidArgument (malformed JSON, wrong body shape, bad batch-level fields),
+  // kUnauthenticated (no or unknown write key), kPayloadTooLarge (too many events).
+  Result<IngestBatch> parse(Endpoint endpoint, std::string& body, const RequestMeta& meta) const;
+
+ private:
+  IngestLimits limits_;
+  const SourceDirectory& sources_;
+};
+
+}  // namespace basalt::collect

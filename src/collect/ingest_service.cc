@@ -1,0 +1,265 @@
+#include "collect/ingest_service.h"
+
+#include <array>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <unordered_map>
+
+#include "collect/client_ip.h"
+
+namespace basalt::collect {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Appends `records` as one unit and resumes the calling coroutine on its own executor once the
+// WAL has called back (from its writer thread).
+asio::awaitable<Status> append_durably(wal::Wal& wal, std::vector<std::string> records) {
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
+      [&wal](auto handler, std::vector<std::string> recs) {
+        // Wal::AppendCallback is a std::function, which needs a copyable callable.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        wal.append(std::move(recs), [shared](const Status& status, wal::Lsn) {
+          auto ex = asio::get_associated_executor(*shared);
+          asio::post(ex, [shared, status]() mutable { std::move (*shared)(status); });
+        });
+      },
+      asio::use_awaitable, std::move(records));
+}
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    int v = base64_value(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+constexpr std::array<int, 10> kCommonCodes = {200, 204, 400, 401, 404, 405, 413, 415, 500, 503};
+
+// basalt_http_requests_total counters created up front for the usual codes, so counting a
+// response takes no lock.
+struct RouteCounters {
+  std::array<Counter*, kCommonCodes.size()> by_code{};
+};
+
+}  // namespace
+
+struct IngestService::Impl {
+  Impl(const IngestConfig& c, const std::vector<SourceConfig>& s, wal::Wal& w, const Clock& cl,
+       MetricsRegistry& m, std::function<Status()> r)
+      : config(c),
+        sources(s),
+        parser(IngestLimits{c.max_event_bytes, c.max_batch_events}, sources),
+        wal(w),
+        clock(cl),
+        metrics(m),
+        readiness(std::move(r)),
+        accepted(m.counter("basalt_ingest_events_total", "Events received, by result",
+                           {{"result", "accepted"}})),
+        rejected(m.counter("basalt_ingest_events_total", "Events received, by result",
+                           {{"result", "rejected"}})),
+        bytes(m.counter("basalt_ingest_bytes_total", "Decoded bytes of ingest request bodies")),
+        latency(m.histogram("basalt_http_request_seconds",
+                            "Time from a request's header to its response written",
+                            latency_buckets_seconds())) {
+    for (const char* route : {"unmatched", "preflight"}) add_route_counters(route);
+  }
+
+  void add_route_counters(const std::string& route) {
+    RouteCounters rc;
+    for (size_t i = 0; i < kCommonCodes.size(); ++i) rc.by_code[i] = &request_counter(route, kCommonCodes[i]);
+    routes.emplace(route, rc);
+  }
+  Counter& request_counter(std::string_view route, int code) {
+    return metrics.counter("basalt_http_requests_total", "HTTP requests answered, by route and status",
+                           {{"route", std::string(route)}, {"code", std::to_string(code)}});
+  }
+
+  void observe(const http::RequestLog& log) {
+    latency.observe(log.seconds);
+    auto it = routes.find(std::string(log.route));
+    if (it != routes.end()) {
+      for (size_t i = 0; i < kCommonCodes.size(); ++i) {
+        if (kCommonCodes[i] == log.status) {
+          it->second.by_code[i]->inc();
+          return;
+        }
+      }
+    }
+    request_counter(log.route, log.status).inc();  // rare: takes the registry's lock
+  }
+
+  asio::awaitable<http::Response> ingest(Endpoint endpoint, http::Request& request);
+  std::optional<std::string> basic_auth_source(std::string_view header, Status& error) const;
+
+  IngestConfig config;
+  SourceDirectory sources;
+  IngestParser parser;
+  wal::Wal& wal;
+  const Clock& clock;
+  MetricsRegistry& metrics;
+  std::function<Status()> readiness;
+  Counter& accepted;
+  Counter& rejected;
+  Counter& bytes;
+  Histogram& latency;
+  std::unordered_map<std::string, RouteCounters> routes;  // filled before serving
+};
+
+IngestService::IngestService(const IngestConfig& config, const std::vector<SourceConfig>& sources,
+                             wal::Wal& wal, const Clock& clock, MetricsRegistry& metrics,
+                             std::function<Status()> readiness)
+    : impl_(std::make_unique<Impl>(config, sources, wal, clock, metrics, std::move(readiness))) {}
+
+IngestService::~IngestService() = default;
+
+http::ServerOptions IngestService::server_options() const {
+  http::ServerOptions o;
+  o.bind = impl_->config.bind;
+  o.port = impl_->config.port;
+  o.threads = impl_->config.threads;
+  o.max_body_bytes = impl_->config.max_body_bytes;
+  o.cors_origins = {"*"};
+  o.name = "ingest";
+  Impl* impl = impl_.get();
+  o.observer = [impl](const http::RequestLog& log) { impl->observe(log); };
+  return o;
+}
+
+void IngestService::register_routes(http::Router& router) {
+  Impl* impl = impl_.get();
+  const std::pair<const char*, Endpoint> kEndpoints[] = {
+      {"/v1/track", Endpoint::kTrack}, {"/v1/identify", Endpoint::kIdentify},
+      {"/v1/page", Endpoint::kPage},   {"/v1/screen", Endpoint::kScreen},
+      {"/v1/group", Endpoint::kGroup}, {"/v1/alias", Endpoint::kAlias},
+      {"/v1/batch", Endpoint::kBatch}, {"/v1/import", Endpoint::kBatch}};
+  for (const auto& [path, endpoint] : kEndpoints) {
+    Endpoint ep = endpoint;
+    router.add_async("POST", path,
+                     [impl, ep](http::Request& r) { return impl->ingest(ep, r); });
+    impl->add_route_counters(path);
+  }
+  router.add("GET", "/healthz", [](const http::Request&) {
+    return http::Response::json(200, R"({"status":"ok"})");
+  });
+  impl->add_route_counters("/healthz");
+  router.add("GET", "/readyz", [impl](const http::Request&) {
+    Status s = impl->readiness ? impl->readiness() : Status::ok();
+    if (s.is_ok() && !impl->wal.writable())
+      s = unavailable("the WAL is not writable: its last write failed");
+    if (s.is_ok()) return http::Response::json(200, R"({"status":"ready"})");
+    std::string body = R"({"status":"unavailable","reason":)";
+    http::append_json_string(s.message(), body);
+    body.push_back('}');
+    return http::Response::json(503, std::move(body));
+  });
+  impl->add_route_counters("/readyz");
+  router.add("GET", "/metrics", [impl](const http::Request&) {
+    return http::Response::text(200, impl->metrics.render(), "text/plain; version=0.0.4");
+  });
+  impl->add_route_counters("/metrics");
+}
+
+std::optional<std::string> IngestService::Impl::basic_auth_source(std::string_view header,
+                                                                  Status& error) const {
+  constexpr std::string_view kBasic = "Basic ";
+  if (header.size() < kBasic.size() ||
+      !std::equal(kBasic.begin(), kBasic.end(), header.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    error = Status(StatusCode::kUnauthenticated,
+                   "unsupported Authorization scheme: use Basic with the write key as user name");
+    return std::nullopt;
+  }
+  auto decoded = base64_decode(header.substr(kBasic.size()));
+  if (!decoded) {
+    error = Status(StatusCode::kUnauthenticated, "malformed Basic credentials");
+    return std::nullopt;
+  }
+  std::string_view user(*decoded);
+  user = user.substr(0, user.find(':'));
+  const std::string* source = sources.find(user);
+  if (!source) {
+    error = Status(StatusCode::kUnauthenticated, "unknown write key");
+    return std::nullopt;
+  }
+  return *source;
+}
+
+asio::awaitable<http::Response> IngestService::Impl::ingest(Endpoint endpoint,
+                                                            http::Request& request) {
+  RequestMeta meta;
+  meta.received_at_us = clock.now_us();
+  bytes.inc(request.body().size());
+  if (request.body().size() > config.max_body_bytes) {
+    co_return http::Response::error(413, "request body exceeds the limit of " +
+                                             std::to_string(config.max_body_bytes) + " bytes");
+  }
+  if (std::string_view auth = request.header("Authorization"); !auth.empty()) {
+    Status error;
+    auto source = basic_auth_source(auth, error);
+    if (!source) co_return http::Response::error(401, error.message());
+    meta.source = std::move(*source);
+  }
+  meta.ip = client_ip(request.remote_address(), request.header("X-Forwarded-For"),
+                      config.trusted_proxies);
+  meta.user_agent = request.header("User-Agent");
+
+  auto parsed = parser.parse(endpoint, request.body(), meta);
+  if (!parsed.is_ok()) {
+    co_return http::Response::error(http_status_of(parsed.status().code()),
+                                    parsed.status().message());
+  }
+  IngestBatch& batch = *parsed;
+  if (!batch.records.empty()) {
+    Status s = co_await append_durably(wal, std::move(batch.records));
+    if (!s.is_ok()) {
+      http::Response r = http::Response::error(503, "events not stored: " + s.message());
+      r.headers.emplace_back("Retry-After", "1");
+      co_return r;
+    }
+  }
+  accepted.inc(batch.accepted);
+  rejected.inc(batch.rejected);
+  if (batch.rejected == 0) co_return http::Response::json(200, R"({"success":true})");
+  std::string body = R"({"success":true,"accepted":)";
+  body += std::to_string(batch.accepted);
+  body += R"(,"rejected":)";
+  body += std::to_string(batch.rejected);
+  body += R"(,"errors":[)";
+  for (size_t i = 0; i < batch.errors.size(); ++i) {
+    if (i) body.push_back(',');
+    body += R"({"index":)";
+    body += std::to_string(batch.errors[i].index);
+    body += R"(,"reason":)";
+    http::append_json_string(batch.errors[i].reason, body);
+    body.push_back('}');
+  }
+  body += "]}";
+  co_return http::Response::json(200, std::move(body));
+}
+
+}  // namespace basalt::collect

@@ -1,0 +1,45 @@
+#pragma once
+// The Segment-compatible ingest API: /v1/{track,identify,page,screen,group,alias,batch,import},
+// /healthz, /readyz and /metrics, registered on an http::Router. A request is answered only
+// once all its records (events and quarantined ones) are durable in the WAL, with one append.
+// The wire contract is in docs/ingest_api.md.
+//
+// Thread safety: handlers run on any I/O thread at once; the service is immutable after
+// construction apart from lock-free metrics. It must outlive the Server it is registered on.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collect/ingest_parser.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "wal/wal.h"
+
+namespace basalt::collect {
+
+class IngestService {
+ public:
+  // `readiness` is asked by /readyz (ok: ready); it may be called from any I/O thread.
+  IngestService(const IngestConfig& config, const std::vector<SourceConfig>& sources,
+                wal::Wal& wal, const Clock& clock, MetricsRegistry& metrics,
+                std::function<Status()> readiness);
+  ~IngestService();
+
+  void register_routes(http::Router& router);
+
+  // Options for the ingest server: bind, port, threads and body limit from the config, CORS
+  // open to any origin, and an observer that feeds basalt_http_* metrics.
+  http::ServerOptions server_options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace basalt::collect
