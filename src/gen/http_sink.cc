@@ -1,0 +1,101 @@
+#include <fmt/format.h>
+
+#include <chrono>
+#include <utility>
+
+#include "gen/body_sink.h"
+#include "http/client.h"
+
+namespace basalt::gen {
+
+namespace {
+
+// RFC 4648 base64 of `text`, for the Authorization header.
+std::string base64(std::string_view text) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((text.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const uint32_t v = static_cast<uint8_t>(text[i]) << 16 |
+                       static_cast<uint8_t>(text[i + 1]) << 8 | static_cast<uint8_t>(text[i + 2]);
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63],
+            kAlphabet[v & 63]};
+  }
+  if (i + 1 == text.size()) {
+    const uint32_t v = static_cast<uint8_t>(text[i]) << 16;
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == text.size()) {
+    const uint32_t v = static_cast<uint8_t>(text[i]) << 16 | static_cast<uint8_t>(text[i + 1]) << 8;
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+StatusCode code_of_http_status(int status) {
+  switch (status) {
+    case 400: return StatusCode::kInvalidArgument;
+    case 401: return StatusCode::kUnauthenticated;
+    case 403: return StatusCode::kPermissionDenied;
+    case 404: return StatusCode::kNotFound;
+    case 413: return StatusCode::kPayloadTooLarge;
+    case 429: return StatusCode::kResourceExhausted;
+    case 503: return StatusCode::kUnavailable;
+    case 504: return StatusCode::kDeadlineExceeded;
+    default: return status >= 500 ? StatusCode::kUnavailable : StatusCode::kInternal;
+  }
+}
+
+class HttpSink final : public BodySink {
+ public:
+  HttpSink(std::unique_ptr<http::Client> client, std::string base_url, std::string prefix,
+           std::string authorization)
+      : client_(std::move(client)),
+        base_url_(std::move(base_url)),
+        prefix_(std::move(prefix)),
+        authorization_(std::move(authorization)) {}
+
+  Status send(std::string_view body, bool single_event) override {
+    http::ClientRequest request;
+    request.method = "POST";
+    request.target = prefix_ + (single_event ? "/v1/track" : "/v1/batch");
+    request.headers = {{"Content-Type", "application/json"}, {"Authorization", authorization_}};
+    request.body = std::string(body);
+    auto response = client_->send(request);
+    if (!response) return response.status();
+    if (response->status / 100 != 2) {
+      return {code_of_http_status(response->status),
+              fmt::format("POST {}{} answered {}: {}", base_url_, request.target,
+                          response->status, response->body.substr(0, 200))};
+    }
+    return Status::ok();
+  }
+  Status finish() override { return Status::ok(); }
+
+ private:
+  std::unique_ptr<http::Client> client_;
+  std::string base_url_;
+  std::string prefix_;
+  std::string authorization_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BodySink>> open_http_sink(const std::string& url,
+                                                 const std::string& write_key) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0 || url.size() == kScheme.size()) {
+    return invalid_argument(fmt::format("--post wants http://host:port[/prefix], not '{}'", url));
+  }
+  const size_t slash = url.find('/', kScheme.size());
+  std::string base = slash == std::string::npos ? url : url.substr(0, slash);
+  std::string prefix = slash == std::string::npos ? "" : url.substr(slash);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  auto client = http::Client::connect_to(base, std::chrono::seconds(30));
+  if (!client) return client.status();
+  return std::unique_ptr<BodySink>(std::make_unique<HttpSink>(
+      std::move(*client), std::move(base), std::move(prefix), "Basic " + base64(write_key + ":")));
+}
+
+}  // namespace basalt::gen
