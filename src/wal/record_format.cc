@@ -41,7 +41,7 @@ size_t encode_frame(char* dst, Lsn lsn, uint8_t flags, std::string_view payload)
   put_u32(dst + 16, static_cast<uint32_t>(payload.size()));
   dst[20] = static_cast<char>(flags);
   dst[21] = dst[22] = dst[23] = 0;
-  std::memcpy(dst + kFrameHeaderBytes, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(dst + kFrameHeaderBytes, payload.data(), payload.size());
   put_u32(dst + 4, frame_crc(dst, payload));
   return kFrameHeaderBytes + payload.size();
 }
@@ -50,6 +50,10 @@ DecodedFrame decode_frame(std::string_view bytes) {
   DecodedFrame f;
   if (bytes.size() < kFrameHeaderBytes) {
     // A prefix of the magic may still be the start of a torn frame.
+    if (bytes.empty()) {
+      f.check = FrameCheck::kIncomplete;
+      return f;
+    }
     size_t n = bytes.size() < 4 ? bytes.size() : 4;
     char magic[4];
     put_u32(magic, kFrameMagic);

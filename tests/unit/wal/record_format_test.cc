@@ -15,7 +15,8 @@ std::string frame(Lsn lsn, uint8_t flags, std::string_view payload) {
 
 TEST(RecordFormat, RoundTrip) {
   std::string f = frame(42, kFirstOfCall | kLastOfCall, "hello");
-  DecodedFrame d = decode_frame(f + "trailing bytes");
+  const std::string bytes = f + "trailing bytes";
+  DecodedFrame d = decode_frame(bytes);
   ASSERT_EQ(d.check, FrameCheck::kOk);
   EXPECT_EQ(d.lsn, 42u);
   EXPECT_EQ(d.flags, kFirstOfCall | kLastOfCall);
