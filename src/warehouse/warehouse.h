@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -70,6 +71,14 @@ class Warehouse {
   // so a restarted loader can rebuild its dedup index.
   virtual Status for_each_message_id(
       int64_t since_us, const std::function<void(std::string_view, std::string_view)>& fn) = 0;
+
+  // Like for_each_message_id, also giving each event's received_at (µs), so the loader can age
+  // its dedup index by the hour. Engines should override it; the default reports every event
+  // as received at `since_us`.
+  virtual Status for_each_loaded_message(
+      int64_t since_us,
+      const std::function<void(std::string_view source, std::string_view message_id,
+                               int64_t received_at_us)>& fn);
 
   // Runs one SQL statement. Errors carry the engine's message (kInvalidArgument for SQL the
   // engine refuses, kDeadlineExceeded for a timeout).

@@ -1,0 +1,866 @@
+#include "warehouse/duckdb/duckdb_warehouse.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "warehouse/duckdb/value_text.h"
+
+namespace basalt::warehouse {
+
+namespace {
+
+using duck::exec;
+
+constexpr const char* kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  event_id VARCHAR,
+  message_id VARCHAR,
+  source VARCHAR,
+  type VARCHAR,
+  event VARCHAR,
+  user_id VARCHAR,
+  anonymous_id VARCHAR,
+  group_id VARCHAR,
+  previous_id VARCHAR,
+  "timestamp" TIMESTAMPTZ,
+  received_at TIMESTAMPTZ,
+  sent_at TIMESTAMPTZ,
+  original_timestamp TIMESTAMPTZ,
+  ip VARCHAR,
+  user_agent VARCHAR,
+  library_name VARCHAR,
+  library_version VARCHAR,
+  os_name VARCHAR,
+  app_version VARCHAR,
+  properties JSON,
+  traits JSON,
+  context JSON
+);
+CREATE TABLE IF NOT EXISTS users (
+  user_id VARCHAR PRIMARY KEY,
+  anonymous_ids VARCHAR[],
+  traits JSON,
+  first_seen TIMESTAMPTZ,
+  last_seen TIMESTAMPTZ,
+  updated_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+  received_at TIMESTAMPTZ,
+  source VARCHAR,
+  reason VARCHAR,
+  raw VARCHAR,
+  ip VARCHAR
+);
+CREATE TABLE IF NOT EXISTS basalt_offsets (
+  consumer VARCHAR PRIMARY KEY,
+  next_lsn UBIGINT,
+  updated_at TIMESTAMPTZ
+);
+)sql";
+
+// Per-load staging of the user rows a batch touches, merged into `users` with one MERGE.
+// Temporary: it lives on the loader's connection only.
+constexpr const char* kUsersStageSql = R"sql(
+CREATE TEMP TABLE IF NOT EXISTS basalt_users_stage (
+  user_id VARCHAR,
+  anonymous_ids VARCHAR[],
+  trait_patches VARCHAR[],
+  first_seen TIMESTAMPTZ,
+  last_seen TIMESTAMPTZ
+);
+DELETE FROM basalt_users_stage;
+)sql";
+
+// Traits: the stored object patched by each identify's traits in event-timestamp order
+// (json_merge_patch, RFC 7396: later wins per key, null deletes a key).
+constexpr const char* kUsersMergeSql = R"sql(
+MERGE INTO users AS u USING basalt_users_stage AS s ON u.user_id = s.user_id
+WHEN MATCHED THEN UPDATE SET
+  anonymous_ids = list_sort(list_distinct(list_concat(coalesce(u.anonymous_ids, []), s.anonymous_ids))),
+  traits = list_reduce(list_prepend(coalesce(u.traits::VARCHAR, '{}'), s.trait_patches),
+                       lambda acc, p: json_merge_patch(acc, p)::VARCHAR)::JSON,
+  first_seen = least(u.first_seen, s.first_seen),
+  last_seen = greatest(u.last_seen, s.last_seen),
+  updated_at = now()
+WHEN NOT MATCHED THEN INSERT (user_id, anonymous_ids, traits, first_seen, last_seen, updated_at)
+  VALUES (s.user_id, list_sort(list_distinct(s.anonymous_ids)),
+          list_reduce(list_prepend('{}', s.trait_patches),
+                      lambda acc, p: json_merge_patch(acc, p)::VARCHAR)::JSON,
+          s.first_seen, s.last_seen, now())
+)sql";
+
+constexpr const char* kOffsetSql = R"sql(
+INSERT INTO basalt_offsets (consumer, next_lsn, updated_at) VALUES ($1, $2, now())
+ON CONFLICT (consumer) DO UPDATE SET next_lsn = excluded.next_lsn, updated_at = excluded.updated_at
+)sql";
+
+enum class ColumnKind { kVarchar, kJson, kTimestampTz, kVarcharList };
+
+// Fills DuckDB data chunks row by row and hands each full chunk to an appender. Strings that
+// are not valid UTF-8 are repaired (DuckDB requires it); empty strings of nullable columns
+// become NULL when the caller asks.
+class ChunkWriter {
+ public:
+  ChunkWriter(duckdb_appender appender, const std::vector<ColumnKind>& kinds)
+      : appender_(appender), kinds_(kinds) {
+    std::vector<duckdb_logical_type> raw;
+    for (ColumnKind k : kinds) {
+      duck::LogicalType t;
+      switch (k) {
+        case ColumnKind::kVarchar:
+          t = duck::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR));
+          break;
+        case ColumnKind::kJson:
+          // The column's own type: a VARCHAR chunk column would be cast on append, and the
+          // appender keeps the cast's strings by reference past the chunk's reset.
+          t = duck::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR));
+          duckdb_logical_type_set_alias(t.get(), "JSON");
+          break;
+        case ColumnKind::kTimestampTz:
+          t = duck::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ));
+          break;
+        case ColumnKind::kVarcharList: {
+          duck::LogicalType child(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR));
+          t = duck::LogicalType(duckdb_create_list_type(child.get()));
+          break;
+        }
+      }
+      raw.push_back(t.get());
+      types_.push_back(std::move(t));
+    }
+    chunk_ = duck::DataChunk(duckdb_create_data_chunk(raw.data(), raw.size()));
+    capacity_ = duckdb_vector_size();
+    bind_vectors();
+  }
+
+  // Starts a new row; flushes the chunk first when it is full.
+  Status begin_row() {
+    if (rows_ == capacity_) BASALT_RETURN_IF_ERROR(flush());
+    return Status::ok();
+  }
+  void end_row() { ++rows_; }
+
+  void set_string(size_t col, std::string_view s, bool empty_is_null) {
+    if (empty_is_null && s.empty()) return set_null(col);
+    if (is_valid_duck_string(s)) {
+      duckdb_vector_assign_string_element_len(vectors_[col], rows_, s.data(), s.size());
+    } else {
+      std::string fixed = duck::repair_utf8(s);
+      duckdb_vector_assign_string_element_len(vectors_[col], rows_, fixed.data(), fixed.size());
+    }
+  }
+  // A JSON column: text that is not one well-formed JSON value is stored as a JSON string
+  // holding it, so one bad event can neither fail the batch nor break later JSON queries.
+  void set_json(size_t col, std::string_view s) {
+    if (duck::is_valid_json(s)) {  // simdjson also checks the UTF-8
+      duckdb_vector_assign_string_element_len(vectors_[col], rows_, s.data(), s.size());
+    } else {
+      std::string quoted = duck::json_quote(duck::repair_utf8(s));
+      duckdb_vector_assign_string_element_len(vectors_[col], rows_, quoted.data(), quoted.size());
+    }
+  }
+  void set_timestamp(size_t col, int64_t micros) {
+    static_cast<int64_t*>(data_[col])[rows_] = micros;
+  }
+  void set_null(size_t col) {
+    duckdb_vector_ensure_validity_writable(vectors_[col]);
+    duckdb_validity_set_row_invalid(duckdb_vector_get_validity(vectors_[col]), rows_);
+  }
+  template <typename Strings>
+  void set_list(size_t col, const Strings& items) {
+    duckdb_vector list = vectors_[col];
+    idx_t offset = duckdb_list_vector_get_size(list);
+    duckdb_list_vector_reserve(list, offset + items.size());
+    duckdb_vector child = duckdb_list_vector_get_child(list);
+    idx_t i = offset;
+    for (std::string_view s : items) {
+      std::string fixed = is_valid_duck_string(s) ? std::string() : duck::repair_utf8(s);
+      std::string_view v = fixed.empty() ? s : std::string_view(fixed);
+      duckdb_vector_assign_string_element_len(child, i++, v.data(), v.size());
+    }
+    duckdb_list_vector_set_size(list, offset + items.size());
+    auto* entries = static_cast<duckdb_list_entry*>(duckdb_vector_get_data(list));
+    entries[rows_] = {offset, items.size()};
+  }
+
+  // Appends what is buffered.
+  Status flush() {
+    if (rows_ == 0) return Status::ok();
+    duckdb_data_chunk_set_size(chunk_.get(), rows_);
+    if (duckdb_append_data_chunk(appender_, chunk_.get()) == DuckDBError) {
+      const char* e = duckdb_appender_error(appender_);
+      return internal_error(std::string("append failed: ") + (e ? e : "unknown error"));
+    }
+    // The appender may keep the chunk's strings by reference until it flushes, so it flushes
+    // before the chunk is reused.
+    if (duckdb_appender_flush(appender_) == DuckDBError) {
+      const char* e = duckdb_appender_error(appender_);
+      return internal_error(std::string("append failed: ") + (e ? e : "unknown error"));
+    }
+    duckdb_data_chunk_reset(chunk_.get());
+    rows_ = 0;
+    bind_vectors();
+    return Status::ok();
+  }
+
+ private:
+  static bool is_valid_duck_string(std::string_view s) {
+    // DuckDB strings must be valid UTF-8; NUL bytes are allowed.
+    return duck::is_valid_utf8(s);
+  }
+  void bind_vectors() {
+    vectors_.clear();
+    data_.clear();
+    for (size_t c = 0; c < kinds_.size(); ++c) {
+      duckdb_vector v = duckdb_data_chunk_get_vector(chunk_.get(), c);
+      vectors_.push_back(v);
+      data_.push_back(duckdb_vector_get_data(v));
+    }
+  }
+
+  duckdb_appender appender_;
+  std::vector<ColumnKind> kinds_;
+  std::vector<duck::LogicalType> types_;
+  duck::DataChunk chunk_;
+  std::vector<duckdb_vector> vectors_;
+  std::vector<void*> data_;
+  idx_t capacity_ = 0;
+  idx_t rows_ = 0;
+};
+
+// An appender on `table` over exactly `columns`, so columns added later (typed properties)
+// are left to their defaults instead of breaking the load.
+Result<duck::Appender> make_appender(duckdb_connection conn, const char* table,
+                                     const std::vector<const char*>& columns) {
+  duck::Appender app;
+  if (duckdb_appender_create_ext(conn, nullptr, nullptr, table, app.out()) == DuckDBError) {
+    const char* e = app.get() ? duckdb_appender_error(app.get()) : nullptr;
+    return internal_error(std::string("cannot append to ") + table + ": " +
+                          (e ? e : "unknown error"));
+  }
+  for (const char* c : columns) {
+    if (duckdb_appender_add_column(app.get(), c) == DuckDBError) {
+      const char* e = duckdb_appender_error(app.get());
+      return internal_error(std::string("cannot append column ") + table + "." + c + ": " +
+                            (e ? e : "unknown error"));
+    }
+  }
+  return app;
+}
+
+Status close_appender(duckdb_appender app, const char* table) {
+  if (duckdb_appender_close(app) == DuckDBError) {
+    const char* e = duckdb_appender_error(app);
+    return internal_error(std::string("append to ") + table + " failed: " +
+                          (e ? e : "unknown error"));
+  }
+  return Status::ok();
+}
+
+// ---- query() helpers ----
+
+std::string take_duck_string(char* s) {
+  std::string out = s ? s : "";
+  duckdb_free(s);
+  return out;
+}
+
+// The name DuckDB prints for a type (for the scalar types a result column usually has).
+std::string type_name(duckdb_logical_type t) {
+  std::string alias = take_duck_string(duckdb_logical_type_get_alias(t));
+  if (!alias.empty()) return alias;
+  switch (duckdb_get_type_id(t)) {
+    case DUCKDB_TYPE_BOOLEAN: return "BOOLEAN";
+    case DUCKDB_TYPE_TINYINT: return "TINYINT";
+    case DUCKDB_TYPE_SMALLINT: return "SMALLINT";
+    case DUCKDB_TYPE_INTEGER: return "INTEGER";
+    case DUCKDB_TYPE_BIGINT: return "BIGINT";
+    case DUCKDB_TYPE_UTINYINT: return "UTINYINT";
+    case DUCKDB_TYPE_USMALLINT: return "USMALLINT";
+    case DUCKDB_TYPE_UINTEGER: return "UINTEGER";
+    case DUCKDB_TYPE_UBIGINT: return "UBIGINT";
+    case DUCKDB_TYPE_HUGEINT: return "HUGEINT";
+    case DUCKDB_TYPE_UHUGEINT: return "UHUGEINT";
+    case DUCKDB_TYPE_FLOAT: return "FLOAT";
+    case DUCKDB_TYPE_DOUBLE: return "DOUBLE";
+    case DUCKDB_TYPE_DECIMAL:
+      return "DECIMAL(" + std::to_string(duckdb_decimal_width(t)) + "," +
+             std::to_string(duckdb_decimal_scale(t)) + ")";
+    case DUCKDB_TYPE_VARCHAR: return "VARCHAR";
+    case DUCKDB_TYPE_BLOB: return "BLOB";
+    case DUCKDB_TYPE_DATE: return "DATE";
+    case DUCKDB_TYPE_TIME: return "TIME";
+    case DUCKDB_TYPE_TIME_TZ: return "TIME WITH TIME ZONE";
+    case DUCKDB_TYPE_TIMESTAMP: return "TIMESTAMP";
+    case DUCKDB_TYPE_TIMESTAMP_TZ: return "TIMESTAMP WITH TIME ZONE";
+    case DUCKDB_TYPE_TIMESTAMP_S: return "TIMESTAMP_S";
+    case DUCKDB_TYPE_TIMESTAMP_MS: return "TIMESTAMP_MS";
+    case DUCKDB_TYPE_TIMESTAMP_NS: return "TIMESTAMP_NS";
+    case DUCKDB_TYPE_INTERVAL: return "INTERVAL";
+    case DUCKDB_TYPE_UUID: return "UUID";
+    case DUCKDB_TYPE_SQLNULL: return "\"NULL\"";
+    default: return "";  // composite types: the caller asks DuckDB (DESCRIBE)
+  }
+}
+
+// Column types read straight from vectors; every other type is cast to VARCHAR by the query.
+bool is_direct(duckdb_type t) {
+  switch (t) {
+    case DUCKDB_TYPE_BOOLEAN:
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+    case DUCKDB_TYPE_FLOAT:
+    case DUCKDB_TYPE_DOUBLE:
+    case DUCKDB_TYPE_DECIMAL:
+    case DUCKDB_TYPE_VARCHAR:
+    case DUCKDB_TYPE_DATE:
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+    case DUCKDB_TYPE_TIMESTAMP_S:
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+    case DUCKDB_TYPE_SQLNULL:
+    case DUCKDB_TYPE_INVALID:
+      return true;
+    default:
+      return false;
+  }
+}
+
+double hugeint_to_double(duckdb_hugeint h) {
+  return static_cast<double>(h.upper) * 18446744073709551616.0 + static_cast<double>(h.lower);
+}
+
+Value int_or_double_of(duckdb_hugeint h) {
+  bool fits = (h.upper == 0 && h.lower <= static_cast<uint64_t>(INT64_MAX)) ||
+              (h.upper == -1 && h.lower >= static_cast<uint64_t>(INT64_MAX) + 1);
+  if (fits) return static_cast<int64_t>(h.lower);
+  return hugeint_to_double(h);
+}
+
+Value decimal_value(duckdb_type internal, const void* data, idx_t row, uint8_t scale) {
+  double unscaled = 0;
+  switch (internal) {
+    case DUCKDB_TYPE_SMALLINT: unscaled = static_cast<const int16_t*>(data)[row]; break;
+    case DUCKDB_TYPE_INTEGER: unscaled = static_cast<const int32_t*>(data)[row]; break;
+    case DUCKDB_TYPE_BIGINT: unscaled = static_cast<double>(static_cast<const int64_t*>(data)[row]); break;
+    case DUCKDB_TYPE_HUGEINT: unscaled = hugeint_to_double(static_cast<const duckdb_hugeint*>(data)[row]); break;
+    default: return std::monostate{};
+  }
+  return unscaled / std::pow(10.0, scale);
+}
+
+// One cell of a result vector.
+Value cell(duckdb_logical_type type, duckdb_vector vec, idx_t row) {
+  uint64_t* validity = duckdb_vector_get_validity(vec);
+  if (validity && !duckdb_validity_row_is_valid(validity, row)) return std::monostate{};
+  const void* d = duckdb_vector_get_data(vec);
+  switch (duckdb_get_type_id(type)) {
+    case DUCKDB_TYPE_BOOLEAN: return static_cast<const bool*>(d)[row];
+    case DUCKDB_TYPE_TINYINT: return int64_t{static_cast<const int8_t*>(d)[row]};
+    case DUCKDB_TYPE_SMALLINT: return int64_t{static_cast<const int16_t*>(d)[row]};
+    case DUCKDB_TYPE_INTEGER: return int64_t{static_cast<const int32_t*>(d)[row]};
+    case DUCKDB_TYPE_BIGINT: return static_cast<const int64_t*>(d)[row];
+    case DUCKDB_TYPE_UTINYINT: return int64_t{static_cast<const uint8_t*>(d)[row]};
+    case DUCKDB_TYPE_USMALLINT: return int64_t{static_cast<const uint16_t*>(d)[row]};
+    case DUCKDB_TYPE_UINTEGER: return int64_t{static_cast<const uint32_t*>(d)[row]};
+    case DUCKDB_TYPE_UBIGINT: {
+      uint64_t v = static_cast<const uint64_t*>(d)[row];
+      if (v <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(v);
+      return static_cast<double>(v);
+    }
+    case DUCKDB_TYPE_HUGEINT: return int_or_double_of(static_cast<const duckdb_hugeint*>(d)[row]);
+    case DUCKDB_TYPE_UHUGEINT: {
+      duckdb_uhugeint u = static_cast<const duckdb_uhugeint*>(d)[row];
+      if (u.upper == 0 && u.lower <= static_cast<uint64_t>(INT64_MAX)) {
+        return static_cast<int64_t>(u.lower);
+      }
+      return static_cast<double>(u.upper) * 18446744073709551616.0 + static_cast<double>(u.lower);
+    }
+    case DUCKDB_TYPE_FLOAT: return double{static_cast<const float*>(d)[row]};
+    case DUCKDB_TYPE_DOUBLE: return static_cast<const double*>(d)[row];
+    case DUCKDB_TYPE_DECIMAL:
+      return decimal_value(duckdb_decimal_internal_type(type), d, row, duckdb_decimal_scale(type));
+    case DUCKDB_TYPE_VARCHAR: {
+      auto* s = const_cast<duckdb_string_t*>(static_cast<const duckdb_string_t*>(d) + row);
+      return std::string(duckdb_string_t_data(s), duckdb_string_t_length(*s));
+    }
+    case DUCKDB_TYPE_DATE: return duck::iso_date(static_cast<const duckdb_date*>(d)[row].days);
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return duck::iso8601_utc(static_cast<const int64_t*>(d)[row]);
+    case DUCKDB_TYPE_TIMESTAMP_S: {
+      int64_t v = static_cast<const int64_t*>(d)[row];
+      return duck::iso8601_utc(v * 1'000'000);
+    }
+    case DUCKDB_TYPE_TIMESTAMP_MS: return duck::iso8601_utc(static_cast<const int64_t*>(d)[row] * 1000);
+    case DUCKDB_TYPE_TIMESTAMP_NS: {
+      int64_t ns = static_cast<const int64_t*>(d)[row];
+      return duck::iso8601_utc(ns / 1000 - (ns % 1000 < 0));
+    }
+    default: return std::monostate{};
+  }
+}
+
+std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string strip_trailing_semicolons(std::string sql) {
+  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
+    sql.pop_back();
+  }
+  return sql;
+}
+
+// Interrupts a connection's running query once a deadline passes, and keeps interrupting
+// until cancelled (an interrupt that lands between statements would otherwise be lost).
+class Watchdog {
+ public:
+  Watchdog(duckdb_connection conn, std::chrono::milliseconds timeout) {
+    if (timeout.count() <= 0) return;
+    thread_ = std::thread([this, conn, timeout] {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, timeout, [&] { return done_; })) return;
+      fired_ = true;
+      while (!done_) {
+        duckdb_interrupt(conn);
+        cv_.wait_for(lock, std::chrono::milliseconds(10), [&] { return done_; });
+      }
+    });
+  }
+  ~Watchdog() { cancel(); }
+  // Stops the watchdog; after it returns the connection is no longer touched.
+  void cancel() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  bool fired() {
+    std::lock_guard lock(mu_);
+    return fired_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;   // protected by mu_
+  bool fired_ = false;  // protected by mu_
+  std::thread thread_;
+};
+
+}  // namespace
+
+// ---- DuckDbWarehouse ----
+
+Result<std::unique_ptr<DuckDbWarehouse>> DuckDbWarehouse::open(const WarehouseOptions& options) {
+  duck::Config config;
+  if (duckdb_create_config(config.out()) == DuckDBError) {
+    return internal_error("cannot create DuckDB config");
+  }
+  if (options.read_only) duckdb_set_config(config.get(), "access_mode", "READ_ONLY");
+  duck::Database db;
+  char* err = nullptr;
+  const char* path = options.path.empty() ? nullptr : options.path.c_str();
+  if (duckdb_open_ext(path, db.out(), config.get(), &err) == DuckDBError) {
+    std::string msg = "cannot open DuckDB database '" + options.path + "': " +
+                      (err ? err : "unknown error");
+    duckdb_free(err);
+    return unavailable(msg);
+  }
+  duck::Connection conn;
+  if (duckdb_connect(db.get(), conn.out()) == DuckDBError) {
+    return internal_error("cannot connect to DuckDB database '" + options.path + "'");
+  }
+  std::unique_ptr<DuckDbWarehouse> w(
+      new DuckDbWarehouse(options, std::move(db), std::move(conn)));  // private constructor
+  if (!options.read_only) BASALT_RETURN_IF_ERROR(w->ensure_schema());
+  return w;
+}
+
+DuckDbWarehouse::DuckDbWarehouse(WarehouseOptions options, duck::Database db,
+                                 duck::Connection loader_conn)
+    : options_(std::move(options)), db_(std::move(db)), loader_conn_(std::move(loader_conn)) {}
+
+DuckDbWarehouse::~DuckDbWarehouse() {
+  // Connections go before the database they belong to.
+  loader_conn_.reset();
+  db_.reset();
+}
+
+Result<duck::Connection> DuckDbWarehouse::connect() {
+  duck::Connection conn;
+  if (duckdb_connect(db_.get(), conn.out()) == DuckDBError) {
+    return unavailable("cannot open a DuckDB connection");
+  }
+  return conn;
+}
+
+Status DuckDbWarehouse::ensure_schema() {
+  if (options_.read_only) return failed_precondition("the warehouse is open read-only");
+  std::lock_guard lock(load_mu_);
+  return exec(loader_conn_.get(), kSchemaSql);
+}
+
+Result<std::optional<uint64_t>> DuckDbWarehouse::load_offset(const std::string& consumer) {
+  auto conn = connect();
+  if (!conn) return conn.status();
+  duck::Prepared stmt;
+  if (duckdb_prepare(conn->get(), "SELECT next_lsn FROM basalt_offsets WHERE consumer = $1",
+                     stmt.out()) == DuckDBError) {
+    return invalid_argument(duckdb_prepare_error(stmt.get()));
+  }
+  duckdb_bind_varchar(stmt.get(), 1, consumer.c_str());
+  duck::QueryResult r;
+  if (duckdb_execute_prepared(stmt.get(), r.get()) == DuckDBError) return duck::status_of(r.get());
+  if (duckdb_row_count(r.get()) == 0) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(duckdb_value_uint64(r.get(), 0, 0));
+}
+
+Status DuckDbWarehouse::load(const LoadBatch& batch, const std::string& consumer) {
+  if (options_.read_only) return failed_precondition("the warehouse is open read-only");
+  std::lock_guard lock(load_mu_);
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), "BEGIN TRANSACTION"));
+  Status s = load_in_transaction(batch, consumer);
+  if (s.is_ok()) s = exec(loader_conn_.get(), "COMMIT");
+  if (!s.is_ok()) {
+    // Nothing of the batch stays; the caller may retry it. ROLLBACK fails harmlessly when
+    // the failed COMMIT already ended the transaction.
+    (void)exec(loader_conn_.get(), "ROLLBACK");
+  }
+  return s;
+}
+
+Status DuckDbWarehouse::load_in_transaction(const LoadBatch& batch, const std::string& consumer) {
+  BASALT_RETURN_IF_ERROR(append_events(batch));
+  BASALT_RETURN_IF_ERROR(append_quarantine(batch));
+  BASALT_RETURN_IF_ERROR(merge_users(batch));
+  return store_offset(consumer, batch.next_lsn);
+}
+
+Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
+  if (batch.events.empty()) return Status::ok();
+  static const std::vector<const char*> kColumns = {
+      "event_id",     "message_id",  "source",          "type",
+      "event",        "user_id",     "anonymous_id",    "group_id",
+      "previous_id",  "timestamp",   "received_at",     "sent_at",
+      "original_timestamp", "ip",    "user_agent",      "library_name",
+      "library_version", "os_name",  "app_version",     "properties",
+      "traits",       "context"};
+  using K = ColumnKind;
+  static const std::vector<ColumnKind> kKinds = {
+      K::kVarchar, K::kVarchar, K::kVarchar, K::kVarchar, K::kVarchar, K::kVarchar,
+      K::kVarchar, K::kVarchar, K::kVarchar, K::kTimestampTz, K::kTimestampTz, K::kTimestampTz,
+      K::kTimestampTz, K::kVarchar, K::kVarchar, K::kVarchar, K::kVarchar, K::kVarchar,
+      K::kVarchar, K::kJson, K::kJson, K::kJson};
+  auto app = make_appender(loader_conn_.get(), "events", kColumns);
+  if (!app) return app.status();
+  {
+    ChunkWriter w(app->get(), kKinds);
+    auto json = [](const std::string& s) {
+      return s.empty() ? std::string_view("{}") : std::string_view(s);
+    };
+    for (const event::Event& e : batch.events) {
+      BASALT_RETURN_IF_ERROR(w.begin_row());
+      w.set_string(0, e.event_id, false);
+      w.set_string(1, e.message_id, false);
+      w.set_string(2, e.source, false);
+      w.set_string(3, event::event_type_name(e.type), false);
+      w.set_string(4, e.event, true);
+      w.set_string(5, e.user_id, true);
+      w.set_string(6, e.anonymous_id, true);
+      w.set_string(7, e.group_id, true);
+      w.set_string(8, e.previous_id, true);
+      w.set_timestamp(9, e.timestamp_us);
+      w.set_timestamp(10, e.received_at_us);
+      if (e.sent_at_us) w.set_timestamp(11, *e.sent_at_us); else w.set_null(11);
+      if (e.original_timestamp_us) {
+        w.set_timestamp(12, *e.original_timestamp_us);
+      } else {
+        w.set_null(12);
+      }
+      w.set_string(13, e.ip, true);
+      w.set_string(14, e.user_agent, true);
+      w.set_string(15, e.library_name, true);
+      w.set_string(16, e.library_version, true);
+      w.set_string(17, e.os_name, true);
+      w.set_string(18, e.app_version, true);
+      w.set_json(19, json(e.properties_json));
+      w.set_json(20, json(e.traits_json));
+      w.set_json(21, json(e.context_json));
+      w.end_row();
+    }
+    BASALT_RETURN_IF_ERROR(w.flush());
+  }
+  return close_appender(app->get(), "events");
+}
+
+Status DuckDbWarehouse::append_quarantine(const LoadBatch& batch) {
+  if (batch.quarantined.empty()) return Status::ok();
+  static const std::vector<const char*> kColumns = {"received_at", "source", "reason", "raw",
+                                                    "ip"};
+  using K = ColumnKind;
+  static const std::vector<ColumnKind> kKinds = {K::kTimestampTz, K::kVarchar, K::kVarchar,
+                                                 K::kVarchar, K::kVarchar};
+  auto app = make_appender(loader_conn_.get(), "quarantine", kColumns);
+  if (!app) return app.status();
+  {
+    ChunkWriter w(app->get(), kKinds);
+    for (const event::QuarantinedEvent& q : batch.quarantined) {
+      BASALT_RETURN_IF_ERROR(w.begin_row());
+      w.set_timestamp(0, q.received_at_us);
+      w.set_string(1, q.source, true);
+      w.set_string(2, q.reason, false);
+      w.set_string(3, q.raw_json, false);
+      w.set_string(4, q.ip, true);
+      w.end_row();
+    }
+    BASALT_RETURN_IF_ERROR(w.flush());
+  }
+  return close_appender(app->get(), "quarantine");
+}
+
+Status DuckDbWarehouse::merge_users(const LoadBatch& batch) {
+  // What the batch says about each user, in batch order.
+  struct UserDelta {
+    int64_t first_seen_us = std::numeric_limits<int64_t>::max();
+    int64_t last_seen_us = std::numeric_limits<int64_t>::min();
+    std::vector<std::string_view> anonymous_ids;
+    std::vector<std::pair<int64_t, std::string_view>> patches;  // (timestamp, traits)
+  };
+  std::unordered_map<std::string_view, UserDelta> users;
+  std::vector<std::string_view> order;
+  for (const event::Event& e : batch.events) {
+    if (e.user_id.empty()) continue;
+    auto [it, fresh] = users.try_emplace(e.user_id);
+    if (fresh) order.push_back(e.user_id);
+    UserDelta& d = it->second;
+    d.first_seen_us = std::min(d.first_seen_us, e.timestamp_us);
+    d.last_seen_us = std::max(d.last_seen_us, e.timestamp_us);
+    if (!e.anonymous_id.empty()) d.anonymous_ids.push_back(e.anonymous_id);
+    // alias: previous_id is another id of the same person (usually the anonymous one).
+    if (e.type == event::EventType::kAlias && !e.previous_id.empty()) {
+      d.anonymous_ids.push_back(e.previous_id);
+    }
+    if (e.type == event::EventType::kIdentify && !e.traits_json.empty() &&
+        e.traits_json != "{}" && duck::is_valid_json(e.traits_json)) {
+      d.patches.emplace_back(e.timestamp_us, e.traits_json);
+    }
+  }
+  if (users.empty()) return Status::ok();
+
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), kUsersStageSql));
+  static const std::vector<const char*> kColumns = {"user_id", "anonymous_ids", "trait_patches",
+                                                    "first_seen", "last_seen"};
+  using K = ColumnKind;
+  static const std::vector<ColumnKind> kKinds = {K::kVarchar, K::kVarcharList, K::kVarcharList,
+                                                 K::kTimestampTz, K::kTimestampTz};
+  auto app = make_appender(loader_conn_.get(), "basalt_users_stage", kColumns);
+  if (!app) return app.status();
+  {
+    ChunkWriter w(app->get(), kKinds);
+    std::vector<std::string_view> patches;
+    for (std::string_view id : order) {
+      UserDelta& d = users[id];
+      std::stable_sort(d.patches.begin(), d.patches.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      patches.clear();
+      for (const auto& p : d.patches) patches.push_back(p.second);
+      BASALT_RETURN_IF_ERROR(w.begin_row());
+      w.set_string(0, id, false);
+      w.set_list(1, d.anonymous_ids);
+      w.set_list(2, patches);
+      w.set_timestamp(3, d.first_seen_us);
+      w.set_timestamp(4, d.last_seen_us);
+      w.end_row();
+    }
+    BASALT_RETURN_IF_ERROR(w.flush());
+  }
+  BASALT_RETURN_IF_ERROR(close_appender(app->get(), "basalt_users_stage"));
+  return exec(loader_conn_.get(), kUsersMergeSql);
+}
+
+Status DuckDbWarehouse::store_offset(const std::string& consumer, uint64_t next_lsn) {
+  duck::Prepared stmt;
+  if (duckdb_prepare(loader_conn_.get(), kOffsetSql, stmt.out()) == DuckDBError) {
+    return internal_error(duckdb_prepare_error(stmt.get()));
+  }
+  duckdb_bind_varchar(stmt.get(), 1, consumer.c_str());
+  duckdb_bind_uint64(stmt.get(), 2, next_lsn);
+  duck::QueryResult r;
+  if (duckdb_execute_prepared(stmt.get(), r.get()) == DuckDBError) return duck::status_of(r.get());
+  return Status::ok();
+}
+
+Status DuckDbWarehouse::for_each_message_id(
+    int64_t since_us, const std::function<void(std::string_view, std::string_view)>& fn) {
+  return for_each_loaded_message(
+      since_us, [&](std::string_view source, std::string_view id, int64_t) { fn(source, id); });
+}
+
+Status DuckDbWarehouse::for_each_loaded_message(
+    int64_t since_us,
+    const std::function<void(std::string_view, std::string_view, int64_t)>& fn) {
+  auto conn = connect();
+  if (!conn) return conn.status();
+  duck::Prepared stmt;
+  if (duckdb_prepare(conn->get(),
+                     "SELECT source, message_id, epoch_us(received_at) FROM events "
+                     "WHERE received_at >= $1",
+                     stmt.out()) == DuckDBError) {
+    return internal_error(duckdb_prepare_error(stmt.get()));
+  }
+  duckdb_bind_timestamp_tz(stmt.get(), 1, duckdb_timestamp{since_us});
+  duck::QueryResult r;
+  if (duckdb_execute_prepared_streaming(stmt.get(), r.get()) == DuckDBError) {
+    return duck::status_of(r.get());
+  }
+  while (true) {
+    duck::DataChunk chunk(duckdb_fetch_chunk(*r.get()));
+    if (!chunk.get()) break;
+    idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    duckdb_vector vs = duckdb_data_chunk_get_vector(chunk.get(), 0);
+    duckdb_vector vm = duckdb_data_chunk_get_vector(chunk.get(), 1);
+    duckdb_vector vt = duckdb_data_chunk_get_vector(chunk.get(), 2);
+    auto* src = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vs));
+    auto* mid = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vm));
+    auto* at = static_cast<int64_t*>(duckdb_vector_get_data(vt));
+    uint64_t* src_ok = duckdb_vector_get_validity(vs);
+    uint64_t* mid_ok = duckdb_vector_get_validity(vm);
+    for (idx_t i = 0; i < n; ++i) {
+      if ((src_ok && !duckdb_validity_row_is_valid(src_ok, i)) ||
+          (mid_ok && !duckdb_validity_row_is_valid(mid_ok, i))) {
+        continue;
+      }
+      fn(std::string_view(duckdb_string_t_data(&src[i]), duckdb_string_t_length(src[i])),
+         std::string_view(duckdb_string_t_data(&mid[i]), duckdb_string_t_length(mid[i])), at[i]);
+    }
+  }
+  const char* err = duckdb_result_error(r.get());
+  if (err) return {duck::code_of(duckdb_result_error_type(r.get())), err};
+  return Status::ok();
+}
+
+Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const QueryOptions& options) {
+  auto conn_or = connect();
+  if (!conn_or) return conn_or.status();
+  duckdb_connection conn = conn_or->get();
+
+  duck::Prepared stmt;
+  if (duckdb_prepare(conn, sql.c_str(), stmt.out()) == DuckDBError) {
+    const char* e = duckdb_prepare_error(stmt.get());
+    return invalid_argument(e ? e : "the statement could not be prepared");
+  }
+  // Columns of types without a natural Value are cast to VARCHAR by wrapping the query;
+  // their reported type is still the original one, as DESCRIBE prints it.
+  idx_t ncols = duckdb_prepared_statement_column_count(stmt.get());
+  std::vector<std::string> wrapped_types(ncols);
+  bool wrap = false;
+  if (duckdb_prepared_statement_type(stmt.get()) == DUCKDB_STATEMENT_TYPE_SELECT) {
+    for (idx_t c = 0; c < ncols; ++c) {
+      if (!is_direct(duckdb_prepared_statement_column_type(stmt.get(), c))) wrap = true;
+    }
+  }
+  if (wrap) {
+    std::string inner = strip_trailing_semicolons(sql);
+    duck::QueryResult described;
+    if (duckdb_query(conn, ("DESCRIBE (" + inner + ")").c_str(), described.get()) ==
+        DuckDBSuccess) {
+      for (idx_t c = 0; c < ncols && c < duckdb_row_count(described.get()); ++c) {
+        wrapped_types[c] = take_duck_string(duckdb_value_varchar(described.get(), 1, c));
+      }
+    }
+    std::string outer = "SELECT ";
+    for (idx_t c = 0; c < ncols; ++c) {
+      std::string name = duckdb_prepared_statement_column_name(stmt.get(), c);
+      if (c) outer += ", ";
+      std::string ref = "#";
+      ref += std::to_string(c + 1);
+      if (is_direct(duckdb_prepared_statement_column_type(stmt.get(), c))) {
+        outer += ref;
+      } else {
+        outer += "CAST(" + ref + " AS VARCHAR)";
+      }
+      outer += " AS " + quote_identifier(name);
+    }
+    outer += " FROM (" + inner + "\n) AS basalt_query";
+    if (duckdb_prepare(conn, outer.c_str(), stmt.out()) == DuckDBError) {
+      const char* e = duckdb_prepare_error(stmt.get());
+      return invalid_argument(e ? e : "the statement could not be prepared");
+    }
+  }
+
+  QueryResult out;
+  Watchdog watchdog(conn, options.timeout);
+  auto timed_out = [&]() -> Status {
+    return {StatusCode::kDeadlineExceeded,
+            "query interrupted after its timeout of " + std::to_string(options.timeout.count()) +
+                " ms"};
+  };
+  duck::QueryResult r;
+  if (duckdb_execute_prepared_streaming(stmt.get(), r.get()) == DuckDBError) {
+    watchdog.cancel();
+    if (watchdog.fired()) return timed_out();
+    return duck::status_of(r.get());
+  }
+  ncols = duckdb_column_count(r.get());
+  std::vector<duck::LogicalType> types;
+  for (idx_t c = 0; c < ncols; ++c) {
+    types.emplace_back(duckdb_column_logical_type(r.get(), c));
+    std::string name = duckdb_column_name(r.get(), c);
+    std::string type = c < wrapped_types.size() && !wrapped_types[c].empty()
+                           ? wrapped_types[c]
+                           : type_name(types.back().get());
+    out.columns.push_back({std::move(name), std::move(type)});
+  }
+  while (!out.truncated) {
+    duck::DataChunk chunk(duckdb_fetch_chunk(*r.get()));
+    if (!chunk.get()) break;
+    idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    std::vector<duckdb_vector> vectors;
+    for (idx_t c = 0; c < ncols; ++c) vectors.push_back(duckdb_data_chunk_get_vector(chunk.get(), c));
+    for (idx_t i = 0; i < n; ++i) {
+      if (out.rows.size() >= options.max_rows) {
+        out.truncated = true;
+        break;
+      }
+      std::vector<Value> row;
+      row.reserve(ncols);
+      for (idx_t c = 0; c < ncols; ++c) row.push_back(cell(types[c].get(), vectors[c], i));
+      out.rows.push_back(std::move(row));
+    }
+  }
+  watchdog.cancel();
+  const char* err = duckdb_result_error(r.get());
+  if (err && !out.truncated) {
+    if (watchdog.fired()) return timed_out();
+    return Status(duck::code_of(duckdb_result_error_type(r.get())), err);
+  }
+  return out;
+}
+
+}  // namespace basalt::warehouse

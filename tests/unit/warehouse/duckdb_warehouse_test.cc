@@ -1,0 +1,516 @@
+#include "warehouse/duckdb/duckdb_warehouse.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "warehouse/warehouse.h"
+
+namespace basalt::warehouse {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kT0 = 1795514400'000000;  // 2026-11-24T10:00:00Z
+constexpr int64_t kHourUs = 3600'000000;
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> n{0};
+    path_ = fs::temp_directory_path() /
+            ("basalt_wh_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+event::Event make_event(int i, int64_t ts) {
+  event::Event e;
+  e.type = event::EventType::kTrack;
+  e.event_id = "evt-" + std::to_string(i);
+  e.message_id = "msg-" + std::to_string(i);
+  e.source = "web";
+  e.event = "Clicked";
+  e.anonymous_id = "anon-" + std::to_string(i);
+  e.timestamp_us = ts;
+  e.received_at_us = ts + 5;
+  e.properties_json = R"({"n":)" + std::to_string(i) + "}";
+  e.context_json = R"({"locale":"en"})";
+  return e;
+}
+
+class DuckDbWarehouseTest : public ::testing::Test {
+ protected:
+  void SetUp() override { wh_ = open(false); }
+
+  std::unique_ptr<Warehouse> open(bool read_only) {
+    WarehouseOptions o;
+    o.path = (dir_.path() / "basalt.duckdb").string();
+    o.read_only = read_only;
+    auto w = make_warehouse(o);
+    EXPECT_TRUE(w.is_ok()) << w.status().to_string();
+    return w.is_ok() ? std::move(*w) : nullptr;
+  }
+
+  QueryResult q(const std::string& sql, QueryOptions o = {}) {
+    auto r = wh_->query(sql, o);
+    EXPECT_TRUE(r.is_ok()) << sql << ": " << r.status().to_string();
+    return r.is_ok() ? std::move(*r) : QueryResult{};
+  }
+  Value one(const std::string& sql) {
+    auto r = q(sql);
+    if (r.rows.size() != 1 || r.rows[0].empty()) {
+      ADD_FAILURE() << sql << " returned " << r.rows.size() << " rows";
+      return std::monostate{};
+    }
+    return r.rows[0][0];
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Warehouse> wh_;
+};
+
+TEST_F(DuckDbWarehouseTest, UnknownEngineIsRefused) {
+  WarehouseOptions o;
+  o.engine = "oracle";
+  auto w = make_warehouse(o);
+  ASSERT_FALSE(w.is_ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(DuckDbWarehouseTest, SchemaCreationIsIdempotentAndKeepsData) {
+  LoadBatch b;
+  b.events.push_back(make_event(1, kT0));
+  b.next_lsn = 1;
+  ASSERT_TRUE(wh_->load(b, "warehouse").is_ok());
+  ASSERT_TRUE(wh_->ensure_schema().is_ok());
+  ASSERT_TRUE(wh_->ensure_schema().is_ok());
+  wh_.reset();
+  wh_ = open(false);
+  EXPECT_EQ(one("SELECT count(*) FROM events"), Value(int64_t{1}));
+  auto cols = q("SELECT table_name FROM information_schema.tables ORDER BY 1");
+  std::vector<std::string> names;
+  for (auto& r : cols.rows) names.push_back(std::get<std::string>(r[0]));
+  EXPECT_EQ(names, (std::vector<std::string>{"basalt_offsets", "events", "quarantine", "users"}));
+}
+
+TEST_F(DuckDbWarehouseTest, LoadThenQueryGivesExactValuesWhateverTheTimeZone) {
+  event::Event e = make_event(7, kT0 + 123456);
+  e.user_id = "u1";
+  e.sent_at_us = kT0 + 1;
+  e.ip = "10.0.0.1";
+  e.user_agent = "Mozilla/5.0";
+  e.library_name = "analytics.js";
+  e.library_version = "4.1.0";
+  e.os_name = "Linux";
+  e.app_version = "1.2.3";
+  e.properties_json = R"({"price":9.5,"name":"caf\u00e9"})";
+  LoadBatch b;
+  b.events.push_back(e);
+  b.next_lsn = 42;
+  ASSERT_TRUE(wh_->load(b, "warehouse").is_ok());
+
+  ASSERT_TRUE(wh_->query("SET TimeZone = 'Asia/Kolkata'", {}).is_ok());
+  auto r = q("SELECT event_id, message_id, source, type, event, user_id, anonymous_id, group_id, "
+             "previous_id, timestamp, received_at, sent_at, original_timestamp, ip, user_agent, "
+             "library_name, library_version, os_name, app_version, properties->>'price', "
+             "traits, context, epoch_us(timestamp) FROM events");
+  ASSERT_EQ(r.rows.size(), 1u);
+  const auto& row = r.rows[0];
+  EXPECT_EQ(row[0], Value(std::string("evt-7")));
+  EXPECT_EQ(row[1], Value(std::string("msg-7")));
+  EXPECT_EQ(row[2], Value(std::string("web")));
+  EXPECT_EQ(row[3], Value(std::string("track")));
+  EXPECT_EQ(row[4], Value(std::string("Clicked")));
+  EXPECT_EQ(row[5], Value(std::string("u1")));
+  EXPECT_EQ(row[6], Value(std::string("anon-7")));
+  EXPECT_EQ(row[7], Value(std::monostate{}));  // absent ids are NULL
+  EXPECT_EQ(row[8], Value(std::monostate{}));
+  EXPECT_EQ(row[9], Value(std::string("2026-11-24T10:00:00.123456Z")));
+  EXPECT_EQ(row[10], Value(std::string("2026-11-24T10:00:00.123461Z")));
+  EXPECT_EQ(row[11], Value(std::string("2026-11-24T10:00:00.000001Z")));
+  EXPECT_EQ(row[12], Value(std::monostate{}));
+  EXPECT_EQ(row[13], Value(std::string("10.0.0.1")));
+  EXPECT_EQ(row[14], Value(std::string("Mozilla/5.0")));
+  EXPECT_EQ(row[15], Value(std::string("analytics.js")));
+  EXPECT_EQ(row[16], Value(std::string("4.1.0")));
+  EXPECT_EQ(row[17], Value(std::string("Linux")));
+  EXPECT_EQ(row[18], Value(std::string("1.2.3")));
+  EXPECT_EQ(row[19], Value(std::string("9.5")));
+  EXPECT_EQ(row[20], Value(std::string("{}")));
+  EXPECT_EQ(row[21], Value(std::string(R"({"locale":"en"})")));
+  EXPECT_EQ(row[22], Value(int64_t{kT0 + 123456}));
+  EXPECT_EQ(r.columns[9].type, "TIMESTAMP WITH TIME ZONE");
+  EXPECT_EQ(r.columns[20].type, "JSON");
+
+  auto off = wh_->load_offset("warehouse");
+  ASSERT_TRUE(off.is_ok());
+  EXPECT_EQ(*off, std::optional<uint64_t>(42));
+}
+
+TEST_F(DuckDbWarehouseTest, InvalidUtf8IsRepairedNotFatal) {
+  event::Event e = make_event(1, kT0);
+  e.user_agent = "bad \xFF byte";
+  LoadBatch b;
+  b.events.push_back(e);
+  event::QuarantinedEvent qe;
+  qe.source = "web";
+  qe.received_at_us = kT0;
+  qe.reason = "invalid JSON";
+  qe.raw_json = "{\"a\": \xC3";
+  b.quarantined.push_back(qe);
+  ASSERT_TRUE(wh_->load(b, "warehouse").is_ok());
+  EXPECT_EQ(one("SELECT user_agent FROM events"), Value(std::string("bad \xEF\xBF\xBD byte")));
+  EXPECT_EQ(one("SELECT raw FROM quarantine"), Value(std::string("{\"a\": \xEF\xBF\xBD")));
+  EXPECT_EQ(one("SELECT reason FROM quarantine"), Value(std::string("invalid JSON")));
+}
+
+TEST_F(DuckDbWarehouseTest, UsersMergeTraitsSeenTimesAndAnonymousIds) {
+  auto identify = [](int64_t ts, std::string anon, std::string traits) {
+    event::Event e = make_event(static_cast<int>(ts % 1000), ts);
+    e.type = event::EventType::kIdentify;
+    e.event.clear();
+    e.user_id = "u1";
+    e.anonymous_id = std::move(anon);
+    e.traits_json = std::move(traits);
+    return e;
+  };
+  LoadBatch b1;
+  // Out of order in the batch: the later timestamp must win whatever the batch order.
+  b1.events.push_back(identify(kT0 + 2 * kHourUs, "a2", R"({"plan":"pro","age":30})"));
+  b1.events.push_back(identify(kT0 + kHourUs, "a1", R"({"plan":"free","email":"x@y.z"})"));
+  b1.next_lsn = 2;
+  ASSERT_TRUE(wh_->load(b1, "warehouse").is_ok());
+  EXPECT_EQ(one("SELECT traits->>'plan' FROM users WHERE user_id = 'u1'"),
+            Value(std::string("pro")));
+  EXPECT_EQ(one("SELECT traits->>'email' FROM users WHERE user_id = 'u1'"),
+            Value(std::string("x@y.z")));
+
+  LoadBatch b2;
+  event::Event early = make_event(3, kT0);  // a track, earlier than anything seen
+  early.user_id = "u1";
+  early.anonymous_id = "a1";
+  b2.events.push_back(early);
+  b2.events.push_back(identify(kT0 + 3 * kHourUs, "a3", R"({"age":31,"email":null})"));
+  event::Event alias = make_event(4, kT0 + 4 * kHourUs);
+  alias.type = event::EventType::kAlias;
+  alias.user_id = "u1";
+  alias.anonymous_id.clear();
+  alias.previous_id = "old-id";
+  b2.events.push_back(alias);
+  b2.next_lsn = 5;
+  ASSERT_TRUE(wh_->load(b2, "warehouse").is_ok());
+
+  auto r = q("SELECT anonymous_ids::VARCHAR, traits->>'plan', traits->>'age', "
+             "traits->>'email', epoch_us(first_seen), epoch_us(last_seen) FROM users");
+  ASSERT_EQ(r.rows.size(), 1u);
+  EXPECT_EQ(r.rows[0][0], Value(std::string("[a1, a2, a3, old-id]")));
+  EXPECT_EQ(r.rows[0][1], Value(std::string("pro")));
+  EXPECT_EQ(r.rows[0][2], Value(std::string("31")));
+  EXPECT_EQ(r.rows[0][3], Value(std::monostate{}));  // null deletes the key
+  EXPECT_EQ(r.rows[0][4], Value(int64_t{kT0}));
+  EXPECT_EQ(r.rows[0][5], Value(int64_t{kT0 + 4 * kHourUs}));
+  // Events without a user id make no user row.
+  EXPECT_EQ(one("SELECT count(*) FROM users"), Value(int64_t{1}));
+}
+
+TEST_F(DuckDbWarehouseTest, FailedLoadRollsBackEverythingIncludingTheOffset) {
+  LoadBatch ok;
+  ok.events.push_back(make_event(1, kT0));
+  ok.next_lsn = 10;
+  ASSERT_TRUE(wh_->load(ok, "warehouse").is_ok());
+  // A users table that refuses one user id: the load fails at its last-but-one step, after the
+  // events and quarantine rows were appended.
+  ASSERT_TRUE(wh_->query("DROP TABLE users", {}).is_ok());
+  ASSERT_TRUE(wh_->query("CREATE TABLE users (user_id VARCHAR PRIMARY KEY CHECK (user_id <> 'poison'), "
+                         "anonymous_ids VARCHAR[], traits JSON, first_seen TIMESTAMPTZ, "
+                         "last_seen TIMESTAMPTZ, updated_at TIMESTAMPTZ)",
+                         {})
+                  .is_ok());
+
+  LoadBatch bad;
+  event::Event good = make_event(2, kT0);
+  good.user_id = "u2";
+  bad.events.push_back(good);
+  event::Event poison = make_event(3, kT0);
+  poison.user_id = "poison";
+  bad.events.push_back(poison);
+  bad.quarantined.push_back({"web", kT0, "r", "{}", ""});
+  bad.next_lsn = 20;
+  Status s = wh_->load(bad, "warehouse");
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("poison"), std::string::npos) << s.to_string();
+
+  EXPECT_EQ(one("SELECT count(*) FROM events"), Value(int64_t{1}));
+  EXPECT_EQ(one("SELECT count(*) FROM quarantine"), Value(int64_t{0}));
+  EXPECT_EQ(one("SELECT count(*) FROM users"), Value(int64_t{0}));
+  auto off = wh_->load_offset("warehouse");
+  ASSERT_TRUE(off.is_ok());
+  EXPECT_EQ(*off, std::optional<uint64_t>(10));
+
+  // The same batch fails again the same way, and the connection stays usable: without the
+  // poison event the retry goes through.
+  EXPECT_FALSE(wh_->load(bad, "warehouse").is_ok());
+  bad.events.pop_back();
+  ASSERT_TRUE(wh_->load(bad, "warehouse").is_ok());
+  EXPECT_EQ(one("SELECT count(*) FROM events"), Value(int64_t{2}));
+  EXPECT_EQ(one("SELECT count(*) FROM quarantine"), Value(int64_t{1}));
+  EXPECT_EQ(*wh_->load_offset("warehouse"), std::optional<uint64_t>(20));
+}
+
+TEST_F(DuckDbWarehouseTest, MalformedJsonIsKeptAsAJsonString) {
+  event::Event e = make_event(1, kT0);
+  e.properties_json = "{not json";
+  LoadBatch b;
+  b.events.push_back(e);
+  ASSERT_TRUE(wh_->load(b, "warehouse").is_ok());
+  EXPECT_EQ(one("SELECT properties::VARCHAR FROM events"), Value(std::string("\"{not json\"")));
+  EXPECT_EQ(one("SELECT properties->>'$' FROM events"), Value(std::string("{not json")));
+}
+
+TEST_F(DuckDbWarehouseTest, OffsetsArePerConsumer) {
+  auto none = wh_->load_offset("warehouse");
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_FALSE(none->has_value());
+  LoadBatch b;
+  b.next_lsn = 5;
+  ASSERT_TRUE(wh_->load(b, "a").is_ok());
+  b.next_lsn = 7;
+  ASSERT_TRUE(wh_->load(b, "b").is_ok());
+  b.next_lsn = 9;
+  ASSERT_TRUE(wh_->load(b, "a").is_ok());
+  EXPECT_EQ(*wh_->load_offset("a"), std::optional<uint64_t>(9));
+  EXPECT_EQ(*wh_->load_offset("b"), std::optional<uint64_t>(7));
+}
+
+TEST_F(DuckDbWarehouseTest, ForEachMessageIdHonoursSince) {
+  LoadBatch b;
+  for (int i = 0; i < 3000; ++i) b.events.push_back(make_event(i, kT0 + i * 1000));
+  b.next_lsn = 3000;
+  ASSERT_TRUE(wh_->load(b, "warehouse").is_ok());
+  size_t n = 0;
+  int64_t min_at = INT64_MAX;
+  ASSERT_TRUE(wh_->for_each_loaded_message(kT0 + 1000 * 1000 + 5,
+                                           [&](std::string_view src, std::string_view id,
+                                               int64_t at) {
+                                             EXPECT_EQ(src, "web");
+                                             EXPECT_EQ(id.substr(0, 4), "msg-");
+                                             min_at = std::min(min_at, at);
+                                             ++n;
+                                           })
+                  .is_ok());
+  EXPECT_EQ(n, 2000u);
+  EXPECT_EQ(min_at, kT0 + 1000 * 1000 + 5);
+  size_t m = 0;
+  ASSERT_TRUE(wh_->for_each_message_id(0, [&](std::string_view, std::string_view) { ++m; })
+                  .is_ok());
+  EXPECT_EQ(m, 3000u);
+}
+
+TEST_F(DuckDbWarehouseTest, QueryConvertsEveryTypeFamily) {
+  auto r = q(R"sql(SELECT
+      42::TINYINT AS ti, 42::INTEGER AS i, -7::BIGINT AS bi, 18446744073709551615::UBIGINT AS ub,
+      12::UBIGINT AS ub_small, 170141183460469231731687303715884105727::HUGEINT AS hi,
+      5::HUGEINT AS hi_small, 12.345::DECIMAL(10,3) AS dec, 1.5::FLOAT AS f, 2.25::DOUBLE AS d,
+      true AS b, 'text' AS s, '{"a":1}'::JSON AS j,
+      TIMESTAMP '2026-11-24 10:00:00.123' AS ts,
+      TIMESTAMPTZ '2026-11-24 10:00:00.123+00' AS tstz,
+      DATE '2026-11-24' AS dt, NULL::INTEGER AS n,
+      [1, 2, 3] AS l, {'k': 'v'} AS st, INTERVAL 3 DAY AS iv,
+      '4a5f8d52-3b8e-4c3e-9a0e-4f1f9c1b2d3e'::UUID AS u)sql");
+  ASSERT_EQ(r.rows.size(), 1u);
+  const auto& v = r.rows[0];
+  EXPECT_EQ(v[0], Value(int64_t{42}));
+  EXPECT_EQ(v[1], Value(int64_t{42}));
+  EXPECT_EQ(v[2], Value(int64_t{-7}));
+  EXPECT_EQ(v[3], Value(18446744073709551615.0));
+  EXPECT_EQ(v[4], Value(int64_t{12}));
+  EXPECT_TRUE(std::holds_alternative<double>(v[5]));
+  EXPECT_EQ(v[6], Value(int64_t{5}));
+  ASSERT_TRUE(std::holds_alternative<double>(v[7]));
+  EXPECT_DOUBLE_EQ(std::get<double>(v[7]), 12.345);
+  EXPECT_EQ(v[8], Value(1.5));
+  EXPECT_EQ(v[9], Value(2.25));
+  EXPECT_EQ(v[10], Value(true));
+  EXPECT_EQ(v[11], Value(std::string("text")));
+  EXPECT_EQ(v[12], Value(std::string(R"({"a":1})")));
+  EXPECT_EQ(v[13], Value(std::string("2026-11-24T10:00:00.123Z")));
+  EXPECT_EQ(v[14], Value(std::string("2026-11-24T10:00:00.123Z")));
+  EXPECT_EQ(v[15], Value(std::string("2026-11-24")));
+  EXPECT_EQ(v[16], Value(std::monostate{}));
+  EXPECT_EQ(v[17], Value(std::string("[1, 2, 3]")));
+  EXPECT_EQ(v[18], Value(std::string("{'k': v}")));
+  EXPECT_EQ(v[19], Value(std::string("3 days")));
+  EXPECT_EQ(v[20], Value(std::string("4a5f8d52-3b8e-4c3e-9a0e-4f1f9c1b2d3e")));
+
+  std::vector<std::string> types;
+  for (auto& c : r.columns) types.push_back(c.type);
+  EXPECT_EQ(types, (std::vector<std::string>{
+                       "TINYINT", "INTEGER", "BIGINT", "UBIGINT", "UBIGINT", "HUGEINT",
+                       "HUGEINT", "DECIMAL(10,3)", "FLOAT", "DOUBLE", "BOOLEAN", "VARCHAR", "JSON",
+                       "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE", "INTEGER", "INTEGER[]",
+                       "STRUCT(k VARCHAR)", "INTERVAL", "UUID"}));
+  EXPECT_EQ(r.columns[0].name, "ti");
+  EXPECT_EQ(r.columns[17].name, "l");
+}
+
+TEST_F(DuckDbWarehouseTest, MaxRowsTruncates) {
+  auto r = q("SELECT * FROM range(10000)", QueryOptions{.max_rows = 2500});
+  EXPECT_EQ(r.rows.size(), 2500u);
+  EXPECT_TRUE(r.truncated);
+  auto exact = q("SELECT * FROM range(2500)", QueryOptions{.max_rows = 2500});
+  EXPECT_EQ(exact.rows.size(), 2500u);
+  EXPECT_FALSE(exact.truncated);
+  EXPECT_EQ(exact.rows[2499][0], Value(int64_t{2499}));
+}
+
+TEST_F(DuckDbWarehouseTest, TimeoutInterruptsALongQueryQuickly) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = wh_->query("SELECT count(*) FROM range(100000000) a, range(100000000) b WHERE a.range + b.range = 7",
+                      QueryOptions{.max_rows = 10, .timeout = std::chrono::milliseconds(200)});
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().to_string();
+  EXPECT_LT(took, std::chrono::seconds(5));
+  // The warehouse still answers.
+  EXPECT_EQ(one("SELECT 1"), Value(int64_t{1}));
+}
+
+TEST_F(DuckDbWarehouseTest, BadSqlGivesTheEnginesMessage) {
+  auto r = wh_->query("SELEC 1", {});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("syntax error"), std::string::npos)
+      << r.status().message();
+  auto missing = wh_->query("SELECT * FROM no_such_table", {});
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("no_such_table"), std::string::npos);
+  auto runtime = wh_->query("SELECT 'abc'::INTEGER", {});
+  ASSERT_FALSE(runtime.is_ok());
+  EXPECT_EQ(runtime.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(runtime.status().message().find("abc"), std::string::npos);
+}
+
+TEST_F(DuckDbWarehouseTest, ReadOnlyModeQueriesButRefusesLoads) {
+  LoadBatch b;
+  b.events.push_back(make_event(1, kT0));
+  b.next_lsn = 1;
+  ASSERT_TRUE(wh_->load(b, "warehouse").is_ok());
+  wh_.reset();  // DuckDB allows one writer process; the read-only open comes after it.
+  wh_ = open(true);
+  ASSERT_NE(wh_, nullptr);
+  EXPECT_EQ(one("SELECT count(*) FROM events"), Value(int64_t{1}));
+  Status s = wh_->load(b, "warehouse");
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  auto w = wh_->query("INSERT INTO events (event_id) VALUES ('x')", {});
+  EXPECT_FALSE(w.is_ok());
+}
+
+TEST_F(DuckDbWarehouseTest, ReadOnlyOpenOfAMissingFileFails) {
+  WarehouseOptions o;
+  o.path = (dir_.path() / "missing.duckdb").string();
+  o.read_only = true;
+  EXPECT_FALSE(make_warehouse(o).is_ok());
+}
+
+TEST_F(DuckDbWarehouseTest, TablesWithExtraColumnsStillLoad) {
+  ASSERT_TRUE(wh_->query("ALTER TABLE events ADD COLUMN p_price DOUBLE", {}).is_ok());
+  ASSERT_TRUE(wh_->query("ALTER TABLE users ADD COLUMN a_plan VARCHAR", {}).is_ok());
+  ASSERT_TRUE(wh_->query("ALTER TABLE quarantine ADD COLUMN note VARCHAR DEFAULT 'n/a'", {}).is_ok());
+  LoadBatch b;
+  event::Event e = make_event(1, kT0);
+  e.user_id = "u1";
+  b.events.push_back(e);
+  b.quarantined.push_back({"web", kT0, "r", "{}", ""});
+  b.next_lsn = 2;
+  Status s = wh_->load(b, "warehouse");
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(one("SELECT count(*) FROM events WHERE p_price IS NULL"), Value(int64_t{1}));
+  EXPECT_EQ(one("SELECT note FROM quarantine"), Value(std::string("n/a")));
+  EXPECT_EQ(one("SELECT count(*) FROM users"), Value(int64_t{1}));
+}
+
+TEST_F(DuckDbWarehouseTest, QueriesRunWhileALoadIsInProgress) {
+  std::atomic<bool> done{false};
+  std::thread loader([&] {
+    for (int k = 0; k < 5; ++k) {
+      LoadBatch b;
+      for (int i = 0; i < 5000; ++i) b.events.push_back(make_event(k * 5000 + i, kT0 + i));
+      b.next_lsn = static_cast<uint64_t>((k + 1) * 5000);
+      EXPECT_TRUE(wh_->load(b, "warehouse").is_ok());
+    }
+    done = true;
+  });
+  int queries = 0;
+  while (!done) {
+    auto r = wh_->query("SELECT count(*) FROM events", {});
+    ASSERT_TRUE(r.is_ok());
+    // Loads are atomic: a reader only ever sees whole batches.
+    EXPECT_EQ(std::get<int64_t>(r->rows[0][0]) % 5000, 0);
+    ++queries;
+  }
+  loader.join();
+  EXPECT_GT(queries, 0);
+  EXPECT_EQ(one("SELECT count(*) FROM events"), Value(int64_t{25000}));
+}
+
+// A typical event: ~400 bytes of properties and context JSON. Run with
+//   warehouse_test --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
+TEST_F(DuckDbWarehouseTest, DISABLED_LoadThroughput) {
+  constexpr int kBatches = 2;
+  constexpr int kPerBatch = 50000;
+  std::vector<LoadBatch> batches(kBatches);
+  int n = 0;
+  for (auto& b : batches) {
+    for (int i = 0; i < kPerBatch; ++i, ++n) {
+      event::Event e;
+      e.type = n % 20 == 0 ? event::EventType::kIdentify : event::EventType::kTrack;
+      e.event_id = "0b8f3c6e-5d1a-4e7b-9c2d-" + std::to_string(100000000000 + n);
+      e.message_id = "ajs-next-" + std::to_string(n) + "-1f3a9c2e7b";
+      e.source = "web";
+      e.event = e.type == event::EventType::kTrack ? "Product Viewed" : "";
+      e.user_id = n % 3 == 0 ? "user-" + std::to_string(n % 20000) : "";
+      e.anonymous_id = "anon-" + std::to_string(n % 50000);
+      e.timestamp_us = kT0 + n * 1000;
+      e.received_at_us = e.timestamp_us + 20000;
+      e.sent_at_us = e.timestamp_us + 10000;
+      e.ip = "203.0.113.7";
+      e.user_agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36";
+      e.library_name = "analytics.js";
+      e.library_version = "5.2.0";
+      e.os_name = "Linux";
+      e.app_version = "3.14.1";
+      e.properties_json = R"({"product_id":")" + std::to_string(n % 977) +
+                          R"(","sku":"G-32","category":"Games","name":"Monopoly: 3rd Edition","price":18.99,"quantity":1,"coupon":"MAYDEALS","currency":"usd","position":3,"value":18.99,"url":"https://www.example.com/product/path"})";
+      e.context_json = R"({"locale":"en-US","page":{"path":"/academy/","referrer":"","title":"Analytics Academy"},"screen":{"width":1920,"height":1080},"timezone":"Europe/Amsterdam"})";
+      if (e.type == event::EventType::kIdentify) e.traits_json = R"({"plan":"pro","logins":)" + std::to_string(n) + "}";
+      b.events.push_back(std::move(e));
+    }
+  }
+  size_t json_bytes = batches[0].events[1].properties_json.size() + batches[0].events[1].context_json.size();
+  auto start = std::chrono::steady_clock::now();
+  for (int k = 0; k < kBatches; ++k) {
+    batches[k].next_lsn = static_cast<uint64_t>((k + 1) * kPerBatch);
+    Status s = wh_->load(batches[k], "warehouse");
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("loaded %d events (%zu B of JSON each) in %.2f s: %.0f events/s\n", n, json_bytes,
+              secs, n / secs);
+  EXPECT_EQ(one("SELECT count(*) FROM events"), Value(int64_t{n}));
+}
+
+}  // namespace
+}  // namespace basalt::warehouse
