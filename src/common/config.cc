@@ -110,8 +110,9 @@ class Section {
 };
 
 Status read_config(const Section& top, ProjectConfig& c) {
-  BASALT_RETURN_IF_ERROR(top.check_keys({"project", "data_dir", "log_level", "sources", "ingest",
-                                         "api", "wal", "loader", "warehouse"}));
+  BASALT_RETURN_IF_ERROR(top.check_keys({"project", "demo", "data_dir", "log_level", "sources",
+                                         "ingest", "api", "wal", "loader", "warehouse"}));
+  BASALT_RETURN_IF_ERROR(top.get_bool("demo", c.demo));
   BASALT_RETURN_IF_ERROR(top.get("project", c.name));
   std::string data_dir;
   BASALT_RETURN_IF_ERROR(top.get("data_dir", data_dir));

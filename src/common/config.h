@@ -58,6 +58,8 @@ struct ProjectConfig {
   std::string name = "basalt";
   std::filesystem::path data_dir = "data";  // relative paths are relative to the working dir
   std::string log_level = "info";
+  // A demo project: its credentials are public and printed at start.
+  bool demo = false;
   std::vector<SourceConfig> sources;
   IngestConfig ingest;
   ApiConfig api;

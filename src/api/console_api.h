@@ -1,0 +1,44 @@
+#pragma once
+// The console API on the console port: GET /healthz, and with the admin bearer token
+// POST /api/v1/sql (SQL on the warehouse) and GET /api/v1/status (WAL and loader state).
+//
+// Thread safety: handlers run on any I/O thread; SQL runs on the BlockingPool so I/O threads
+// never block. The service must outlive the Server it is registered on.
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config.h"
+#include "common/metrics.h"
+#include "http/blocking_pool.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "wal/wal.h"
+#include "warehouse/warehouse.h"
+
+namespace basalt::api {
+
+class ConsoleApi {
+ public:
+  // `status` supplies extra fields for /api/v1/status (e.g. the loader's state); it may be
+  // called from any I/O thread.
+  ConsoleApi(const ApiConfig& config, warehouse::Warehouse& warehouse, wal::Wal& wal,
+             http::BlockingPool& pool, std::function<nlohmann::json()> status);
+
+  void register_routes(http::Router& router);
+  http::ServerOptions server_options() const;
+
+ private:
+  // ok when the request carries "Authorization: Bearer <admin token>".
+  Status authorize(const http::Request& request) const;
+
+  ApiConfig config_;
+  warehouse::Warehouse& warehouse_;
+  wal::Wal& wal_;
+  http::BlockingPool& pool_;
+  std::function<nlohmann::json()> status_;
+};
+
+}  // namespace basalt::api

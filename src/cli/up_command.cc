@@ -1,0 +1,297 @@
+// basalt up: the whole platform in one process — WAL, warehouse, loader, ingest and console
+// servers — until SIGINT or SIGTERM, then a clean stop: stop accepting, drain in-flight
+// requests, load what the WAL holds, close the WAL.
+
+#include <signal.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "api/console_api.h"
+#include "cli/commands.h"
+#include "cli/version.h"
+#include "collect/ingest_service.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "gen/game_event_generator.h"
+#include "http/blocking_pool.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "loader/loader.h"
+#include "wal/wal.h"
+#include "warehouse/warehouse.h"
+
+namespace basalt::cli {
+
+namespace {
+
+struct UpOptions {
+  std::string project = kDefaultProject;
+  std::string data;
+  int ingest_port = -1;
+  int api_port = -1;
+  std::string bind;
+  bool seed_demo = false;
+  uint64_t seed_users = 3000;
+  uint32_t seed_days = 30;
+};
+
+// The demo history: generated game events posted to our own ingest port, as an SDK would,
+// once per data folder (a marker file records that it was done).
+class DemoSeeder {
+ public:
+  DemoSeeder(std::string ingest_url, std::string write_key, std::filesystem::path marker,
+             uint64_t users, uint32_t days)
+      : url_(std::move(ingest_url)),
+        write_key_(std::move(write_key)),
+        marker_(std::move(marker)),
+        users_(users),
+        days_(days) {}
+  ~DemoSeeder() { stop(); }
+
+  void start() { thread_ = std::thread([this] { run(); }); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    gen::GenOptions o;
+    o.users = users_;
+    o.days = days_;
+    o.seed = 1;
+    auto generator = gen::GameEventGenerator::create(o, SystemClock::instance());
+    if (!generator) {
+      spdlog::error("demo seed: {}", generator.status().message());
+      return;
+    }
+    auto client = http::Client::connect_to(url_, std::chrono::seconds(30));
+    if (!client) {
+      spdlog::error("demo seed: {}", client.status().message());
+      return;
+    }
+    spdlog::info("demo seed: generating {} days of a game with {} players", days_, users_);
+    std::string auth = "Basic " + base64(write_key_ + ":");
+    while (!stop_) {
+      auto body = generator->next_body();
+      if (!body) break;
+      http::ClientRequest req{"POST", "/v1/batch", {{"Authorization", auth}}, std::move(*body)};
+      auto r = (*client)->send(req);
+      if (!r || r->status != 200) {
+        spdlog::error("demo seed stopped: {}",
+                      r ? fmt::format("HTTP {}: {}", r->status, r->body) : r.status().message());
+        return;
+      }
+    }
+    if (stop_) {
+      spdlog::info("demo seed interrupted; it starts again with the next `basalt up --seed-demo`");
+      return;
+    }
+    std::ofstream(marker_) << generator->summary() << "\n";
+    spdlog::info("demo seed done: {}", generator->summary());
+  }
+
+  static std::string base64(const std::string& in) {
+    static constexpr char kB64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (size_t i = 0; i < in.size(); i += 3) {
+      uint32_t n = static_cast<uint8_t>(in[i]) << 16;
+      if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
+      if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
+      out += kB64[(n >> 18) & 63];
+      out += kB64[(n >> 12) & 63];
+      out += i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=';
+      out += i + 2 < in.size() ? kB64[n & 63] : '=';
+    }
+    return out;
+  }
+
+  std::string url_;
+  std::string write_key_;
+  std::filesystem::path marker_;
+  uint64_t users_;
+  uint32_t days_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+Result<ProjectConfig> resolve_config(const UpOptions& o) {
+  auto config = load_project_config(o.project);
+  if (!config) return config.status();
+  BASALT_RETURN_IF_ERROR(
+      apply_environment(*config, [](const char* n) { return std::getenv(n); }));
+  if (!o.data.empty()) config->data_dir = o.data;
+  if (o.ingest_port >= 0) config->ingest.port = static_cast<uint16_t>(o.ingest_port);
+  if (o.api_port >= 0) config->api.port = static_cast<uint16_t>(o.api_port);
+  if (!o.bind.empty()) {
+    config->ingest.bind = o.bind;
+    config->api.bind = o.bind;
+  }
+  if (config->sources.empty()) {
+    return invalid_argument(o.project + "/basalt.yaml: no sources: declare at least one source "
+                            "with a write_key to receive events");
+  }
+  return config;
+}
+
+int run_up(const UpOptions& o) {
+  auto fail = [](const Status& s) {
+    std::cerr << "basalt up: " << s.message() << "\n";
+    return exit_code_of(s.code());
+  };
+  auto config = resolve_config(o);
+  if (!config) return fail(config.status());
+  if (Status s = init_logging(config->log_level); !s.is_ok()) return fail(s);
+
+  // Signals are taken by sigwait on this thread; every thread started below inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config->data_dir, ec);
+  if (ec) {
+    return fail(unavailable("cannot create the data folder " + config->data_dir.string() + ": " +
+                            ec.message()));
+  }
+
+  wal::WalOptions wo;
+  wo.dir = config->wal_dir();
+  wo.segment_bytes = config->wal.segment_bytes;
+  wo.sync = config->wal.sync;
+  wo.group_commit_delay = config->wal.group_commit_delay;
+  auto wal = wal::Wal::open(wo);
+  if (!wal) return fail(wal.status());
+  for (const auto& line : (*wal)->recovery().messages) spdlog::warn("WAL recovery: {}", line);
+
+  warehouse::WarehouseOptions who;
+  who.engine = config->warehouse.engine;
+  who.path = config->warehouse_path().string();
+  auto warehouse = warehouse::make_warehouse(who);
+  if (!warehouse) return fail(warehouse.status());
+  if (Status s = (*warehouse)->ensure_schema(); !s.is_ok()) return fail(s);
+
+  MetricsRegistry metrics;
+  wal::Wal& log = **wal;
+  metrics.gauge_callback("basalt_wal_bytes", "Bytes of WAL segments on disk",
+                         [&log] { return static_cast<double>(log.stats().bytes_on_disk); });
+  metrics.gauge_callback("basalt_wal_segments", "WAL segments on disk",
+                         [&log] { return static_cast<double>(log.stats().segments); });
+  metrics.gauge_callback("basalt_wal_durable_lsn", "One past the last durable WAL record",
+                         [&log] { return static_cast<double>(log.stats().durable_end); });
+
+  loader::LoaderOptions lo;
+  lo.batch_events = config->loader.batch_events;
+  lo.batch_interval = config->loader.batch_interval;
+  lo.dedup_window = config->loader.dedup_window;
+  lo.dedup_max_ids = config->loader.dedup_max_ids;
+  loader::Loader loader(log, **warehouse, lo, SystemClock::instance(), metrics);
+  if (Status s = loader.start(); !s.is_ok()) return fail(s);
+
+  auto readiness = [&loader]() -> Status {
+    if (loader.stuck()) {
+      return unavailable("the warehouse loader is stuck: no batch committed for 30 s");
+    }
+    return Status::ok();
+  };
+  collect::IngestService ingest(config->ingest, config->sources, log, SystemClock::instance(),
+                                metrics, readiness);
+  http::Router ingest_routes;
+  ingest.register_routes(ingest_routes);
+  http::Server ingest_server(ingest.server_options(), std::move(ingest_routes));
+
+  http::BlockingPool pool(2);
+  api::ConsoleApi console(config->api, **warehouse, log, pool, [&loader] {
+    return nlohmann::json{{"loader", loader.status_json()}};
+  });
+  http::Router console_routes;
+  console.register_routes(console_routes);
+  http::Server console_server(console.server_options(), std::move(console_routes));
+
+  if (Status s = ingest_server.start(); !s.is_ok()) return fail(s);
+  if (Status s = console_server.start(); !s.is_ok()) return fail(s);
+
+  std::string ingest_url =
+      fmt::format("http://{}:{}", config->ingest.bind, ingest_server.port());
+  std::string console_url =
+      fmt::format("http://{}:{}", config->api.bind, console_server.port());
+  std::cout << fmt::format("basalt {} serving project '{}' ({})\n", kVersion, config->name,
+                           std::filesystem::absolute(o.project).lexically_normal().string())
+            << fmt::format("  ingest listening on {}\n", ingest_url)
+            << fmt::format("  console listening on {}\n", console_url)
+            << fmt::format("  data in {}, warehouse {} at {}\n", config->data_dir.string(),
+                           config->warehouse.engine, config->warehouse_path().string());
+  if (config->demo) {
+    std::cout << "  demo credentials (public, for the demo only):\n";
+    for (const auto& s : config->sources) {
+      std::cout << fmt::format("    write key of source '{}': {}\n", s.name, s.write_key);
+    }
+    std::cout << fmt::format("    admin token: {}\n", config->api.admin_token);
+    std::cout << fmt::format(
+        "  try: curl -u {}: {}/v1/track -d '{{\"userId\":\"u1\",\"event\":\"login\"}}'\n",
+        config->sources.front().write_key, ingest_url);
+  }
+  std::cout << "  stop with Ctrl-C\n" << std::flush;
+
+  std::unique_ptr<DemoSeeder> seeder;
+  std::filesystem::path marker = config->data_dir / "demo-seeded";
+  if (o.seed_demo) {
+    if (std::filesystem::exists(marker)) {
+      spdlog::info("demo seed: already done for {} (remove {} to seed again)",
+                   config->data_dir.string(), marker.string());
+    } else {
+      seeder = std::make_unique<DemoSeeder>(ingest_url, config->sources.front().write_key,
+                                            marker, o.seed_users, o.seed_days);
+      seeder->start();
+    }
+  }
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("{} received: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  if (seeder) seeder->stop();
+  ingest_server.stop();
+  console_server.stop();
+  loader.stop();
+  log.close();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+void add_up_command(CLI::App& root, int& exit_code) {
+  auto opts = std::make_shared<UpOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "up",
+      "Serve a project: ingest API, durable WAL, warehouse loader and console API in one "
+      "process, until SIGINT or SIGTERM.");
+  cmd->add_option("project", opts->project, "Project folder holding basalt.yaml")
+      ->capture_default_str();
+  cmd->add_option("--data", opts->data, "Data folder (overrides data_dir of basalt.yaml)");
+  cmd->add_option("--ingest-port", opts->ingest_port, "Ingest port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--api-port", opts->api_port, "Console/API port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--bind", opts->bind, "Address both servers listen on");
+  cmd->add_flag("--seed-demo", opts->seed_demo,
+                "The first time for this data folder, generate a game's history and ingest it");
+  cmd->add_option("--seed-users", opts->seed_users, "Players in the demo history")
+      ->capture_default_str();
+  cmd->add_option("--seed-days", opts->seed_days, "Days of demo history")->capture_default_str();
+  cmd->callback([opts, &exit_code] { exit_code = run_up(*opts); });
+}
+
+}  // namespace basalt::cli
