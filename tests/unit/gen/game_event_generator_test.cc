@@ -65,8 +65,8 @@ TEST(GameEventGenerator, SameSeedGivesSameBytesAndOtherSeedDiffers) {
 }
 
 TEST(GameEventGenerator, BatchSizeDoesNotChangeTheEvents) {
-  const auto batched = events_of(all_bodies(options(200, 5, 3, 100)), 100);
-  auto singles = events_of(all_bodies(options(200, 5, 3, 1)), 1);
+  const auto batched = events_of(all_bodies(options(120, 4, 3, 100)), 100);
+  auto singles = events_of(all_bodies(options(120, 4, 3, 1)), 1);
   ASSERT_EQ(batched.size(), singles.size());
   for (size_t i = 0; i < singles.size(); ++i) {
     singles[i].erase("sentAt");
@@ -75,7 +75,7 @@ TEST(GameEventGenerator, BatchSizeDoesNotChangeTheEvents) {
 }
 
 TEST(GameEventGenerator, EventsAreChronologicalInsideTheWindow) {
-  const auto o = options(500, 10, 11, 100);
+  const auto o = options(250, 10, 11, 100);
   const auto bodies = all_bodies(o);
   int64_t previous = 0;
   for (const std::string& b : bodies) {
@@ -107,7 +107,7 @@ TEST(GameEventGenerator, DefaultEndIsTheClocksNow) {
 
 TEST(GameEventGenerator, BodiesHaveTheRequestedNumberOfEvents) {
   for (size_t batch : {size_t{1}, size_t{7}, size_t{100}}) {
-    const auto bodies = all_bodies(options(100, 3, 5, batch));
+    const auto bodies = all_bodies(options(60, 3, 5, batch));
     ASSERT_GT(bodies.size(), 2u);
     for (size_t i = 0; i < bodies.size(); ++i) {
       const json body = json::parse(bodies[i]);
@@ -138,7 +138,7 @@ TEST(GameEventGenerator, WriteKeyGoesIntoEachBody) {
 }
 
 TEST(GameEventGenerator, EventsHaveTheSegmentShapeAndGameProperties) {
-  const auto events = events_of(all_bodies(options(400, 7, 21, 50)), 50);
+  const auto events = events_of(all_bodies(options(250, 6, 21, 50)), 50);
   const std::set<std::string> kTrack = {"install",   "login",        "session_start",
                                         "session_end", "level_up",   "chat_message",
                                         "item_purchase", "pay"};
@@ -221,7 +221,7 @@ TEST(GameEventGenerator, EventsHaveTheSegmentShapeAndGameProperties) {
 }
 
 TEST(GameEventGenerator, RatiosAreRealistic) {
-  constexpr uint32_t kDays = 14;
+  constexpr uint32_t kDays = 9;
   const auto events = events_of(all_bodies(options(2000, kDays, 1, 100)), 100);
   const int64_t start = kEnd - kDays * kDayUs;
   std::map<std::string, int64_t> install_day_of_anon;
