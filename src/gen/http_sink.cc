@@ -65,9 +65,16 @@ class HttpSink final : public BodySink {
     auto response = client_->send(request);
     if (!response) return response.status();
     if (response->status / 100 != 2) {
+      // One line: the answer's start, whitespace folded.
+      std::string excerpt;
+      for (char c : std::string_view(response->body).substr(0, 200)) {
+        const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+        if (!space) excerpt.push_back(c);
+        else if (!excerpt.empty() && excerpt.back() != ' ') excerpt.push_back(' ');
+      }
       return {code_of_http_status(response->status),
               fmt::format("POST {}{} answered {}: {}", base_url_, request.target,
-                          response->status, response->body.substr(0, 200))};
+                          response->status, excerpt)};
     }
     return Status::ok();
   }
