@@ -1,0 +1,123 @@
+#pragma once
+// The warehouse loader: moves events from the WAL into the warehouse in micro-batches, exactly
+// once. The warehouse stores each batch with the consumer's next LSN in the same transaction,
+// so the warehouse's offset is the source of truth; the WAL's committed offset only follows it
+// (so old segments can be deleted). Events whose (source, message_id) was already loaded
+// within the dedup window are dropped; records that cannot be decoded go to quarantine.
+//
+// Thread safety: start(), stop(), stats() and stuck() may be called from any thread; the loader
+// runs its own thread between start() and stop().
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "wal/wal.h"
+#include "warehouse/warehouse.h"
+
+namespace basalt::loader {
+
+class DedupIndex;
+
+struct LoaderOptions {
+  std::string consumer = "warehouse";
+  size_t batch_events = 50000;                       // most records in one batch
+  size_t batch_bytes = 64ull << 20;                  // about this many record bytes at most
+  std::chrono::milliseconds batch_interval{200};     // a batch is loaded at least this often
+  std::chrono::microseconds dedup_window = std::chrono::hours(24);
+  size_t dedup_max_ids = 20'000'000;
+  std::chrono::milliseconds stop_deadline{10000};    // stop() drains for at most this long
+  std::chrono::milliseconds retry_initial{100};      // backoff after a failed load, doubling
+  std::chrono::milliseconds retry_max{5000};
+  std::chrono::seconds stuck_after{30};              // stuck(): lag and no commit for this long
+};
+
+struct LoaderStats {
+  uint64_t events = 0;       // events stored
+  uint64_t quarantined = 0;  // quarantine rows stored (incl. undecodable records)
+  uint64_t undecodable = 0;  // WAL records that could not be decoded
+  uint64_t duplicates = 0;   // events dropped by the dedup index
+  uint64_t batches = 0;      // batches committed
+  uint64_t errors = 0;       // failed warehouse loads and WAL reads
+  uint64_t missing_records = 0;  // records lost to deleted WAL segments at start
+  wal::Lsn position = 0;     // next LSN to load
+  uint64_t lag_events = 0;   // durable_end − position
+  double lag_seconds = 0;
+  size_t dedup_ids = 0;
+  uint64_t dedup_evicted_early = 0;
+};
+
+class Loader {
+ public:
+  // Borrows every argument; they must outlive the Loader. Metrics are registered in `metrics`.
+  Loader(wal::Wal& wal, warehouse::Warehouse& warehouse, LoaderOptions options,
+         const Clock& clock, MetricsRegistry& metrics);
+  ~Loader();  // calls stop()
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // Reads the consumer's offset from the warehouse, registers the consumer with the WAL,
+  // rebuilds the dedup index from the warehouse, and starts the loader thread. Fails (and
+  // starts nothing) when the warehouse or the WAL cannot be read. Call at most once.
+  Status start();
+  // Loads what is durable in the WAL when called (bounded by stop_deadline), commits it, and
+  // joins the thread. Idempotent.
+  void stop();
+
+  LoaderStats stats() const;
+  // For readiness: true when there is lag and no batch has committed for stuck_after.
+  bool stuck() const;
+
+ private:
+  struct Batch;
+  void run();
+  Batch read_batch();
+  // Decodes the records of `batch` and drops duplicates.
+  void prepare(Batch& batch);
+  // Loads `batch` until it succeeds; false when stopping gave up on it.
+  bool load_with_retry(Batch& batch);
+  void update_lag(int64_t oldest_unloaded_us);
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  struct Metrics;
+
+  wal::Wal& wal_;
+  warehouse::Warehouse& warehouse_;
+  const LoaderOptions options_;
+  const Clock& clock_;
+  std::unique_ptr<Metrics> metrics_;
+
+  // Owned by the loader thread once started.
+  std::unique_ptr<wal::WalReader> reader_;
+  std::unique_ptr<DedupIndex> dedup_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // wakes backoff waits on stop
+  bool started_ = false;        // protected by mu_
+  bool joined_ = false;         // protected by mu_
+  std::chrono::steady_clock::time_point drain_deadline_;  // protected by mu_
+  std::atomic<bool> stopping_{false};
+  std::atomic<wal::Lsn> drain_target_{0};  // set before stopping_
+  std::thread thread_;
+
+  // Written by the loader thread, read by stats()/stuck() from any thread.
+  std::atomic<uint64_t> events_{0}, quarantined_{0}, undecodable_{0}, duplicates_{0},
+      batches_{0}, errors_{0}, missing_{0};
+  std::atomic<wal::Lsn> position_{0};
+  std::atomic<uint64_t> lag_events_{0};
+  std::atomic<double> lag_seconds_{0};
+  std::atomic<size_t> dedup_ids_{0};
+  std::atomic<uint64_t> dedup_evicted_{0};
+  std::atomic<int64_t> last_commit_us_{0};
+  std::atomic<int64_t> last_caught_up_us_{0};
+};
+
+}  // namespace basalt::loader

@@ -1,0 +1,297 @@
+// GCC 12 reports a false -Wrestrict on "literal" + std::string (GCC bug 105329).
+#pragma GCC diagnostic ignored "-Wrestrict"
+
+#include "loader/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "event/event.h"
+#include "support/memory_wal.h"
+#include "warehouse/warehouse.h"
+
+namespace basalt::loader {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int64_t kHour = 3600'000'000;
+constexpr int64_t kT0 = 1795514400'000000;  // 2026-11-24T10:00:00Z
+
+std::string event_record(const std::string& message_id, int64_t received_at,
+                         const std::string& source = "web") {
+  event::Event e;
+  e.event_id = "evt-" + message_id + "-" + source;
+  e.message_id = message_id;
+  e.source = source;
+  e.event = "Clicked";
+  e.anonymous_id = "anon";
+  e.timestamp_us = received_at;
+  e.received_at_us = received_at;
+  std::string out;
+  event::encode(e, out);
+  return out;
+}
+
+// A warehouse that fails the next `failures` loads, then behaves like the real one it wraps.
+class FlakyWarehouse final : public warehouse::Warehouse {
+ public:
+  explicit FlakyWarehouse(warehouse::Warehouse& inner) : inner_(inner) {}
+  std::atomic<int> failures{0};
+  std::atomic<int> loads{0};
+
+  Status ensure_schema() override { return inner_.ensure_schema(); }
+  Result<std::optional<uint64_t>> load_offset(const std::string& c) override {
+    return inner_.load_offset(c);
+  }
+  Status load(const warehouse::LoadBatch& b, const std::string& c) override {
+    ++loads;
+    if (failures > 0) {
+      --failures;
+      return unavailable("injected load failure");
+    }
+    return inner_.load(b, c);
+  }
+  Status for_each_message_id(
+      int64_t since, const std::function<void(std::string_view, std::string_view)>& fn) override {
+    return inner_.for_each_message_id(since, fn);
+  }
+  Status for_each_loaded_message(
+      int64_t since,
+      const std::function<void(std::string_view, std::string_view, int64_t)>& fn) override {
+    return inner_.for_each_loaded_message(since, fn);
+  }
+  Result<warehouse::QueryResult> query(const std::string& sql,
+                                       const warehouse::QueryOptions& o) override {
+    return inner_.query(sql, o);
+  }
+
+ private:
+  warehouse::Warehouse& inner_;
+};
+
+class LoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto w = warehouse::make_warehouse({.engine = "duckdb", .path = "", .read_only = false});
+    ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+    real_ = std::move(*w);
+    flaky_ = std::make_unique<FlakyWarehouse>(*real_);
+    options_.batch_events = 100;
+    options_.batch_interval = 20ms;
+    options_.retry_initial = 5ms;
+    options_.retry_max = 20ms;
+  }
+
+  std::unique_ptr<Loader> make_loader() {
+    return std::make_unique<Loader>(wal_, *flaky_, options_, clock_, metrics_);
+  }
+  void append(std::vector<std::string> records) {
+    ASSERT_TRUE(wal_.append_sync(std::move(records)).is_ok());
+  }
+  int64_t count(const std::string& sql) {
+    auto r = real_->query(sql, {});
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? std::get<int64_t>(r->rows.at(0).at(0)) : -1;
+  }
+  // Waits until the loader's position reaches `lsn`.
+  bool wait_for_position(const Loader& l, wal::Lsn lsn, std::chrono::milliseconds limit = 10s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (l.stats().position >= lsn) return true;
+      std::this_thread::sleep_for(2ms);
+    }
+    return false;
+  }
+
+  testing::MemoryWal wal_;
+  std::unique_ptr<warehouse::Warehouse> real_;
+  std::unique_ptr<FlakyWarehouse> flaky_;
+  LoaderOptions options_;
+  ManualClock clock_{kT0 + kHour};
+  MetricsRegistry metrics_;
+};
+
+TEST_F(LoaderTest, LoadsEverythingAndCommitsToTheWal) {
+  std::vector<std::string> recs;
+  for (int i = 0; i < 1000; ++i) recs.push_back(event_record("m" + std::to_string(i), kT0 + i));
+  append(recs);
+  auto loader = make_loader();
+  ASSERT_TRUE(loader->start().is_ok());
+  ASSERT_TRUE(wait_for_position(*loader, 1000));
+  EXPECT_EQ(count("SELECT count(*) FROM events"), 1000);
+  EXPECT_EQ(*wal_.committed("warehouse"), 1000u);
+  EXPECT_EQ(*real_->load_offset("warehouse"), std::optional<uint64_t>(1000));
+  auto s = loader->stats();
+  EXPECT_EQ(s.events, 1000u);
+  EXPECT_GE(s.batches, 10u);  // batch_events = 100
+  EXPECT_EQ(s.lag_events, 0u);
+  EXPECT_EQ(s.dedup_ids, 1000u);
+  loader->stop();
+  loader->stop();  // idempotent
+  std::string text = metrics_.render();
+  EXPECT_NE(text.find("basalt_loader_events_total 1000"), std::string::npos) << text;
+  EXPECT_NE(text.find("basalt_loader_batch_seconds_count"), std::string::npos);
+  EXPECT_NE(text.find("basalt_loader_dedup_ids 1000"), std::string::npos);
+}
+
+TEST_F(LoaderTest, ExactlyOnceAcrossStopsAndRestartsAtRandomPoints) {
+  // A dedup window of 1 µs: only the stored offset can prevent double loads here.
+  options_.dedup_window = 1us;
+  constexpr int kTotal = 3000;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < kTotal; i += 30) {
+      std::vector<std::string> recs;
+      for (int k = i; k < i + 30; ++k) recs.push_back(event_record("m" + std::to_string(k), kT0));
+      EXPECT_TRUE(wal_.append_sync(std::move(recs)).is_ok());
+      std::this_thread::sleep_for(1ms);
+    }
+    done = true;
+  });
+  std::mt19937 rng(42);
+  int restarts = 0;
+  while (!done || restarts < 3) {
+    auto loader = make_loader();
+    ASSERT_TRUE(loader->start().is_ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 40));
+    loader->stop();
+    EXPECT_EQ(loader->stats().duplicates, 0u);
+    ++restarts;
+  }
+  writer.join();
+  auto last = make_loader();
+  ASSERT_TRUE(last->start().is_ok());
+  last->stop();  // drains everything durable
+  EXPECT_EQ(count("SELECT count(*) FROM events"), kTotal);
+  EXPECT_EQ(count("SELECT count(DISTINCT message_id) FROM events"), kTotal);
+  EXPECT_EQ(*real_->load_offset("warehouse"), std::optional<uint64_t>(kTotal));
+  EXPECT_GE(restarts, 3);
+}
+
+TEST_F(LoaderTest, DuplicatesAreDroppedWithinTheWindowOnly) {
+  append({event_record("a", kT0), event_record("a", kT0 + 1), event_record("b", kT0),
+          event_record("a", kT0, "ios")});
+  {
+    auto loader = make_loader();
+    ASSERT_TRUE(loader->start().is_ok());
+    ASSERT_TRUE(wait_for_position(*loader, 4));
+    EXPECT_EQ(loader->stats().duplicates, 1u);
+    loader->stop();
+  }
+  // After a restart the index is rebuilt from the warehouse: still a duplicate.
+  append({event_record("b", kT0 + kHour)});
+  {
+    auto loader = make_loader();
+    ASSERT_TRUE(loader->start().is_ok());
+    EXPECT_EQ(loader->stats().dedup_ids, 3u);
+    ASSERT_TRUE(wait_for_position(*loader, 5));
+    EXPECT_EQ(loader->stats().duplicates, 1u);
+    // A day and more later, the same ids are new again.
+    clock_.advance_us(26 * kHour);
+    append({event_record("a", kT0 + 26 * kHour)});
+    ASSERT_TRUE(wait_for_position(*loader, 6));
+    EXPECT_EQ(loader->stats().duplicates, 1u);
+    loader->stop();
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE message_id = 'a' AND source = 'web'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE message_id = 'a' AND source = 'ios'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE message_id = 'b'"), 1);
+}
+
+TEST_F(LoaderTest, UndecodableRecordsAreQuarantinedAndLoadingGoesOn) {
+  std::string truncated = event_record("t", kT0);
+  truncated.resize(truncated.size() / 2);
+  event::QuarantinedEvent q{"web", kT0, "not JSON", "{oops", "10.0.0.1"};
+  std::string qrec;
+  event::encode(q, qrec);
+  append({event_record("a", kT0), std::string("\x7f\xff garbage", 10), truncated, qrec,
+          event_record("b", kT0)});
+  auto loader = make_loader();
+  ASSERT_TRUE(loader->start().is_ok());
+  ASSERT_TRUE(wait_for_position(*loader, 5));
+  loader->stop();
+  EXPECT_EQ(count("SELECT count(*) FROM events"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM quarantine"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM quarantine WHERE reason LIKE 'undecodable WAL record: %'"),
+            2);
+  EXPECT_EQ(count("SELECT count(*) FROM quarantine WHERE reason LIKE '%LSN 1%'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM quarantine WHERE reason = 'not JSON' AND raw = '{oops'"),
+            1);
+  EXPECT_EQ(loader->stats().undecodable, 2u);
+}
+
+TEST_F(LoaderTest, WarehouseFailuresAreRetriedWithoutLossOrSkips) {
+  flaky_->failures = 4;
+  std::vector<std::string> recs;
+  for (int i = 0; i < 500; ++i) recs.push_back(event_record("m" + std::to_string(i), kT0));
+  append(recs);
+  auto loader = make_loader();
+  ASSERT_TRUE(loader->start().is_ok());
+  ASSERT_TRUE(wait_for_position(*loader, 500));
+  loader->stop();
+  EXPECT_EQ(count("SELECT count(*) FROM events"), 500);
+  EXPECT_EQ(count("SELECT count(DISTINCT message_id) FROM events"), 500);
+  EXPECT_EQ(loader->stats().errors, 4u);
+  EXPECT_NE(metrics_.render().find("basalt_loader_errors_total 4"), std::string::npos);
+}
+
+TEST_F(LoaderTest, StopDrainsWhatIsDurable) {
+  options_.batch_interval = 10s;  // a batch would otherwise wait for more records
+  options_.batch_events = 1'000'000;
+  std::vector<std::string> recs;
+  for (int i = 0; i < 700; ++i) recs.push_back(event_record("m" + std::to_string(i), kT0));
+  auto loader = make_loader();
+  ASSERT_TRUE(loader->start().is_ok());
+  append(recs);
+  auto t0 = std::chrono::steady_clock::now();
+  loader->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(count("SELECT count(*) FROM events"), 700);
+  EXPECT_EQ(*wal_.committed("warehouse"), 700u);
+}
+
+TEST_F(LoaderTest, LagMetricsMoveAndStuckReportsAStalledLoader) {
+  flaky_->failures = 1'000'000;
+  std::vector<std::string> recs;
+  for (int i = 0; i < 100; ++i) recs.push_back(event_record("m" + std::to_string(i), kT0));
+  append(recs);
+  auto loader = make_loader();
+  ASSERT_TRUE(loader->start().is_ok());
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (loader->stats().errors < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(2ms);
+  }
+  auto s = loader->stats();
+  EXPECT_EQ(s.lag_events, 100u);
+  EXPECT_NEAR(s.lag_seconds, 3600.0, 1.0);  // oldest unloaded event is an hour old
+  EXPECT_FALSE(loader->stuck());
+  clock_.advance_us(31'000'000);
+  EXPECT_TRUE(loader->stuck());
+  std::this_thread::sleep_for(50ms);
+  EXPECT_GT(loader->stats().lag_seconds, 3630.0);
+  EXPECT_NE(metrics_.render().find("basalt_loader_lag_events 100"), std::string::npos);
+
+  flaky_->failures = 0;
+  ASSERT_TRUE(wait_for_position(*loader, 100));
+  EXPECT_FALSE(loader->stuck());
+  s = loader->stats();
+  EXPECT_EQ(s.lag_events, 0u);
+  EXPECT_EQ(s.lag_seconds, 0.0);
+  loader->stop();
+}
+
+TEST_F(LoaderTest, StartFailsWhenTheWarehouseCannotBeRead) {
+  ASSERT_TRUE(real_->query("DROP TABLE basalt_offsets", {}).is_ok());
+  auto loader = make_loader();
+  EXPECT_FALSE(loader->start().is_ok());
+  loader->stop();  // harmless without a thread
+}
+
+}  // namespace
+}  // namespace basalt::loader
