@@ -1,0 +1,121 @@
+#pragma once
+// The Domino scheduler: turns schedules into DAG runs, walks each run's task graph with trigger
+// rules, starts ready task instances within the concurrency limits, watches them (timeouts,
+// retries), and records everything in the MetadataStore.
+//
+// One pass is tick(); start() runs passes on a background thread until stop(). Time comes from
+// the injected Clock, so tests drive scheduling logic with a ManualClock; processes are real.
+//
+// Ordering of ready tasks: higher priority first; within a priority, scheduled and manual runs
+// before backfill runs; then older logical dates; then the DAG's task order.
+// Limits: DominoConfig::parallelism (task instances holding a worker slot), pools
+// (DominoConfig::pools; a task names its pool), per DAG max_active_runs (runs in state running)
+// and max_active_tasks. Dependency tasks hold no slot.
+//
+// Restart: recover() fails running instances whose process is gone (retried per policy); an
+// instance whose process still runs (same pid and start time) stays running and is watched
+// until it exits, then counts as failed, so nothing runs twice at the same time.
+//
+// Thread safety: every public method may be called from any thread; a mutex serialises them.
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "domino/dag.h"
+#include "domino/domino_config.h"
+#include "domino/metadata_store.h"
+#include "domino/task_type.h"
+
+namespace basalt::warehouse {
+class Warehouse;
+}
+
+namespace basalt::domino {
+
+struct SchedulerOptions {
+  std::filesystem::path project_dir;  // tasks run here; dags/ is read from here
+  std::filesystem::path data_dir;     // logs/ go here
+  DominoConfig config;
+  const Clock* clock = &SystemClock::instance();
+  warehouse::Warehouse* warehouse = nullptr;  // for sql/check tasks on engine "warehouse"
+  bool create_scheduled_runs = true;  // false: only run what exists (backfill in the foreground)
+};
+
+// The template variables of one task instance.
+TemplateContext template_context(const Dag& dag, const DagRun& run, const std::string& task_id);
+// "scheduled__2026-11-23T02:00:00+08:00", "manual__…", "backfill__…".
+std::string make_run_id(RunType type, UnixSeconds logical_date, const TimeZone& tz);
+
+class Scheduler {
+ public:
+  Scheduler(SchedulerOptions options, MetadataStore& store, const TaskRegistry& registry);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Replaces the DAG definitions (records each hash). Runs of DAGs no longer defined stay as
+  // they are.
+  void set_dags(std::vector<Dag> dags);
+  // Loads project_dir/dags; returns the DAG errors (file:line) and keeps the valid DAGs.
+  std::vector<std::string> reload_dags();
+
+  Status recover();
+  Status tick();
+  // Runs recover() then tick() every config.tick_interval (more often while tasks run) on a
+  // background thread. REQUIRES: not started.
+  Status start();
+  // Stops the loop; kills the process groups of running tasks and records them as failed
+  // (retried per policy after the next start). Idempotent.
+  void stop();
+
+  // Operations (also available on the store directly for a CLI without a server).
+  Result<DagRun> trigger(const std::string& dag_id, std::optional<UnixSeconds> logical_date,
+                         const nlohmann::json& params);
+  // Creates backfill runs for the intervals with logical dates in [from, to]; existing runs
+  // are kept, or cleared when failed and `rerun_failed`. Returns the runs created or cleared.
+  Result<std::vector<DagRun>> backfill(const std::string& dag_id, UnixSeconds from, UnixSeconds to,
+                                       bool rerun_failed);
+  // Number of task instances currently executing (processes, threads) and waiting dependency
+  // tasks.
+  size_t executing() const;
+  // True when there is no queued or running run.
+  Result<bool> idle();
+
+ private:
+  struct Execution;
+  struct RunView;
+
+  Status create_due_runs(int64_t now_us);
+  Status advance_runs(int64_t now_us);
+  Status finish_executions(int64_t now_us);
+  Status start_ready(std::vector<RunView>& views, int64_t now_us);
+  Status start_instance(RunView& view, TaskInstance& ti, int64_t now_us);
+  Status complete(Execution& e, bool ok, int exit_code, const std::string& message, int64_t now_us);
+  Status check_dependency(const Dag& dag, const DagRun& run, TaskInstance& ti, int64_t now_us);
+  void alert(const Dag& dag, const std::string& text);
+  const Dag* dag(const std::string& id) const;
+  void loop();
+
+  SchedulerOptions options_;
+  MetadataStore& store_;
+  const TaskRegistry& registry_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const Dag>> dags_;  // protected by mu_
+  std::vector<std::unique_ptr<Execution>> executions_;       // protected by mu_
+  std::thread thread_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // protected by wake_mu_
+};
+
+}  // namespace basalt::domino

@@ -1,0 +1,175 @@
+#include "domino/task_process.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+extern char** environ;
+
+namespace basalt::domino {
+
+Result<std::shared_ptr<AttemptLog>> AttemptLog::open(const std::filesystem::path& path, uint64_t max_bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return unavailable(fmt::format("cannot open log {}: {}", path.string(), std::strerror(errno)));
+  return std::make_shared<AttemptLog>(path, fd, max_bytes);
+}
+
+AttemptLog::~AttemptLog() { ::close(fd_); }
+
+void AttemptLog::write(std::string_view text) {
+  std::lock_guard lock(mu_);
+  if (truncated_) return;
+  if (written_ + text.size() > max_bytes_) {
+    text = text.substr(0, max_bytes_ - written_);
+    truncated_ = true;
+  }
+  while (!text.empty()) {
+    ssize_t n = ::write(fd_, text.data(), text.size());
+    if (n <= 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    written_ += static_cast<uint64_t>(n);
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  if (truncated_) {
+    std::string note = fmt::format("\n[domino: log truncated at {} bytes]\n", max_bytes_);
+    [[maybe_unused]] ssize_t n = ::write(fd_, note.data(), note.size());
+  }
+}
+
+Result<std::unique_ptr<TaskProcess>> TaskProcess::start(const CommandPlan& plan,
+                                                        const std::filesystem::path& cwd,
+                                                        std::shared_ptr<AttemptLog> log) {
+  if (plan.argv.empty()) return invalid_argument("empty command");
+  // Everything the child needs is built before fork: only async-signal-safe calls after it.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos && plan.env.contains(std::string(kv.substr(0, eq)))) continue;
+    env_strings.emplace_back(kv);
+  }
+  for (const auto& [k, v] : plan.env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = plan.argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string dir = cwd.string();
+
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return unavailable(fmt::format("pipe: {}", std::strerror(errno)));
+  int exec_err[2];  // tells the parent why exec failed
+  if (pipe2(exec_err, O_CLOEXEC) != 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return unavailable(fmt::format("pipe: {}", std::strerror(errno)));
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    for (int fd : {fds[0], fds[1], exec_err[0], exec_err[1]}) ::close(fd);
+    return unavailable(fmt::format("fork: {}", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    if (!dir.empty() && chdir(dir.c_str()) != 0) {
+      int e = errno;
+      [[maybe_unused]] ssize_t n = ::write(exec_err[1], &e, sizeof e);
+      _exit(127);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execvpe(argv[0], argv.data(), envp.data());
+    int e = errno;
+    [[maybe_unused]] ssize_t n = ::write(exec_err[1], &e, sizeof e);
+    _exit(127);
+  }
+  setpgid(pid, pid);  // also from the parent, so the group exists before we may signal it
+  ::close(fds[1]);
+  ::close(exec_err[1]);
+  int child_errno = 0;
+  ssize_t got;
+  do {
+    got = ::read(exec_err[0], &child_errno, sizeof child_errno);
+  } while (got < 0 && errno == EINTR);
+  ::close(exec_err[0]);
+  if (got == sizeof child_errno) {
+    ::close(fds[0]);
+    waitpid(pid, nullptr, 0);
+    return invalid_argument(fmt::format("cannot run {} in {}: {}", plan.argv[0], dir,
+                                        std::strerror(child_errno)));
+  }
+  fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  return std::make_unique<TaskProcess>(pid, fds[0], std::move(log));
+}
+
+TaskProcess::~TaskProcess() {
+  if (!exit_code_) {
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  drain();
+  ::close(out_fd_);
+}
+
+void TaskProcess::drain() {
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(out_fd_, buf, sizeof buf);
+    if (n > 0) {
+      log_->write(std::string_view(buf, static_cast<size_t>(n)));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return;  // EAGAIN (nothing now) or EOF
+  }
+}
+
+std::optional<int> TaskProcess::poll() {
+  drain();
+  if (exit_code_) return exit_code_;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    drain();
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  return exit_code_;
+}
+
+void TaskProcess::signal_group(int signal) { kill(-pid_, signal); }
+
+std::string process_start_token(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return "";
+  // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return "";
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  for (int i = 3; i <= 22 && fields >> f; ++i) {
+    if (i == 3 && f == "Z") return "";  // a zombie has finished
+    if (i == 22) return f;
+  }
+  return "";
+}
+
+}  // namespace basalt::domino

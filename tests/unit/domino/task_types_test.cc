@@ -1,0 +1,156 @@
+// Task types against real programs: php, java, python, DuckDB files; hive, mapreduce and spark
+// against a recording stand-in put on PATH, which writes the command line it receives.
+
+#include <cstdlib>
+
+#include "scheduler_fixture.h"
+
+namespace basalt::domino {
+namespace {
+
+class TaskTypesTest : public SchedulerFixture {
+ protected:
+  void SetUp() override {
+    SchedulerFixture::SetUp();
+    auto bin = dir_ / "bin";
+    std::filesystem::create_directories(bin);
+    for (const char* name : {"beeline", "hadoop", "spark-submit"}) {
+      write(bin / name, "#!/bin/sh\nout=\"$(basename \"$0\").args\"\n: > \"$out\"\n"
+                        "for a in \"$0\" \"$@\"; do printf '%s\\n' \"$a\" >> \"$out\"; done\n");
+      std::filesystem::permissions(bin / name, std::filesystem::perms::owner_all);
+    }
+    const char* path = std::getenv("PATH");
+    setenv("PATH", (bin.string() + ":" + (path ? path : "")).c_str(), 1);
+  }
+
+  // Runs a one-task DAG and returns the run.
+  DagRun run_one(const std::string& task_yaml, DominoConfig config = {},
+                 std::string params = "") {
+    auto& s = make(std::move(config));
+    s.set_dags({dag("dag: one\n" + params + "tasks:\n  - " + task_yaml + "\n")});
+    auto run = s.trigger("one", from_civil(2026, 11, 23, 2), {});
+    EXPECT_TRUE(run.is_ok());
+    EXPECT_TRUE(run_until([&] { return run_done(*run); }));
+    return *run;
+  }
+  std::string log_of(const DagRun& run) {
+    return read(store_->attempts(run.id, ti(run, "t").task_id)->back().log_path);
+  }
+};
+
+TEST_F(TaskTypesTest, Php) {
+  write(project() / "job.php", "<?php echo 'php says ', $argv[1], ' ', $argv[2], \"\\n\"; exit($argv[2] == 'fail' ? 2 : 0);");
+  auto run = run_one("{id: t, type: php, script: job.php, args: ['{{ ds }}', ok]}");
+  EXPECT_EQ(state(run, "t"), TaskState::kSuccess) << log_of(run);
+  EXPECT_NE(log_of(run).find("php says 2026-11-23 ok"), std::string::npos) << log_of(run);
+}
+
+TEST_F(TaskTypesTest, PhpFailureIsAFailedTask) {
+  write(project() / "job.php", "<?php exit($argv[1] == 'fail' ? 2 : 0);");
+  auto run = run_one("{id: t, type: php, script: job.php, args: [fail]}");
+  EXPECT_EQ(state(run, "t"), TaskState::kFailed);
+  EXPECT_EQ(ti(run, "t").message, "exit code 2");
+}
+
+TEST_F(TaskTypesTest, Java) {
+  // The JDK's source launcher runs a .java file directly.
+  write(project() / "Job.java",
+        "public class Job { public static void main(String[] a) {"
+        " System.out.println(\"java says \" + a[0]); } }");
+  auto run = run_one("{id: t, type: java, class: Job.java, args: ['{{ ds_nodash }}']}");
+  EXPECT_EQ(state(run, "t"), TaskState::kSuccess) << log_of(run);
+  EXPECT_NE(log_of(run).find("java says 20261123"), std::string::npos) << log_of(run);
+}
+
+TEST_F(TaskTypesTest, Python) {
+  auto run = run_one("{id: t, type: python, code: 'import sys; print(\"py\", sys.argv[1])', args: ['{{ next_ds }}']}");
+  EXPECT_EQ(state(run, "t"), TaskState::kSuccess) << log_of(run);
+  EXPECT_NE(log_of(run).find("py 2026-11-24"), std::string::npos);
+}
+
+TEST_F(TaskTypesTest, SqlAndCheckOnADuckDbFile) {
+  auto& s = make();
+  s.set_dags({dag("dag: q\nparams: {min: 2}\ntasks:\n"
+                  "  - id: build\n    type: sql\n    engine: duckdb:w.duckdb\n    sql: |\n"
+                  "      CREATE TABLE r_{{ ds_nodash }} AS SELECT * FROM range(5) t(x);\n"
+                  "      INSERT INTO r_{{ ds_nodash }} VALUES ({{ params.min }});\n"
+                  "  - {id: enough, type: check, engine: 'duckdb:w.duckdb', upstream: [build],\n"
+                  "     sql: 'SELECT count(*) >= 6 FROM r_{{ ds_nodash }}'}\n"
+                  "  - {id: too_many, type: check, engine: 'duckdb:w.duckdb', upstream: [enough],\n"
+                  "     sql: 'SELECT count(*) > 100 FROM r_{{ ds_nodash }}'}\n")});
+  auto run = s.trigger("q", from_civil(2026, 11, 23, 2), {});
+  ASSERT_TRUE(run_until([&] { return run_done(*run); }));
+  EXPECT_EQ(state(*run, "build"), TaskState::kSuccess) << ti(*run, "build").message;
+  EXPECT_EQ(state(*run, "enough"), TaskState::kSuccess) << ti(*run, "enough").message;
+  EXPECT_EQ(state(*run, "too_many"), TaskState::kFailed);
+  EXPECT_EQ(ti(*run, "too_many").message, "check failed: the query returned false");
+}
+
+TEST_F(TaskTypesTest, SqlOnTheWarehouseWithoutOneFails) {
+  auto run = run_one("{id: t, type: sql, sql: 'SELECT 1'}");
+  EXPECT_EQ(state(run, "t"), TaskState::kFailed);
+  EXPECT_EQ(ti(run, "t").message, "no warehouse is open in this process");
+}
+
+TEST_F(TaskTypesTest, HiveCommandLine) {
+  DominoConfig config;
+  config.tools["hive"] = "beeline -u 'jdbc:hive2://hive:10000/default' --silent=true";
+  auto run = run_one("{id: t, type: hive, hivevars: {day: '{{ ds }}', n: 3},"
+                     " sql: 'INSERT OVERWRITE TABLE x PARTITION (d=\"${hivevar:day}\") SELECT 1'}",
+                     config);
+  EXPECT_EQ(state(run, "t"), TaskState::kSuccess) << log_of(run);
+  std::string args = read(project() / "beeline.args");
+  EXPECT_EQ(args.substr(args.find('\n') + 1),
+            "-u\njdbc:hive2://hive:10000/default\n--silent=true\n--hivevar\nday=2026-11-23\n"
+            "--hivevar\nn=3\n-e\nINSERT OVERWRITE TABLE x PARTITION (d=\"${hivevar:day}\") SELECT 1\n");
+  EXPECT_NE(args.find((dir_ / "bin" / "beeline").string()), std::string::npos);  // found on PATH
+}
+
+TEST_F(TaskTypesTest, HiveFileCommandLine) {
+  auto run = run_one("{id: t, type: hive, file: 'q/{{ ds_nodash }}.hql'}");
+  std::string args = read(project() / "beeline.args");
+  EXPECT_EQ(args.substr(args.find('\n') + 1), "-f\nq/20261123.hql\n");
+}
+
+TEST_F(TaskTypesTest, MapReduceCommandLine) {
+  auto run = run_one("{id: t, type: mapreduce, jar: wc.jar, class: org.x.WordCount,"
+                     " args: ['/in/{{ ds }}', '/out/{{ ds }}']}");
+  EXPECT_EQ(state(run, "t"), TaskState::kSuccess) << log_of(run);
+  std::string args = read(project() / "hadoop.args");
+  EXPECT_EQ(args.substr(args.find('\n') + 1),
+            "jar\nwc.jar\norg.x.WordCount\n/in/2026-11-23\n/out/2026-11-23\n");
+}
+
+TEST_F(TaskTypesTest, SparkCommandLine) {
+  DominoConfig config;
+  config.tools["spark"] = "spark-submit --deploy-mode cluster";
+  auto run = run_one("{id: t, type: spark, application: app.py, master: yarn, class: Main,"
+                     " conf: {spark.executor.memory: 4g}, args: ['{{ run_id }}']}",
+                     config);
+  EXPECT_EQ(state(run, "t"), TaskState::kSuccess) << log_of(run);
+  std::string args = read(project() / "spark-submit.args");
+  EXPECT_EQ(args.substr(args.find('\n') + 1),
+            "--deploy-mode\ncluster\n--master\nyarn\n--class\nMain\n--conf\n"
+            "spark.executor.memory=4g\napp.py\nmanual__2026-11-23T02:00:00+00:00\n");
+}
+
+TEST_F(TaskTypesTest, ShellSeesEnvAndParamsFromTheTrigger) {
+  auto& s = make();
+  s.set_dags({dag("dag: one\nparams: {who: nobody}\ntasks:\n"
+                  "  - {id: t, type: shell, command: 'echo \"$GREETING {{ params.who }}\"',"
+                  " env: {GREETING: 'hi {{ dag }}.{{ task }}'}}\n")});
+  auto run = s.trigger("one", std::nullopt, {{"who", "ops"}});
+  ASSERT_TRUE(run_until([&] { return run_done(*run); }));
+  EXPECT_NE(read(store_->attempts(run->id, "t")->back().log_path).find("hi one.t ops"), std::string::npos);
+}
+
+TEST_F(TaskTypesTest, MissingProgramFailsTheAttempt) {
+  DominoConfig config;
+  config.tools["php"] = "no-such-php-binary";
+  auto run = run_one("{id: t, type: php, script: x.php}", config);
+  EXPECT_EQ(state(run, "t"), TaskState::kFailed);
+  EXPECT_NE(ti(run, "t").message.find("cannot run no-such-php-binary"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace basalt::domino
