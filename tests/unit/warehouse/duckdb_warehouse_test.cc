@@ -469,7 +469,7 @@ TEST_F(DuckDbWarehouseTest, QueriesRunWhileALoadIsInProgress) {
 // A typical event: ~400 bytes of properties and context JSON. Run with
 //   warehouse_test --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
 TEST_F(DuckDbWarehouseTest, DISABLED_LoadThroughput) {
-  constexpr int kBatches = 2;
+  constexpr int kBatches = 6;
   constexpr int kPerBatch = 50000;
   std::vector<LoadBatch> batches(kBatches);
   int n = 0;
