@@ -800,7 +800,9 @@ Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const QueryOp
     }
     std::string outer = "SELECT ";
     for (idx_t c = 0; c < ncols; ++c) {
-      std::string name = duckdb_prepared_statement_column_name(stmt.get(), c);
+      // The name is the caller's to free.
+      std::string name = take_duck_string(
+          const_cast<char*>(duckdb_prepared_statement_column_name(stmt.get(), c)));
       if (c) outer += ", ";
       std::string ref = "#";
       ref += std::to_string(c + 1);
