@@ -24,6 +24,12 @@ Result<std::shared_ptr<AttemptLog>> AttemptLog::open(const std::filesystem::path
   return std::make_shared<AttemptLog>(path, fd, max_bytes);
 }
 
+Result<std::shared_ptr<AttemptLog>> AttemptLog::onto(int fd) {
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return unavailable(fmt::format("cannot duplicate fd {}: {}", fd, std::strerror(errno)));
+  return std::make_shared<AttemptLog>(fmt::format("/dev/fd/{}", fd), copy, UINT64_MAX);
+}
+
 AttemptLog::~AttemptLog() { ::close(fd_); }
 
 void AttemptLog::write(std::string_view text) {

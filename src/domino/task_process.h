@@ -24,7 +24,9 @@ namespace basalt::domino {
 class AttemptLog {
  public:
   static Result<std::shared_ptr<AttemptLog>> open(const std::filesystem::path& path, uint64_t max_bytes);
-  // Use open(). Takes ownership of `fd`.
+  // A log onto a duplicate of `fd` (e.g. 1 for stdout), without a cap.
+  static Result<std::shared_ptr<AttemptLog>> onto(int fd);
+  // Use open() or onto(). Takes ownership of `fd`.
   AttemptLog(std::filesystem::path path, int fd, uint64_t max_bytes)
       : path_(std::move(path)), fd_(fd), max_bytes_(max_bytes) {}
   ~AttemptLog();
