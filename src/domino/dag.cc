@@ -381,6 +381,7 @@ class DagReader {
     std::vector<TaskSpec> sorted;
     for (size_t i : order) sorted.push_back(std::move(dag.tasks[i]));
     dag.tasks = std::move(sorted);
+    for (size_t i = 0; i < dag.tasks.size(); ++i) dag.task_index[dag.tasks[i].id] = i;
   }
 
   std::vector<std::string> take_errors() { return std::move(errors_); }
@@ -411,6 +412,10 @@ std::chrono::seconds TaskSpec::retry_delay_for(int next_try) const {
 }
 
 const TaskSpec* Dag::task(const std::string& id) const {
+  if (task_index.size() == tasks.size()) {
+    auto it = task_index.find(id);
+    return it == task_index.end() ? nullptr : &tasks[it->second];
+  }
   for (const auto& t : tasks) if (t.id == id) return &t;
   return nullptr;
 }

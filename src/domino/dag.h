@@ -62,6 +62,7 @@ struct Dag {
   std::string alert_webhook;  // alerts.webhook: POSTed on failure, retry exhaustion, SLA miss
   std::vector<TaskSpec> tasks;  // in topological order
   std::string hash;             // of the definition, hex; recorded with every run
+  std::map<std::string, size_t> task_index;  // id → position in tasks (set by the loader)
 
   const TaskSpec* task(const std::string& id) const;
   // Direct downstream task ids of `id`.

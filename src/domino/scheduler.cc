@@ -386,10 +386,12 @@ Status Scheduler::advance_runs(int64_t now_us) {
     }
     // The run ends when every task has finished; it fails when a leaf task failed.
     bool all_finished = true, leaf_failed = false;
+    std::set<std::string> has_downstream;
+    for (const auto& t : v.dag->tasks) has_downstream.insert(t.upstream.begin(), t.upstream.end());
     for (const auto& t : v.dag->tasks) {
       TaskState s = v.tis[t.id].state;
       if (!is_finished(s)) all_finished = false;
-      if (failed_like(s) && v.dag->downstream(t.id).empty()) leaf_failed = true;
+      if (failed_like(s) && !has_downstream.contains(t.id)) leaf_failed = true;
     }
     if (all_finished) {
       v.run.state = leaf_failed ? RunState::kFailed : RunState::kSuccess;
