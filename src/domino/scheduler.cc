@@ -124,6 +124,19 @@ const Dag* Scheduler::dag(const std::string& id) const {
   return it == dags_.end() ? nullptr : it->second.get();
 }
 
+std::shared_ptr<const Dag> Scheduler::find_dag(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = dags_.find(id);
+  return it == dags_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const Dag>> Scheduler::all_dags() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<const Dag>> out;
+  for (const auto& [id, d] : dags_) out.push_back(d);
+  return out;
+}
+
 size_t Scheduler::executing() const {
   std::lock_guard lock(mu_);
   return executions_.size();

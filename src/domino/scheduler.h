@@ -85,6 +85,9 @@ class Scheduler {
   // are kept, or cleared when failed and `rerun_failed`. Returns the runs created or cleared.
   Result<std::vector<DagRun>> backfill(const std::string& dag_id, UnixSeconds from, UnixSeconds to,
                                        bool rerun_failed);
+  // The current definition of a DAG, or null; all DAGs sorted by id.
+  std::shared_ptr<const Dag> find_dag(const std::string& id) const;
+  std::vector<std::shared_ptr<const Dag>> all_dags() const;
   // Number of task instances currently executing (processes, threads) and waiting dependency
   // tasks.
   size_t executing() const;
