@@ -101,10 +101,10 @@ void ConsoleApi::register_routes(http::Router& router) {
                      }
                      std::string sql = body["sql"].get<std::string>();
                      auto started = std::chrono::steady_clock::now();
-                     auto result = co_await pool_.run(
-                         [this, sql = std::move(sql), options] {
-                           return warehouse_.query(sql, options);
-                         });
+                     auto query = [this, sql = std::move(sql), options] {
+                       return warehouse_.query(sql, options);
+                     };
+                     auto result = co_await pool_.run(std::move(query));
                      if (!result) co_return error_response(result.status());
                      nlohmann::json out = query_result_to_json(*result);
                      out["elapsed_ms"] = std::chrono::duration<double, std::milli>(

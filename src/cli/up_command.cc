@@ -214,7 +214,17 @@ int run_up(const UpOptions& o) {
 
   http::BlockingPool pool(2);
   api::ConsoleApi console(config->api, **warehouse, log, pool, [&loader] {
-    return nlohmann::json{{"loader", loader.status_json()}};
+    loader::LoaderStats s = loader.stats();
+    return nlohmann::json{{"loader",
+                           {{"events", s.events},
+                            {"quarantined", s.quarantined},
+                            {"duplicates", s.duplicates},
+                            {"batches", s.batches},
+                            {"errors", s.errors},
+                            {"position", s.position},
+                            {"lag_events", s.lag_events},
+                            {"lag_seconds", s.lag_seconds},
+                            {"stuck", loader.stuck()}}}};
   });
   http::Router console_routes;
   console.register_routes(console_routes);

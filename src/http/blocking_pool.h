@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -24,15 +25,17 @@ class BlockingPool {
   BlockingPool& operator=(const BlockingPool&) = delete;
 
   // REQUIRES: fn returns a movable, non-void value and does not throw.
+  //
+  // Not a coroutine itself: the function is moved into shared state at once, so no argument
+  // of class type crosses a coroutine frame (GCC 12 destroys such temporaries twice).
   template <typename Fn>
   boost::asio::awaitable<std::invoke_result_t<Fn>> run(Fn fn) {
     using T = std::invoke_result_t<Fn>;
-    auto& pool = pool_;
-    co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
-                                                   void(T)>(
-        [&pool](auto handler, Fn f) {
-          boost::asio::post(pool, [f = std::move(f), handler = std::move(handler)]() mutable {
-            T result = f();
+    auto task = std::make_shared<Fn>(std::move(fn));
+    return boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(T)>(
+        [this, task](auto handler) {
+          boost::asio::post(pool_, [task, handler = std::move(handler)]() mutable {
+            T result = (*task)();
             auto ex = boost::asio::get_associated_executor(handler);
             boost::asio::post(ex, [handler = std::move(handler),
                                    result = std::move(result)]() mutable {
@@ -40,7 +43,7 @@ class BlockingPool {
             });
           });
         },
-        boost::asio::use_awaitable, std::move(fn));
+        boost::asio::use_awaitable);
   }
 
   void stop() { pool_.stop(); }

@@ -197,6 +197,21 @@ int64_t BasaltServer::sql_int(const std::string& sql) {
   return v.is_number() ? v.get<int64_t>() : -1;
 }
 
+void BasaltServer::wait_until_loaded(std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = http_request(api_url(), "GET", "/api/v1/status", "",
+                          {{"Authorization", "Bearer test-admin"}});
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (r.status == 200 && !j.is_discarded() &&
+        j["loader"]["position"] == j["wal"]["durable_end"]) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "the loader did not catch up in " << timeout.count() << " s";
+}
+
 int64_t BasaltServer::wait_for_int(const std::string& sql, int64_t expected,
                                    std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -63,6 +63,9 @@ class BasaltServer {
   std::string sql_json(const std::string& sql);
   // First column of the first row as an integer.
   int64_t sql_int(const std::string& sql);
+  // Waits until the loader has stored everything durable in the WAL; fails the test after
+  // `timeout`.
+  void wait_until_loaded(std::chrono::seconds timeout = std::chrono::seconds(60));
   // Waits until `sql_int(sql) == expected` or the timeout passes; returns the last value.
   int64_t wait_for_int(const std::string& sql, int64_t expected,
                        std::chrono::seconds timeout = std::chrono::seconds(30));

@@ -80,7 +80,7 @@ TEST_F(IngestTest, BatchInRowsOut) {
   // Clock skew: the client said it sent 10 s after the event, so the event happened 10 s
   // before the server received the batch, whatever the client's clock said.
   EXPECT_EQ(rows[0][12].get<int64_t>(), 10000);
-  EXPECT_EQ(rows[0][13].get<int64_t>(), 1763632800000);
+  EXPECT_EQ(rows[0][13].get<int64_t>(), 1795168800000);
   EXPECT_EQ(rows[0][14], "127.0.0.1");
   EXPECT_EQ(rows[1][1], "identify");
   EXPECT_EQ(rows[2][1], "page");
@@ -270,10 +270,7 @@ TEST_F(IngestTest, CrashLosesNoAcknowledgedEvent) {
 
   server_->start();
   // Everything acknowledged arrives; nothing arrives twice.
-  auto n = static_cast<int64_t>(acked.size());
-  server_->wait_for_int(
-      "SELECT count(DISTINCT message_id) FROM events WHERE event = 'tick'", n,
-      std::chrono::seconds(60));
+  server_->wait_until_loaded();
   auto rows = json::parse(server_->sql_json(
       "SELECT message_id, count(*) FROM events WHERE event = 'tick' GROUP BY 1"))["rows"];
   std::set<std::string> stored;
