@@ -89,5 +89,34 @@ TEST(CliTest, SqlThroughTheServerAndOnTheFileAfterShutdown) {
   EXPECT_NE(q.err.find("http://127.0.0.1:9"), std::string::npos) << q.err;
 }
 
+TEST(CliTest, GenPostsARealisticHistoryThatIsStoredWhole) {
+  TempDir dir;
+  BasaltServer server(dir.path() / "project", dir.path() / "data");
+  server.start();
+  auto g = run_basalt({"gen", "--users", "50", "--days", "3", "--seed", "7", "--batch-size",
+                       "50", "--post", server.ingest_url(), "--write-key", "test-key"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  // "basalt gen: <bodies> bodies, <events> events, …"
+  auto pos = g.err.find(" bodies, ");
+  ASSERT_NE(pos, std::string::npos) << g.err;
+  int64_t events = std::atoll(g.err.c_str() + pos + 9);
+  ASSERT_GT(events, 100);
+  server.wait_until_loaded();
+  EXPECT_EQ(server.sql_int("SELECT count(*) FROM events"), events);
+  EXPECT_EQ(server.sql_int("SELECT count(*) FROM quarantine"), 0);
+  EXPECT_GT(server.sql_int("SELECT count(*) FROM users"), 0);
+  EXPECT_GT(server.sql_int("SELECT count(*) FROM events WHERE event = 'pay' AND "
+                           "CAST(properties->>'amount' AS DOUBLE) > 0") +
+                server.sql_int("SELECT count(*) FROM events WHERE event = 'level_up'"),
+            0);
+
+  // The same seed posted again: every message is a retry, and nothing is stored twice.
+  g = run_basalt({"gen", "--users", "50", "--days", "3", "--seed", "7", "--batch-size", "50",
+                  "--post", server.ingest_url(), "--write-key", "test-key"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  server.wait_until_loaded();
+  EXPECT_EQ(server.sql_int("SELECT count(*) FROM events"), events);
+}
+
 }  // namespace
 }  // namespace basalt::testing
