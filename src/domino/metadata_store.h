@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -100,6 +101,10 @@ struct RunFilter {
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
+
+  // Runs `fn` (which calls this store) as one transaction: committed when it returns ok,
+  // rolled back otherwise. Other threads' calls wait until it ends.
+  virtual Status transaction(const std::function<Status()>& fn) = 0;
 
   // Records that `dag_id` is defined with `hash`; a new hash adds a version.
   virtual Status record_dag(const std::string& dag_id, const std::string& hash, int64_t now_us) = 0;

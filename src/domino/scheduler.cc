@@ -231,9 +231,12 @@ Result<std::vector<DagRun>> Scheduler::backfill(const std::string& dag_id, UnixS
 Status Scheduler::tick() {
   std::lock_guard lock(mu_);
   int64_t now = options_.clock->now_us();
-  BASALT_RETURN_IF_ERROR(finish_executions(now));
-  if (options_.create_scheduled_runs) BASALT_RETURN_IF_ERROR(create_due_runs(now));
-  return advance_runs(now);
+  // One transaction a pass: a pass writes many small rows.
+  return store_.transaction([&]() -> Status {
+    BASALT_RETURN_IF_ERROR(finish_executions(now));
+    if (options_.create_scheduled_runs) BASALT_RETURN_IF_ERROR(create_due_runs(now));
+    return advance_runs(now);
+  });
 }
 
 Status Scheduler::create_due_runs(int64_t now_us) {
@@ -536,7 +539,10 @@ Status Scheduler::start_ready(std::vector<RunView>& views, int64_t now_us) {
                            c.view->dag->max_active_tasks);
     }
     if (!reason.empty()) {
-      if (ti.state != TaskState::kQueued || ti.message != reason) {
+      // Written when the kind of reason changes, not on every pass: the holders named are
+      // those at that moment.
+      auto kind = [](const std::string& m) { return m.substr(0, m.find(" (")); };
+      if (ti.state != TaskState::kQueued || kind(ti.message) != kind(reason)) {
         ti.state = TaskState::kQueued;
         ti.message = reason;
         BASALT_RETURN_IF_ERROR(store_.save_task_instance(ti));

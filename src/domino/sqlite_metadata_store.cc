@@ -163,8 +163,23 @@ class SqliteMetadataStore final : public MetadataStore {
     return Status::ok();
   }
 
+  Status transaction(const std::function<Status()>& fn) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (in_transaction_) return fn();  // nested: part of the outer one
+    BASALT_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+    in_transaction_ = true;
+    Status s = fn();
+    in_transaction_ = false;
+    if (!s.is_ok()) {
+      Status r = exec("ROLLBACK");
+      if (!r.is_ok()) return r;
+      return s;
+    }
+    return exec("COMMIT");
+  }
+
   Status record_dag(const std::string& dag_id, const std::string& hash, int64_t now_us) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     BASALT_RETURN_IF_ERROR(Statement(db_, "INSERT INTO dags (dag_id, hash) VALUES (?, ?) "
                                           "ON CONFLICT (dag_id) DO UPDATE SET hash = excluded.hash")
                                .bind(dag_id).bind(hash).run());
@@ -173,7 +188,7 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Result<std::vector<DagVersion>> dag_versions(const std::string& dag_id) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Statement s(db_, "SELECT hash, first_seen_us FROM dag_versions WHERE dag_id = ? ORDER BY first_seen_us");
     s.bind(dag_id);
     std::vector<DagVersion> out;
@@ -186,7 +201,7 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Result<bool> is_paused(const std::string& dag_id) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Statement s(db_, "SELECT paused FROM dags WHERE dag_id = ?");
     s.bind(dag_id);
     auto row = s.step();
@@ -195,14 +210,14 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Status set_paused(const std::string& dag_id, bool paused) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     return Statement(db_, "INSERT INTO dags (dag_id, paused) VALUES (?, ?) "
                           "ON CONFLICT (dag_id) DO UPDATE SET paused = excluded.paused")
         .bind(dag_id).bind(int64_t{paused}).run();
   }
 
   Result<DagRun> create_run(const DagRun& run) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Statement s(db_, "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date, "
                      "interval_start, interval_end, dag_hash, params, created_us, started_us, "
                      "ended_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -224,7 +239,7 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Status update_run(const DagRun& run) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     return Statement(db_, "UPDATE dag_runs SET state = ?, started_us = ?, ended_us = ?, params = ? "
                           "WHERE id = ?")
         .bind(std::string(run_state_name(run.state))).bind(run.started_us).bind(run.ended_us)
@@ -233,7 +248,7 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Result<std::vector<DagRun>> runs_where(const std::string& where,
                                          const std::vector<std::variant<int64_t, std::string>>& args) {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Statement s(db_, fmt::format("SELECT {} FROM dag_runs {}", kRunColumns, where).c_str());
     for (const auto& a : args) std::visit([&](const auto& v) { s.bind(v); }, a);
     std::vector<DagRun> out;
@@ -287,7 +302,7 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Result<std::optional<UnixSeconds>> last_scheduled_date(const std::string& dag_id) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Statement s(db_, "SELECT max(logical_date) FROM dag_runs WHERE dag_id = ? AND run_type = 'scheduled'");
     s.bind(dag_id);
     auto row = s.step();
@@ -298,7 +313,7 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Result<std::vector<TaskInstance>> tis_where(const std::string& where,
                                               const std::vector<std::variant<int64_t, std::string>>& args) {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Statement s(db_, fmt::format("SELECT {} FROM task_instances {}", kTiColumns, where).c_str());
     for (const auto& a : args) std::visit([&](const auto& v) { s.bind(v); }, a);
     std::vector<TaskInstance> out;
@@ -319,7 +334,7 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Status save_task_instance(const TaskInstance& t) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     return Statement(db_, "INSERT OR REPLACE INTO task_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(t.run).bind(t.task_id).bind(std::string(task_state_name(t.state)))
         .bind(int64_t{t.try_number}).bind(t.next_try_us).bind(t.pid).bind(t.pid_token)
@@ -328,7 +343,7 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Result<std::vector<std::pair<DagRun, TaskState>>> task_states_between(
       const std::string& dag_id, const std::string& task_id, UnixSeconds from, UnixSeconds to) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Statement s(db_, fmt::format("SELECT r.id, r.dag_id, r.run_id, r.run_type, r.state, r.logical_date, "
                                  "r.interval_start, r.interval_end, r.dag_hash, r.params, r.created_us, "
                                  "r.started_us, r.ended_us, coalesce(t.state, 'none') FROM dag_runs r "
@@ -346,7 +361,7 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Status save_attempt(const TaskAttempt& a) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     return Statement(db_, "INSERT OR REPLACE INTO task_attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(a.run).bind(a.task_id).bind(int64_t{a.try_number})
         .bind(std::string(task_state_name(a.state))).bind(a.started_us).bind(a.ended_us)
@@ -354,7 +369,7 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Result<std::vector<TaskAttempt>> attempts(int64_t run, const std::string& task_id) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Statement s(db_, "SELECT try_number, state, started_us, ended_us, pid, exit_code, log_path, message "
                      "FROM task_attempts WHERE run = ? AND task_id = ? ORDER BY try_number");
     s.bind(run).bind(task_id);
@@ -379,8 +394,19 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
  private:
-  std::mutex mu_;
-  sqlite3* db_;  // protected by mu_
+  Status exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "unknown";
+      sqlite3_free(err);
+      return internal_error(fmt::format("metadata store: {}: {}", sql, m));
+    }
+    return Status::ok();
+  }
+
+  std::recursive_mutex mu_;  // held through a transaction()
+  sqlite3* db_;              // protected by mu_
+  bool in_transaction_ = false;  // protected by mu_
 };
 
 }  // namespace

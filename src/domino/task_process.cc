@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,7 +59,6 @@ Result<std::unique_ptr<TaskProcess>> TaskProcess::start(const CommandPlan& plan,
                                                         const std::filesystem::path& cwd,
                                                         std::shared_ptr<AttemptLog> log) {
   if (plan.argv.empty()) return invalid_argument("empty command");
-  // Everything the child needs is built before fork: only async-signal-safe calls after it.
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
     std::string_view kv(*e);
@@ -77,50 +77,32 @@ Result<std::unique_ptr<TaskProcess>> TaskProcess::start(const CommandPlan& plan,
 
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return unavailable(fmt::format("pipe: {}", std::strerror(errno)));
-  int exec_err[2];  // tells the parent why exec failed
-  if (pipe2(exec_err, O_CLOEXEC) != 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return unavailable(fmt::format("pipe: {}", std::strerror(errno)));
-  }
-  pid_t pid = fork();
-  if (pid < 0) {
-    for (int fd : {fds[0], fds[1], exec_err[0], exec_err[1]}) ::close(fd);
-    return unavailable(fmt::format("fork: {}", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    setpgid(0, 0);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    if (!dir.empty() && chdir(dir.c_str()) != 0) {
-      int e = errno;
-      [[maybe_unused]] ssize_t n = ::write(exec_err[1], &e, sizeof e);
-      _exit(127);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execvpe(argv[0], argv.data(), envp.data());
-    int e = errno;
-    [[maybe_unused]] ssize_t n = ::write(exec_err[1], &e, sizeof e);
-    _exit(127);
-  }
-  setpgid(pid, pid);  // also from the parent, so the group exists before we may signal it
+  // posix_spawn (vfork underneath) rather than fork: the scheduler starts many short tasks,
+  // and exec errors come back as the return value.
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  if (!dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigemptyset(&all);
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&all, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setpgroup(&attr, 0);  // its own process group, so a timeout kills the tree
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   ::close(fds[1]);
-  ::close(exec_err[1]);
-  int child_errno = 0;
-  ssize_t got;
-  do {
-    got = ::read(exec_err[0], &child_errno, sizeof child_errno);
-  } while (got < 0 && errno == EINTR);
-  ::close(exec_err[0]);
-  if (got == sizeof child_errno) {
+  if (rc != 0) {
     ::close(fds[0]);
-    waitpid(pid, nullptr, 0);
-    return invalid_argument(fmt::format("cannot run {} in {}: {}", plan.argv[0], dir,
-                                        std::strerror(child_errno)));
+    return invalid_argument(fmt::format("cannot run {} in {}: {}", plan.argv[0], dir, std::strerror(rc)));
   }
   fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
   return std::make_unique<TaskProcess>(pid, fds[0], std::move(log));
