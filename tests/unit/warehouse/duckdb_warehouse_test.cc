@@ -225,6 +225,51 @@ TEST_F(DuckDbWarehouseTest, UsersMergeTraitsSeenTimesAndAnonymousIds) {
   EXPECT_EQ(one("SELECT count(*) FROM users"), Value(int64_t{1}));
 }
 
+// Users are rewritten (old rows deleted, merged rows inserted) rather than updated: a user a
+// later batch touches without an identify keeps its traits and ids, and every user keeps
+// exactly one row however many batches touch it.
+TEST_F(DuckDbWarehouseTest, UsersTouchedByManyBatchesKeepOneMergedRow) {
+  constexpr int kUsers = 300;
+  for (int k = 0; k < 4; ++k) {
+    LoadBatch b;
+    for (int u = 0; u < kUsers; ++u) {
+      event::Event e = make_event(k * kUsers + u, kT0 + k * kHourUs + u);
+      e.user_id = "u" + std::to_string(u);
+      e.anonymous_id = "a" + std::to_string(u % 7 == 0 ? k : 0);
+      if (k == 0) {
+        e.type = event::EventType::kIdentify;
+        e.event.clear();
+        e.traits_json = R"({"plan":"free","n":)" + std::to_string(u) + "}";
+      } else if (k == 2 && u % 2 == 0) {
+        e.type = event::EventType::kIdentify;
+        e.event.clear();
+        e.traits_json = R"({"plan":"pro"})";
+      }
+      b.events.push_back(e);
+      b.events.push_back(e);  // the same user twice in a batch
+    }
+    b.next_lsn = static_cast<uint64_t>(k + 1);
+    ASSERT_TRUE(wh_->load(b, "warehouse").is_ok());
+  }
+  EXPECT_EQ(one("SELECT count(*) FROM users"), Value(int64_t{kUsers}));
+  EXPECT_EQ(one("SELECT count(DISTINCT user_id) FROM users"), Value(int64_t{kUsers}));
+  auto r = q("SELECT user_id, traits->>'plan', traits->>'n', anonymous_ids::VARCHAR, "
+             "epoch_us(first_seen), epoch_us(last_seen) FROM users "
+             "WHERE user_id IN ('u7', 'u8', 'u9') ORDER BY user_id");
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_EQ(r.rows[0][1], Value(std::string("free")));  // u7: identified once only
+  EXPECT_EQ(r.rows[0][2], Value(std::string("7")));
+  EXPECT_EQ(r.rows[0][3], Value(std::string("[a0, a1, a2, a3]")));
+  EXPECT_EQ(r.rows[0][4], Value(int64_t{kT0 + 7}));
+  EXPECT_EQ(r.rows[0][5], Value(int64_t{kT0 + 3 * kHourUs + 7}));
+  EXPECT_EQ(r.rows[1][1], Value(std::string("pro")));  // u8: the later identify wins per key
+  EXPECT_EQ(r.rows[1][2], Value(std::string("8")));
+  EXPECT_EQ(r.rows[1][3], Value(std::string("[a0]")));
+  EXPECT_EQ(r.rows[2][1], Value(std::string("free")));
+  EXPECT_EQ(one("SELECT count(*) FROM users WHERE traits->>'plan' = 'pro'"),
+            Value(int64_t{kUsers / 2}));
+}
+
 TEST_F(DuckDbWarehouseTest, FailedLoadRollsBackEverythingIncludingTheOffset) {
   LoadBatch ok;
   ok.events.push_back(make_event(1, kT0));

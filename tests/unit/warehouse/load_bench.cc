@@ -1,0 +1,176 @@
+// Loading throughput of the DuckDB warehouse on realistic events: the game generator's Segment
+// bodies, parsed by the ingest parser and decoded as the loader does, loaded batch by batch
+// into one database file. Prints events/s per stretch of batches, so a reader sees the rate
+// once the users table has grown, not only on an empty table. Not a CTest test. Run:
+//   taskset -c 1 build-load/tests/unit/warehouse/warehouse_load_bench [players] [days] [batch]
+// (defaults 20000 players, 30 days, 50000 events per batch).
+
+#include <unistd.h>
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "collect/ingest_parser.h"
+#include "common/clock.h"
+#include "event/event.h"
+#include "gen/game_event_generator.h"
+#include "warehouse/warehouse.h"
+
+namespace {
+
+using namespace basalt;
+namespace fs = std::filesystem;
+
+constexpr int64_t kEndUs = 1795514400'000000;  // 2026-11-24T10:00:00Z
+
+class FixedClock final : public Clock {
+ public:
+  int64_t now_us() const override { return kEndUs; }
+};
+
+// CPU time of the whole process (every DuckDB thread included), in seconds.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+int fail(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "%s: %s\n", what.c_str(), s.to_string().c_str());
+  return 1;
+}
+
+int run(uint64_t players, uint32_t days, size_t batch_events) {
+  FixedClock clock;
+  gen::GenOptions go;
+  go.users = players;
+  go.days = days;
+  go.seed = 7;
+  go.end_time_us = kEndUs;
+  go.batch_size = 100;
+  auto g = gen::GameEventGenerator::create(go, clock);
+  if (!g) return fail("generator", g.status());
+  collect::SourceDirectory sources(std::vector<SourceConfig>{SourceConfig{"game", "key"}});
+  collect::IngestParser parser(collect::IngestLimits{}, sources);
+  collect::RequestMeta meta;
+  meta.ip = "203.0.113.7";
+  meta.user_agent = "basalt-gen";
+  meta.source = "game";
+
+  fs::path dir = fs::temp_directory_path() / ("basalt_load_bench_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  warehouse::WarehouseOptions wo;
+  wo.path = (dir / "bench.duckdb").string();
+  auto wh = warehouse::make_warehouse(wo);
+  if (!wh) return fail("open", wh.status());
+
+  // The next batch of decoded events; empty when the history is done. Not timed.
+  std::vector<event::Event> pending;
+  size_t refused = 0;
+  auto next_batch = [&]() -> Result<std::vector<event::Event>> {
+    while (pending.size() < batch_events) {
+      auto body = g->next_body();
+      if (!body) break;
+      meta.received_at_us = kEndUs;
+      auto parsed = parser.parse(collect::Endpoint::kBatch, *body, meta);
+      if (!parsed) return parsed.status();
+      for (const std::string& r : parsed->records) {
+        auto e = event::decode_event(r);
+        if (!e) {
+          ++refused;
+          continue;
+        }
+        // Received as it happened: the body's clock-skew correction would otherwise move the
+        // whole history to the one receipt time given above.
+        if (e->original_timestamp_us) e->timestamp_us = *e->original_timestamp_us;
+        e->received_at_us = e->timestamp_us + 20000;
+        pending.push_back(std::move(*e));
+      }
+    }
+    size_t n = std::min(pending.size(), batch_events);
+    std::vector<event::Event> out(std::make_move_iterator(pending.begin()),
+                                  std::make_move_iterator(pending.begin() +
+                                                          static_cast<ptrdiff_t>(n)));
+    pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(n));
+    return out;
+  };
+
+  using Clk = std::chrono::steady_clock;
+  double total = 0;
+  double cpu = 0;
+  double stretch_secs = 0;
+  size_t stretch_events = 0;
+  size_t stretch_batches = 0;
+  size_t loaded = 0;
+  double late_secs = 0;  // after the first 300k events
+  size_t late_events = 0;
+  uint64_t lsn = 0;
+  while (true) {
+    auto next = next_batch();
+    if (!next) return fail("parse", next.status());
+    if (next->empty()) break;
+    warehouse::LoadBatch b;
+    b.events = std::move(*next);
+    lsn += b.events.size();
+    b.next_lsn = lsn;
+    auto t0 = Clk::now();
+    double c0 = cpu_seconds();
+    Status s = (*wh)->load(b, "warehouse");
+    if (!s.is_ok()) return fail("load", s);
+    cpu += cpu_seconds() - c0;
+    double secs = std::chrono::duration<double>(Clk::now() - t0).count();
+    total += secs;
+    stretch_secs += secs;
+    if (loaded >= 300000) {
+      late_secs += secs;
+      late_events += b.events.size();
+    }
+    loaded += b.events.size();
+    stretch_events += b.events.size();
+    if (++stretch_batches == 4) {
+      std::printf("  events %8zu..%8zu: %8.0f events/s\n", loaded - stretch_events, loaded,
+                  stretch_events / stretch_secs);
+      std::fflush(stdout);
+      stretch_secs = 0;
+      stretch_events = 0;
+      stretch_batches = 0;
+    }
+  }
+  if (stretch_events > 0) {
+    std::printf("  events %8zu..%8zu: %8.0f events/s\n", loaded - stretch_events, loaded,
+                stretch_events / stretch_secs);
+  }
+  auto users = (*wh)->query("SELECT count(*) FROM users", {});
+  std::printf("loaded %zu events (%zu refused) from %llu players over %u days in %.2f s of "
+              "load(): %.0f events/s overall",
+              loaded, refused, static_cast<unsigned long long>(players), days, total,
+              loaded / total);
+  if (late_events > 0) {
+    std::printf(", %.0f events/s after the first 300k", late_events / late_secs);
+  }
+  std::printf("; %.0f events per CPU-second", loaded / cpu);
+  if (users) {
+    std::printf("; %lld users\n", static_cast<long long>(std::get<int64_t>(users->rows[0][0])));
+  } else {
+    std::printf("\n");
+  }
+  wh->reset();
+  fs::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t players = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 20000;
+  auto days = static_cast<uint32_t>(argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 30);
+  size_t batch = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 50000;
+  return run(players, days, batch == 0 ? 50000 : batch);
+}
