@@ -30,10 +30,11 @@ class ConsoleApi {
   void register_routes(http::Router& router);
   http::ServerOptions server_options() const;
 
- private:
-  // ok when the request carries "Authorization: Bearer <admin token>".
+  // ok when the request carries "Authorization: Bearer <admin token>"; kUnauthenticated with
+  // the reason otherwise. Other console routes (Domino's) use it too.
   Status authorize(const http::Request& request) const;
 
+ private:
   ApiConfig config_;
   warehouse::Warehouse& warehouse_;
   wal::Wal& wal_;

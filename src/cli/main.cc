@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/version.h"
+#include "domino/domino_commands.h"
 #include "gen/gen_command.h"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
   basalt::cli::add_up_command(app, exit_code);
   basalt::cli::add_sql_command(app, exit_code);
   basalt::gen::add_gen_command(app, exit_code);
+  basalt::domino::add_dag_command(app, exit_code);
+  basalt::domino::add_domino_command(app, exit_code);
   basalt::cli::add_version_command(app, exit_code);
   try {
     app.parse(argc, argv);

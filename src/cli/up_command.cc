@@ -21,6 +21,8 @@
 #include "common/config.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "domino/domino_api.h"
+#include "domino/domino_service.h"
 #include "gen/game_event_generator.h"
 #include "http/blocking_pool.h"
 #include "http/client.h"
@@ -226,10 +228,23 @@ int run_up(const UpOptions& o) {
                             {"lag_seconds", s.lag_seconds},
                             {"stuck", loader.stuck()}}}};
   });
+  // Domino, the scheduler, runs in the same process on the same warehouse.
+  domino::DominoServiceOptions dso;
+  dso.project_dir = config->project_dir;
+  dso.data_dir = config->data_dir;
+  dso.warehouse = warehouse->get();
+  auto scheduler = domino::DominoService::open(dso);
+  if (!scheduler) return fail(scheduler.status());
+  for (const auto& e : (*scheduler)->dag_errors()) spdlog::error("{}", e);
+  domino::DominoApi domino_api(**scheduler,
+                               [&console](const http::Request& r) { return console.authorize(r); });
+
   http::Router console_routes;
   console.register_routes(console_routes);
+  domino_api.register_routes(console_routes);
   http::Server console_server(console.server_options(), std::move(console_routes));
 
+  if (Status s = (*scheduler)->start(); !s.is_ok()) return fail(s);
   if (Status s = ingest_server.start(); !s.is_ok()) return fail(s);
   if (Status s = console_server.start(); !s.is_ok()) return fail(s);
 
@@ -274,6 +289,7 @@ int run_up(const UpOptions& o) {
   if (seeder) seeder->stop();
   ingest_server.stop();
   console_server.stop();
+  (*scheduler)->stop();
   loader.stop();
   log.close();
   spdlog::info("stopped cleanly");
