@@ -22,8 +22,6 @@ Result<std::unique_ptr<BodySink>> open_file_sink(const std::string& path);
 
 // POSTs to base_url + "/v1/batch" or "/v1/track" with HTTP Basic auth (the write key as the
 // user, no password). Errors from the server map to the status code of its HTTP status.
-// Defined in http_sink.cc when the build has the HTTP client (basalt_http), otherwise in
-// http_sink_unavailable.cc.
 Result<std::unique_ptr<BodySink>> open_http_sink(const std::string& base_url,
                                                  const std::string& write_key);
 
