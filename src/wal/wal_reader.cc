@@ -33,8 +33,15 @@ class SegmentReader final : public WalReader {
       }
       auto it = find_entry(meta_->base);
       if (it == table_->segments.end()) {
-        return not_found("WAL segment " + meta_->path.filename().string() +
-                         " was deleted before this reader finished it");
+        // Deleted once every consumer had committed past it. That is no loss when this reader
+        // is past it too (its consumer committed what it read); locate_segment() fails if not.
+        meta_.reset();
+        Status s = locate_segment();
+        if (!s.is_ok()) {
+          return not_found("WAL segment holding position " + std::to_string(pos_) +
+                           " was deleted before this reader finished it");
+        }
+        it = find_entry(meta_->base);
       }
       const uint64_t limit = it->durable_size;
       const bool sealed = std::next(it) != table_->segments.end();

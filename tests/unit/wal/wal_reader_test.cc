@@ -40,6 +40,32 @@ TEST(WalReader, WaitsForNewData) {
   EXPECT_EQ((*reader)->position(), 1u);
 }
 
+// The loader's pattern: read to the end of a segment, commit, and keep reading after the WAL
+// rotated and deleted the segment the reader was positioned in.
+TEST(WalReader, FollowsTheLogWhenItsFinishedSegmentIsDeleted) {
+  TempDir dir;
+  auto wal = testing::open_or_die(small_options(dir.path()));
+  ASSERT_TRUE(wal->register_consumer("loader").is_ok());
+  auto reader = wal->reader(0);
+  ASSERT_TRUE(reader.is_ok());
+  Lsn next = 0;
+  // One record a round, so the reader sits at the very end of a full segment when the next
+  // append rotates and deletes it.
+  for (int round = 0; round < 100; ++round) {
+    ASSERT_TRUE(wal->append_sync({payload(next, 100)}).is_ok());
+    ++next;
+    while ((*reader)->position() < next) {
+      auto got = (*reader)->next(1000, 1 << 20, 0ms);
+      ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+      ASSERT_FALSE(got->empty());
+      for (const auto& r : *got) EXPECT_EQ(r.data, payload(r.lsn, 100));
+    }
+    ASSERT_TRUE(wal->commit("loader", (*reader)->position()).is_ok());
+  }
+  EXPECT_GT(wal->stats().first_lsn, 0u);  // segments were deleted under the reader
+  EXPECT_EQ((*reader)->position(), next);
+}
+
 TEST(WalReader, SeesOnlyDurableRecords) {
   TempDir dir;
   auto faults = std::make_shared<Faults>();
