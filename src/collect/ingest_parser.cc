@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "collect/iso8601.h"
+#include "collect/json_text.h"
 #include "common/ids.h"
 #include "http/request.h"
 
@@ -61,12 +62,14 @@ simdjson::dom::parser& thread_parser() {
   return parser;
 }
 
-// A field that is present and not null.
+// A field that is present and not null, with its original text.
 struct Field {
   element value;
+  JsonSpan raw;
   bool present = false;
-  void set(element v) {
+  void set(element v, JsonSpan r) {
     value = v;
+    raw = r;
     present = true;
   }
 };
@@ -76,39 +79,41 @@ struct ItemFields {
       original_timestamp, sent_at, properties, traits, context;
 };
 
-void collect_fields(object item, ItemFields& f) {
+// `raw` walks the same object's text: the parser keeps members in document order.
+void collect_fields(object item, JsonMembers raw, ItemFields& f) {
   for (auto [key, value] : item) {
+    const JsonSpan span = raw.next().value_or(JsonMember{}).value;
     if (value.is_null()) continue;
     switch (key.size()) {
       case 4:
-        if (key == "type") f.type.set(value);
-        else if (key == "name") f.name.set(value);
+        if (key == "type") f.type.set(value, span);
+        else if (key == "name") f.name.set(value, span);
         break;
       case 5:
-        if (key == "event") f.event.set(value);
+        if (key == "event") f.event.set(value, span);
         break;
       case 6:
-        if (key == "userId") f.user_id.set(value);
-        else if (key == "traits") f.traits.set(value);
-        else if (key == "sentAt") f.sent_at.set(value);
+        if (key == "userId") f.user_id.set(value, span);
+        else if (key == "traits") f.traits.set(value, span);
+        else if (key == "sentAt") f.sent_at.set(value, span);
         break;
       case 7:
-        if (key == "groupId") f.group_id.set(value);
-        else if (key == "context") f.context.set(value);
+        if (key == "groupId") f.group_id.set(value, span);
+        else if (key == "context") f.context.set(value, span);
         break;
       case 9:
-        if (key == "messageId") f.message_id.set(value);
-        else if (key == "timestamp") f.timestamp.set(value);
+        if (key == "messageId") f.message_id.set(value, span);
+        else if (key == "timestamp") f.timestamp.set(value, span);
         break;
       case 10:
-        if (key == "previousId") f.previous_id.set(value);
-        else if (key == "properties") f.properties.set(value);
+        if (key == "previousId") f.previous_id.set(value, span);
+        else if (key == "properties") f.properties.set(value, span);
         break;
       case 11:
-        if (key == "anonymousId") f.anonymous_id.set(value);
+        if (key == "anonymousId") f.anonymous_id.set(value, span);
         break;
       case 17:
-        if (key == "originalTimestamp") f.original_timestamp.set(value);
+        if (key == "originalTimestamp") f.original_timestamp.set(value, span);
         break;
       default:
         break;
@@ -154,10 +159,12 @@ std::string read_time(std::string_view name, const Field& f, std::optional<int64
   return {};
 }
 
-std::string read_object(std::string_view name, const Field& f, std::string& out) {
+std::string read_object(std::string_view name, const Field& f, std::string_view text,
+                        std::string& out) {
   if (!f.present) return {};
   if (f.value.type() != element_type::OBJECT) return must_be(name, "an object", f.value);
-  out = simdjson::to_string(f.value);
+  out.clear();
+  append_minified_json(text.substr(f.raw.begin, f.raw.size()), out);
   return {};
 }
 
@@ -174,17 +181,38 @@ struct BatchLevel {
   bool has_context = false;
   object context;
   std::string context_json;  // minified, when has_context
+  // Each member of the context: its key, and its `"key":value` text minified.
+  std::vector<std::pair<std::string_view, std::string>> context_members;
 };
+
+// Gives `e` the state of a new event::Event while keeping the strings' buffers.
+void reset_event(event::Event& e) {
+  e.type = event::EventType::kTrack;
+  for (std::string* s : {&e.event_id, &e.message_id, &e.source, &e.event, &e.user_id,
+                         &e.anonymous_id, &e.group_id, &e.previous_id, &e.ip, &e.user_agent,
+                         &e.library_name, &e.library_version, &e.os_name, &e.app_version})
+    s->clear();
+  e.timestamp_us = 0;
+  e.received_at_us = 0;
+  e.sent_at_us.reset();
+  e.original_timestamp_us.reset();
+  e.properties_json.assign("{}");
+  e.traits_json.assign("{}");
+  e.context_json.assign("{}");
+}
 
 struct Enricher {
   const RequestMeta& meta;
   const std::string& source;
   const BatchLevel& batch;
+  std::string_view text;  // the whole body
 
-  // Fills `e` from `item`; returns why the item is invalid, or "" when it is valid.
-  std::string fill(object item, std::optional<event::EventType> fixed_type, event::Event& e) const {
+  // Fills `e` (reset) from `item`, whose text is `raw`; returns why the item is invalid, or ""
+  // when it is valid.
+  std::string fill(object item, JsonSpan raw, std::optional<event::EventType> fixed_type,
+                   event::Event& e) const {
     ItemFields f;
-    collect_fields(item, f);
+    collect_fields(item, JsonMembers(text, raw), f);
     if (fixed_type) {
       e.type = *fixed_type;
     } else {
@@ -234,8 +262,8 @@ struct Enricher {
         break;
     }
 
-    if (!(r = read_object("properties", f.properties, e.properties_json)).empty()) return r;
-    if (!(r = read_object("traits", f.traits, e.traits_json)).empty()) return r;
+    if (!(r = read_object("properties", f.properties, text, e.properties_json)).empty()) return r;
+    if (!(r = read_object("traits", f.traits, text, e.traits_json)).empty()) return r;
     if (f.context.present && f.context.value.type() != element_type::OBJECT)
       return must_be("context", "an object", f.context.value);
 
@@ -258,8 +286,8 @@ struct Enricher {
     }
 
     fill_context(f.context, e);
-    e.source = source;
-    e.ip = meta.ip;
+    e.source.assign(source);
+    e.ip.assign(meta.ip);
     auto& ids = thread_uuid_generator();
     e.event_id = ids.next();
     if (e.message_id.empty()) e.message_id = ids.next();
@@ -270,27 +298,32 @@ struct Enricher {
   void fill_context(const Field& own, event::Event& e) const {
     object mine;
     bool has_own = own.present && !own.value.get_object().get(mine);
+    std::string& out = e.context_json;
     if (has_own && batch.has_context) {
-      std::string& out = e.context_json;
       out.assign("{");
       bool first = true;
-      auto put = [&](std::string_view key, element value) {
+      JsonMembers raw(text, own.raw);
+      while (auto m = raw.next()) {
         if (!first) out.push_back(',');
         first = false;
-        http::append_json_string(key, out);
-        out.push_back(':');
-        out.append(simdjson::to_string(value));
-      };
-      for (auto [key, value] : mine) put(key, value);
-      for (auto [key, value] : batch.context) {
+        out.push_back('"');
+        out.append(m->key);
+        out.append("\":");
+        append_minified_json(text.substr(m->value.begin, m->value.size()), out);
+      }
+      for (const auto& [key, member] : batch.context_members) {
         element ignored;
-        if (mine.at_key(key).get(ignored) != simdjson::SUCCESS) put(key, value);
+        if (mine.at_key(key).get(ignored) == simdjson::SUCCESS) continue;
+        if (!first) out.push_back(',');
+        first = false;
+        out.append(member);
       }
       out.push_back('}');
     } else if (has_own) {
-      e.context_json = simdjson::to_string(mine);
+      out.clear();
+      append_minified_json(text.substr(own.raw.begin, own.raw.size()), out);
     } else if (batch.has_context) {
-      e.context_json = batch.context_json;
+      out.assign(batch.context_json);
     }
     auto lookup = [&](std::string_view key) -> std::optional<element> {
       element v;
@@ -369,83 +402,111 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     out.source = *source;
   }
 
+  const std::string_view text(body);
   BatchLevel batch;
-  Enricher enricher{meta, out.source, batch};
-  auto add = [&](element item, size_t index, std::optional<event::EventType> type,
-                 std::string_view raw, bool check_size) {
+  Enricher enricher{meta, out.source, batch, text};
+  event::Event e;  // reused by every item: its strings keep their buffers
+  std::string quarantine_raw;
+  // `item` is the parsed value of the text `raw`.
+  auto add = [&](element item, JsonSpan raw, size_t index, std::optional<event::EventType> type,
+                 bool check_size) {
     std::string reason;
-    std::string raw_text;
     object obj;
-    event::Event e;
+    reset_event(e);
     if (item.get_object().get(obj)) {
       reason = "an event must be a JSON object, got " + std::string(type_name(item.type()));
-    } else if (check_size) {
-      if (raw.empty()) {
-        raw_text = simdjson::to_string(item);
-        raw = raw_text;
-      }
-      if (raw.size() > limits_.max_event_bytes) reason = too_big(raw.size(), limits_.max_event_bytes);
+    } else if (check_size && raw.size() > limits_.max_event_bytes) {
+      reason = too_big(raw.size(), limits_.max_event_bytes);
     }
-    if (reason.empty()) reason = enricher.fill(obj, type, e);
+    if (reason.empty()) reason = enricher.fill(obj, raw, type, e);
     std::string record;
     if (reason.empty()) {
-      record.reserve(160 + e.properties_json.size() + e.traits_json.size() + e.context_json.size() +
-                     e.user_agent.size() + e.event.size());
+      record.reserve(192 + e.properties_json.size() + e.traits_json.size() +
+                     e.context_json.size() + e.user_agent.size() + e.event.size() +
+                     e.user_id.size() + e.anonymous_id.size() + e.message_id.size());
       event::encode(e, record);
       out.records.push_back(std::move(record));
       ++out.accepted;
       return;
     }
-    if (raw.empty()) {
-      raw_text = simdjson::to_string(item);
-      raw = raw_text;
+    quarantine_raw.clear();
+    if (endpoint == Endpoint::kBatch) {
+      append_minified_json(text.substr(raw.begin, raw.size()), quarantine_raw);
+    } else {
+      quarantine_raw.assign(text.substr(raw.begin, raw.size()));  // the body as it came
     }
-    event::QuarantinedEvent q{out.source, meta.received_at_us, reason, std::string(raw), meta.ip};
+    event::QuarantinedEvent q{out.source, meta.received_at_us, reason, quarantine_raw, meta.ip};
     event::encode(q, record);
     out.records.push_back(std::move(record));
     ++out.rejected;
     out.errors.push_back({index, std::move(reason)});
   };
 
+  const JsonSpan root_span = json_value_span(text, 0);
   if (endpoint != Endpoint::kBatch) {
     out.records.reserve(1);
-    std::string_view raw(body);
-    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
-                            raw.back() == '\t'))
-      raw.remove_suffix(1);
-    add(doc, 0, fixed_type_of(endpoint), raw, true);
+    add(doc, root_span, 0, fixed_type_of(endpoint), true);
     return out;
   }
 
-  element batch_value;
-  if (root.at_key("batch").get(batch_value) != simdjson::SUCCESS)
-    return invalid_argument("\"batch\" is required: an array of events");
+  // The root's members as parsed and as written, side by side; the first of a name counts.
+  std::optional<element> batch_value, sent_at, context;
+  JsonSpan batch_raw, context_raw;
+  JsonMembers root_raw(text, root_span);
+  for (auto [key, value] : root) {
+    const JsonSpan span = root_raw.next().value_or(JsonMember{}).value;
+    if (key == "batch" && !batch_value) {
+      batch_value = value;
+      batch_raw = span;
+    } else if (key == "sentAt" && !sent_at) {
+      sent_at = value;
+    } else if (key == "context" && !context) {
+      context = value;
+      context_raw = span;
+    }
+  }
+  if (!batch_value) return invalid_argument("\"batch\" is required: an array of events");
   array items;
-  if (batch_value.get_array().get(items))
-    return invalid_argument(must_be("batch", "an array", batch_value));
+  if (batch_value->get_array().get(items))
+    return invalid_argument(must_be("batch", "an array", *batch_value));
   size_t count = items.size();
   if (count > limits_.max_batch_events)
     return Status(StatusCode::kPayloadTooLarge,
                   "batch has " + std::to_string(count) + " events, more than the limit of " +
                       std::to_string(limits_.max_batch_events));
-  element v;
-  if (root.at_key("sentAt").get(v) == simdjson::SUCCESS && !v.is_null()) {
+  if (sent_at && !sent_at->is_null()) {
     std::string_view s;
-    if (v.get_string().get(s)) return invalid_argument(must_be("sentAt", "an ISO 8601 date-time string", v));
+    if (sent_at->get_string().get(s))
+      return invalid_argument(must_be("sentAt", "an ISO 8601 date-time string", *sent_at));
     batch.sent_at_us = parse_iso8601_us(s);
     if (!batch.sent_at_us)
       return invalid_argument("\"sentAt\" is not an ISO 8601 date-time: " + quoted(s));
   }
-  if (root.at_key("context").get(v) == simdjson::SUCCESS && !v.is_null()) {
-    if (v.get_object().get(batch.context)) return invalid_argument(must_be("context", "an object", v));
+  if (context && !context->is_null()) {
+    if (context->get_object().get(batch.context))
+      return invalid_argument(must_be("context", "an object", *context));
     batch.has_context = true;
-    batch.context_json = simdjson::to_string(batch.context);
+    append_minified_json(text.substr(context_raw.begin, context_raw.size()), batch.context_json);
+    JsonMembers raw(text, context_raw);
+    for (auto [key, value] : batch.context) {
+      (void)value;
+      const JsonMember m = raw.next().value_or(JsonMember{});
+      std::string member = "\"";
+      member.append(m.key);
+      member.append("\":");
+      append_minified_json(text.substr(m.value.begin, m.value.size()), member);
+      batch.context_members.emplace_back(key, std::move(member));
+    }
   }
   // No item can be over the limit when the whole body is not.
   bool check_size = body.size() > limits_.max_event_bytes;
   out.records.reserve(count);
   size_t index = 0;
-  for (element item : items) add(item, index++, std::nullopt, {}, check_size);
+  JsonElements raw_items(text, batch_raw);
+  for (element item : items) {
+    const JsonSpan raw = raw_items.next().value_or(JsonSpan{});
+    add(item, raw, index++, std::nullopt, check_size);
+  }
   return out;
 }
 

@@ -228,6 +228,55 @@ TEST_F(IngestParserTest, BatchMixesValidAndInvalidAndAppliesBatchLevelFields) {
             R"({"library":{"name":"batch-lib","version":"1"},"locale":"fr","os":{"name":"Android"}})");
 }
 
+TEST_F(IngestParserTest, SubObjectsKeepTheirOriginalTextMinified) {
+  event::Event e = one_event(Endpoint::kTrack, R"({"userId": "u", "event": "e",
+      "properties": { "price": 1.50, "big": 1.0e3, "esc": "a\u00e9 \"b\" c", "nested": [ {"k" : null} ] },
+      "context": {"ip" : "1.2.3.4", "k\u0065y": true}})");
+  EXPECT_EQ(e.properties_json,
+            R"({"price":1.50,"big":1.0e3,"esc":"a\u00e9 \"b\" c","nested":[{"k":null}]})");
+  EXPECT_EQ(e.context_json, R"({"ip":"1.2.3.4","k\u0065y":true})");
+}
+
+TEST_F(IngestParserTest, BatchItemsDoNotInheritEarlierItemsFields) {
+  auto r = parse(Endpoint::kBatch, R"({"batch": [
+      {"type": "group", "userId": "u1", "groupId": "g", "traits": {"t": 1},
+       "properties": {"p": 1}, "context": {"userAgent": "ua-1", "os": {"name": "iOS"}},
+       "sentAt": "2023-11-14T22:13:00Z", "timestamp": "2023-11-14T22:12:00Z", "messageId": "m1"},
+      {"type": "page", "anonymousId": "a2", "name": "Home"},
+      {"type": "page", "anonymousId": "a3"},
+      {"type": "track", "userId": "u4", "event": "x", "properties": 5},
+      {"type": "alias", "userId": "u5", "previousId": "p5"},
+      {"type": "identify", "userId": "u6"}]})");
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ASSERT_EQ(r->records.size(), 6u);
+  EXPECT_EQ(r->accepted, 5u);
+  auto q = event::decode_quarantined(r->records[3]);
+  ASSERT_TRUE(q.is_ok());
+  EXPECT_EQ(q->raw_json, R"({"type":"track","userId":"u4","event":"x","properties":5})");
+  auto page = event::decode_event(r->records[2]);
+  ASSERT_TRUE(page.is_ok());
+  EXPECT_EQ(page->event, "");
+  auto last = event::decode_event(r->records[5]);
+  ASSERT_TRUE(last.is_ok());
+  event::Event fresh;
+  EXPECT_EQ(last->type, event::EventType::kIdentify);
+  EXPECT_EQ(last->user_id, "u6");
+  EXPECT_EQ(last->anonymous_id, "");
+  EXPECT_EQ(last->group_id, "");
+  EXPECT_EQ(last->previous_id, "");
+  EXPECT_EQ(last->event, "");
+  EXPECT_EQ(last->properties_json, fresh.properties_json);
+  EXPECT_EQ(last->traits_json, fresh.traits_json);
+  EXPECT_EQ(last->context_json, fresh.context_json);
+  EXPECT_EQ(last->user_agent, "header-agent/1.0");
+  EXPECT_EQ(last->os_name, "");
+  EXPECT_FALSE(last->sent_at_us.has_value());
+  EXPECT_FALSE(last->original_timestamp_us.has_value());
+  EXPECT_EQ(last->timestamp_us, kReceived);
+  EXPECT_NE(last->message_id, "m1");
+  EXPECT_EQ(last->message_id.size(), 36u);
+}
+
 TEST_F(IngestParserTest, RequestLevelErrors) {
   auto r = parse(Endpoint::kTrack, R"({"userId": "u", )");
   ASSERT_FALSE(r.is_ok());
