@@ -16,18 +16,21 @@ namespace asio = boost::asio;
 namespace {
 
 // Appends `records` as one unit and resumes the calling coroutine on its own executor once the
-// WAL has called back (from its writer thread).
+// WAL has called back (from its writer thread). Not a coroutine itself: the records move into
+// the initiation at once, so no object crosses a coroutine frame as an argument (GCC 12
+// destroys such arguments twice).
 asio::awaitable<Status> append_durably(wal::Wal& wal, std::vector<std::string> records) {
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
-      [&wal](auto handler, std::vector<std::string> recs) {
+  auto recs = std::make_shared<std::vector<std::string>>(std::move(records));
+  return asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
+      [&wal, recs](auto handler) {
         // Wal::AppendCallback is a std::function, which needs a copyable callable.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        wal.append(std::move(recs), [shared](const Status& status, wal::Lsn) {
+        wal.append(std::move(*recs), [shared](const Status& status, wal::Lsn) {
           auto ex = asio::get_associated_executor(*shared);
-          asio::post(ex, [shared, status]() mutable { std::move (*shared)(status); });
+          asio::post(ex, [shared, status]() mutable { std::move(*shared)(status); });
         });
       },
-      asio::use_awaitable, std::move(records));
+      asio::use_awaitable);
 }
 
 int base64_value(char c) {
