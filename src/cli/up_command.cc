@@ -82,7 +82,7 @@ class DemoSeeder {
       return;
     }
     spdlog::info("demo seed: generating {} days of a game with {} players", days_, users_);
-    std::string auth = "Basic " + base64(write_key_ + ":");
+    std::string auth = http::basic_authorization(write_key_);
     while (!stop_) {
       auto body = generator->next_body();
       if (!body) break;
@@ -100,22 +100,6 @@ class DemoSeeder {
     }
     std::ofstream(marker_) << generator->summary() << "\n";
     spdlog::info("demo seed done: {}", generator->summary());
-  }
-
-  static std::string base64(const std::string& in) {
-    static constexpr char kB64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (size_t i = 0; i < in.size(); i += 3) {
-      uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-      if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-      if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-      out += kB64[(n >> 18) & 63];
-      out += kB64[(n >> 12) & 63];
-      out += i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=';
-      out += i + 2 < in.size() ? kB64[n & 63] : '=';
-    }
-    return out;
   }
 
   std::string url_;

@@ -10,29 +10,6 @@ namespace basalt::gen {
 
 namespace {
 
-// RFC 4648 base64 of `text`, for the Authorization header.
-std::string base64(std::string_view text) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((text.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < text.size(); i += 3) {
-    const uint32_t v = static_cast<uint8_t>(text[i]) << 16 |
-                       static_cast<uint8_t>(text[i + 1]) << 8 | static_cast<uint8_t>(text[i + 2]);
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63],
-            kAlphabet[v & 63]};
-  }
-  if (i + 1 == text.size()) {
-    const uint32_t v = static_cast<uint8_t>(text[i]) << 16;
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == text.size()) {
-    const uint32_t v = static_cast<uint8_t>(text[i]) << 16 | static_cast<uint8_t>(text[i + 1]) << 8;
-    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
 StatusCode code_of_http_status(int status) {
   switch (status) {
     case 400: return StatusCode::kInvalidArgument;
@@ -102,7 +79,7 @@ Result<std::unique_ptr<BodySink>> open_http_sink(const std::string& url,
   auto client = http::Client::connect_to(base, std::chrono::seconds(30));
   if (!client) return client.status();
   return std::unique_ptr<BodySink>(std::make_unique<HttpSink>(
-      std::move(*client), std::move(base), std::move(prefix), "Basic " + base64(write_key + ":")));
+      std::move(*client), std::move(base), std::move(prefix), http::basic_authorization(write_key)));
 }
 
 }  // namespace basalt::gen

@@ -14,6 +14,40 @@
 
 namespace basalt::http {
 
+namespace {
+
+// RFC 4648 base64 of `text`, for the Authorization header.
+std::string base64(std::string_view text) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((text.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const uint32_t v = static_cast<uint8_t>(text[i]) << 16 |
+                       static_cast<uint8_t>(text[i + 1]) << 8 | static_cast<uint8_t>(text[i + 2]);
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63],
+            kAlphabet[v & 63]};
+  }
+  if (i + 1 == text.size()) {
+    const uint32_t v = static_cast<uint8_t>(text[i]) << 16;
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == text.size()) {
+    const uint32_t v = static_cast<uint8_t>(text[i]) << 16 | static_cast<uint8_t>(text[i + 1]) << 8;
+    out += {kAlphabet[v >> 18], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string basic_authorization(std::string_view user, std::string_view password) {
+  std::string credentials(user);
+  credentials += ':';
+  credentials += password;
+  return "Basic " + base64(credentials);
+}
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;

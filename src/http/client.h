@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct ClientRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
 };
+
+// "Basic base64(user:password)", the Authorization header value of HTTP Basic auth (a write key
+// is sent as the user with an empty password).
+std::string basic_authorization(std::string_view user, std::string_view password = "");
 
 class Client {
  public:
