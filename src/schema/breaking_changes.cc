@@ -15,9 +15,12 @@ bool widens(PropertyType from, PropertyType to) {
 
 int strictness(EnforcementMode mode) {
   switch (mode) {
-    case EnforcementMode::kOff: return 0;
-    case EnforcementMode::kLenient: return 1;
-    case EnforcementMode::kStrict: return 2;
+    case EnforcementMode::kOff:
+      return 0;
+    case EnforcementMode::kLenient:
+      return 1;
+    case EnforcementMode::kStrict:
+      return 2;
   }
   return 0;
 }
@@ -54,9 +57,9 @@ class Finder {
                             : fmt::format("{} gained max {}", what, *a.max));
     }
     if (!a.regex.empty() && a.regex != b.regex) {
-      add(a.location, b.regex.empty()
-                          ? fmt::format("{} gained regex /{}/", what, a.regex)
-                          : fmt::format("{} regex changed from /{}/ to /{}/", what, b.regex, a.regex));
+      add(a.location, b.regex.empty() ? fmt::format("{} gained regex /{}/", what, a.regex)
+                                      : fmt::format("{} regex changed from /{}/ to /{}/", what,
+                                                    b.regex, a.regex));
     }
   }
 
@@ -70,11 +73,12 @@ class Finder {
     for (const auto& ap : a.properties) {
       const EventProperty* bp = find(b, ap.name);
       if (ap.required && !bp) {
-        add(ap.location, fmt::format("event \"{}\" now requires new property \"{}\"", a.name,
-                                     ap.name));
+        add(ap.location,
+            fmt::format("event \"{}\" now requires new property \"{}\"", a.name, ap.name));
       } else if (ap.required && !bp->required) {
         add(ap.location, fmt::format("event \"{}\" property \"{}\" changed from optional to "
-                                     "required", a.name, ap.name));
+                                     "required",
+                                     a.name, ap.name));
       }
     }
     for (const auto& bp : b.properties) {
@@ -94,8 +98,8 @@ class Finder {
                                   property_type_name(b.type), property_type_name(a.type)));
     }
     if (a.merge != b.merge) {
-      add(a.location, fmt::format("user attribute \"{}\" merge rule changed from {} to {}",
-                                  a.name, merge_rule_name(b.merge), merge_rule_name(a.merge)));
+      add(a.location, fmt::format("user attribute \"{}\" merge rule changed from {} to {}", a.name,
+                                  merge_rule_name(b.merge), merge_rule_name(a.merge)));
     }
   }
 

@@ -41,14 +41,22 @@ std::string quoted(std::string_view s) {
 // "string \"abc\"", "int 5", "float 1.5", "bool true", "null", "an array", "an object".
 std::string describe(element v) {
   switch (v.type()) {
-    case element_type::STRING: return "string " + quoted(v.get_string().value_unsafe());
-    case element_type::INT64: return fmt::format("int {}", v.get_int64().value_unsafe());
-    case element_type::UINT64: return fmt::format("int {}", v.get_uint64().value_unsafe());
-    case element_type::DOUBLE: return fmt::format("float {}", v.get_double().value_unsafe());
-    case element_type::BOOL: return v.get_bool().value_unsafe() ? "bool true" : "bool false";
-    case element_type::NULL_VALUE: return "null";
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::STRING:
+      return "string " + quoted(v.get_string().value_unsafe());
+    case element_type::INT64:
+      return fmt::format("int {}", v.get_int64().value_unsafe());
+    case element_type::UINT64:
+      return fmt::format("int {}", v.get_uint64().value_unsafe());
+    case element_type::DOUBLE:
+      return fmt::format("float {}", v.get_double().value_unsafe());
+    case element_type::BOOL:
+      return v.get_bool().value_unsafe() ? "bool true" : "bool false";
+    case element_type::NULL_VALUE:
+      return "null";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
   }
   return "an unknown value";
 }
@@ -302,7 +310,8 @@ const Validation& EventValidator::validate_event(EnforcementMode mode, std::stri
         r.undeclared.push_back(field.key);
         if (strict) {
           std::vector<std::string_view> names;
-          for (const auto& ep : event.properties) names.push_back(plan_.properties_[ep.property].name);
+          for (const auto& ep : event.properties)
+            names.push_back(plan_.properties_[ep.property].name);
           r.violations.push_back(fmt::format("property \"{}\" is not declared for event \"{}\"{}",
                                              field.key, event.name,
                                              did_you_mean(closest(field.key, names))));
@@ -314,7 +323,8 @@ const Validation& EventValidator::validate_event(EnforcementMode mode, std::stri
                   r.values[slot]);
     }
   } else if (properties.type() != element_type::NULL_VALUE) {
-    r.violations.push_back(fmt::format("properties must be an object, got {}", describe(properties)));
+    r.violations.push_back(
+        fmt::format("properties must be an object, got {}", describe(properties)));
   }
 
   if (event.required_count > 0) {
@@ -347,7 +357,8 @@ const Validation& EventValidator::validate_traits(EnforcementMode mode, element 
   if (mode == EnforcementMode::kOff) return r;
   const bool strict = mode == EnforcementMode::kStrict;
   r.values.resize(plan_.attributes_.size());
-  for (size_t i = 0; i < plan_.attributes_.size(); ++i) r.values[i].type = plan_.attributes_[i].type;
+  for (size_t i = 0; i < plan_.attributes_.size(); ++i)
+    r.values[i].type = plan_.attributes_[i].type;
   if (traits.type() == element_type::OBJECT) {
     const simdjson::dom::object fields = traits.get_object().value_unsafe();
     for (auto field : fields) {
@@ -357,9 +368,10 @@ const Validation& EventValidator::validate_traits(EnforcementMode mode, element 
         if (strict) {
           std::vector<std::string_view> names;
           for (const auto& attr : plan_.attributes_) names.push_back(attr.name);
-          r.violations.push_back(fmt::format("trait \"{}\" is not a user attribute of the "
-                                             "tracking plan{}",
-                                             field.key, did_you_mean(closest(field.key, names))));
+          r.violations.push_back(
+              fmt::format("trait \"{}\" is not a user attribute of the "
+                          "tracking plan{}",
+                          field.key, did_you_mean(closest(field.key, names))));
         }
         continue;
       }
@@ -375,8 +387,8 @@ const Validation& EventValidator::validate_traits(EnforcementMode mode, element 
 
 std::optional<int64_t> parse_timestamp(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d)) {
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d)) {
     return std::nullopt;
   }
   const std::chrono::year_month_day date{std::chrono::year(y), std::chrono::month(mo),

@@ -30,9 +30,9 @@ struct TypedValue {
   bool present = false;  // false: absent, JSON null or invalid (the typed column holds NULL)
   bool invalid = false;  // a value was sent but broke a rule (its violation says which)
   PropertyType type = PropertyType::kString;
-  int64_t int_value = 0;     // int; bool (0 or 1); timestamp (µs since the Unix epoch, UTC)
-  double float_value = 0;    // float
-  std::string_view text;     // string
+  int64_t int_value = 0;       // int; bool (0 or 1); timestamp (µs since the Unix epoch, UTC)
+  double float_value = 0;      // float
+  std::string_view text;       // string
   simdjson::dom::element raw;  // the JSON value (when present or invalid; string[], json use it)
 };
 
@@ -141,8 +141,8 @@ class EventValidator {
   const Validation& validate_traits(EnforcementMode mode, simdjson::dom::element traits);
 
  private:
-  void check_value(const CompiledProperty& p, std::string_view kind,
-                   simdjson::dom::element value, TypedValue& out);
+  void check_value(const CompiledProperty& p, std::string_view kind, simdjson::dom::element value,
+                   TypedValue& out);
 
   const CompiledPlan& plan_;
   Validation result_;

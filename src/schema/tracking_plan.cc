@@ -81,9 +81,10 @@ class PlanReader {
     for (auto& e : plan_.events) {
       for (const auto& ep : e.properties) {
         if (!known.contains(ep.name) && !declared_with_error_.contains(ep.name)) {
-          errors_.push_back(fmt::format("{}: event \"{}\" uses property \"{}\", which is not in "
-                                        "the property dictionary",
-                                        ep.location.to_string(), e.name, ep.name));
+          errors_.push_back(
+              fmt::format("{}: event \"{}\" uses property \"{}\", which is not in "
+                          "the property dictionary",
+                          ep.location.to_string(), e.name, ep.name));
         }
       }
     }
@@ -123,8 +124,7 @@ class PlanReader {
     return n[key].IsDefined() && !n[key].IsNull();
   }
 
-  bool get_string(const YAML::Node& n, const char* key, const std::string& what,
-                  std::string& out) {
+  bool get_string(const YAML::Node& n, const char* key, const std::string& what, std::string& out) {
     if (!has(n, key)) return true;
     const YAML::Node v = n[key];
     if (!v.IsScalar()) {
@@ -190,7 +190,8 @@ class PlanReader {
                     {"properties", "events", "user_attributes", "enforcement"})) {
       if (!root.IsMap()) return;
     }
-    if (has(root, "properties")) read_list(root["properties"], "properties", &PlanReader::read_property);
+    if (has(root, "properties"))
+      read_list(root["properties"], "properties", &PlanReader::read_property);
     if (has(root, "events")) read_list(root["events"], "events", &PlanReader::read_event);
     if (has(root, "user_attributes")) {
       read_list(root["user_attributes"], "user_attributes", &PlanReader::read_attribute);
@@ -198,7 +199,8 @@ class PlanReader {
     if (has(root, "enforcement")) read_enforcement(root["enforcement"]);
   }
 
-  void read_list(const YAML::Node& list, const char* what, void (PlanReader::*read)(const YAML::Node&)) {
+  void read_list(const YAML::Node& list, const char* what,
+                 void (PlanReader::*read)(const YAML::Node&)) {
     if (!list.IsSequence()) {
       add(list, fmt::format("{} must be a list", what));
       return;
@@ -256,8 +258,9 @@ class PlanReader {
   }
 
   void read_property(const YAML::Node& n) {
-    bool ok = check_keys(n, "a property", {"name", "type", "description", "owner", "pii",
-                                            "allowed", "min", "max", "regex"});
+    bool ok = check_keys(
+        n, "a property",
+        {"name", "type", "description", "owner", "pii", "allowed", "min", "max", "regex"});
     if (!n.IsMap()) return;
     PropertyDefinition p;
     p.location = here(n);
@@ -278,7 +281,8 @@ class PlanReader {
       const std::string type_name(property_type_name(p.type));
       if (has(n, "allowed") && !textual) {
         add(n["allowed"], fmt::format("{}: allowed values apply to string and string[] "
-                                      "properties, not {}", what, type_name));
+                                      "properties, not {}",
+                                      what, type_name));
         ok = false;
       }
       if (has(n, "allowed") && p.allowed.empty()) {
@@ -287,13 +291,14 @@ class PlanReader {
       }
       if (has(n, "regex") && !textual) {
         add(n["regex"], fmt::format("{}: regex applies to string and string[] properties, "
-                                    "not {}", what, type_name));
+                                    "not {}",
+                                    what, type_name));
         ok = false;
       }
       for (const char* key : {"min", "max"}) {
         if (has(n, key) && !numeric) {
-          add(n[key], fmt::format("{}: {} applies to int and float properties, not {}", what,
-                                  key, type_name));
+          add(n[key], fmt::format("{}: {} applies to int and float properties, not {}", what, key,
+                                  type_name));
           ok = false;
         }
       }
@@ -305,7 +310,8 @@ class PlanReader {
         try {
           std::regex re(p.regex, std::regex::ECMAScript);
         } catch (const std::regex_error& e) {
-          add(n["regex"], fmt::format("{}: regex \"{}\" is not valid: {}", what, p.regex, e.what()));
+          add(n["regex"],
+              fmt::format("{}: regex \"{}\" is not valid: {}", what, p.regex, e.what()));
           ok = false;
         }
       }
@@ -326,8 +332,9 @@ class PlanReader {
   }
 
   void read_event(const YAML::Node& n) {
-    bool ok = check_keys(n, "an event", {"name", "description", "owner", "status", "required",
-                                          "optional", "versions"});
+    bool ok =
+        check_keys(n, "an event",
+                   {"name", "description", "owner", "status", "required", "optional", "versions"});
     if (!n.IsMap()) return;
     EventDefinition e;
     e.location = here(n);
@@ -363,8 +370,8 @@ class PlanReader {
         }
         auto [it, inserted] = seen.emplace(item.Scalar(), here(item));
         if (!inserted) {
-          add(item, fmt::format("{} lists property \"{}\" twice (first at {})", what,
-                                item.Scalar(), it->second.to_string()));
+          add(item, fmt::format("{} lists property \"{}\" twice (first at {})", what, item.Scalar(),
+                                it->second.to_string()));
           ok = false;
           continue;
         }
@@ -391,15 +398,16 @@ class PlanReader {
     const std::string t = has(n, "version") && n["version"].IsScalar() ? n["version"].Scalar() : "";
     auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v.version);
     if (t.empty() || ec != std::errc() || end != t.data() + t.size() || v.version == 0) {
-      add(has(n, "version") ? n["version"] : n, what + ": a version needs a whole number "
-                                                       "`version` from 1");
+      add(has(n, "version") ? n["version"] : n, what +
+                                                    ": a version needs a whole number "
+                                                    "`version` from 1");
       return false;
     }
     bool ok = get_string(n, "date", what, v.date) && get_string(n, "change", what, v.change);
     static const std::regex kDate("\\d{4}-\\d{2}-\\d{2}");
     if (ok && !v.date.empty() && !std::regex_match(v.date, kDate)) {
-      add(n["date"], fmt::format("{}: version {} date \"{}\" must be YYYY-MM-DD", what, v.version,
-                                 v.date));
+      add(n["date"],
+          fmt::format("{}: version {} date \"{}\" must be YYYY-MM-DD", what, v.version, v.date));
       ok = false;
     }
     if (!out.empty() && v.version <= out.back().version) {
@@ -412,8 +420,8 @@ class PlanReader {
   }
 
   void read_attribute(const YAML::Node& n) {
-    bool ok = check_keys(n, "a user attribute",
-                         {"name", "type", "description", "owner", "pii", "merge"});
+    bool ok =
+        check_keys(n, "a user attribute", {"name", "type", "description", "owner", "pii", "merge"});
     if (!n.IsMap()) return;
     UserAttributeDefinition a;
     a.location = here(n);

@@ -43,7 +43,8 @@ TEST(AttributeMergeTest, SetOnceKeepsTheOldest) {
 }
 
 TEST(AttributeMergeTest, UnsetClearsUnlessOlder) {
-  EXPECT_EQ(merge(MergeRule::kUnset, at(int64_t{3}, 5), at(int64_t{0}, 6)), at(std::monostate{}, 6));
+  EXPECT_EQ(merge(MergeRule::kUnset, at(int64_t{3}, 5), at(int64_t{0}, 6)),
+            at(std::monostate{}, 6));
   EXPECT_EQ(merge(MergeRule::kUnset, at(int64_t{3}, 5), at(int64_t{0}, 4)), at(int64_t{3}, 5));
   EXPECT_EQ(merge(MergeRule::kUnset, std::nullopt, at(int64_t{0}, 4)), at(std::monostate{}, 4));
   // The cleared state keeps its time: an older set arriving after it does not bring it back.
@@ -56,11 +57,13 @@ TEST(AttributeMergeTest, UnsetClearsUnlessOlder) {
 TEST(AttributeMergeTest, IncrementAddsInAnyOrder) {
   EXPECT_EQ(merge(MergeRule::kIncrement, std::nullopt, at(int64_t{2}, 5)), at(int64_t{2}, 5));
   EXPECT_EQ(merge(MergeRule::kIncrement, at(int64_t{2}, 5), at(int64_t{3}, 1)), at(int64_t{5}, 5));
-  EXPECT_EQ(merge(MergeRule::kIncrement, at(int64_t{2}, 5), at(int64_t{-3}, 9)), at(int64_t{-1}, 9));
+  EXPECT_EQ(merge(MergeRule::kIncrement, at(int64_t{2}, 5), at(int64_t{-3}, 9)),
+            at(int64_t{-1}, 9));
   EXPECT_EQ(merge(MergeRule::kIncrement, at(int64_t{2}, 5), at(0.5, 9)), at(2.5, 9));
   EXPECT_EQ(merge(MergeRule::kIncrement, at(int64_t{2}, 5), at(std::monostate{}, 9)),
             at(int64_t{2}, 5));
-  EXPECT_FALSE(merge_attribute(MergeRule::kIncrement, at(int64_t{2}, 5), at(std::string("1"), 9)).is_ok());
+  EXPECT_FALSE(
+      merge_attribute(MergeRule::kIncrement, at(int64_t{2}, 5), at(std::string("1"), 9)).is_ok());
   EXPECT_FALSE(merge_attribute(MergeRule::kIncrement, at(INT64_MAX, 5), at(int64_t{1}, 9)).is_ok());
 }
 

@@ -66,8 +66,8 @@ TEST(BreakingChangesTest, FindsNarrowedTypesAndTightenedConstraints) {
   std::string after = kBefore;
   after = edit(after, "{name: amount, type: int, min: 0}", "{name: amount, type: int, min: 1}");
   after = edit(after, "[USD, CNY, EUR]", "[USD, EUR]");
-  after = edit(after, "{name: note, type: string}",
-               "{name: note, type: string, regex: \"[a-z]*\"}");
+  after =
+      edit(after, "{name: note, type: string}", "{name: note, type: string, regex: \"[a-z]*\"}");
   after = edit(after, "{name: code, type: string}", "{name: code, type: int}");
   after = edit(after, "max: 100", "max: 10");
   EXPECT_THAT(changes(after),
@@ -82,10 +82,11 @@ TEST(BreakingChangesTest, FindsEventChanges) {
   std::string after = kBefore;
   after = edit(after, "required: [amount, currency]\n    optional: [note]",
                "required: [currency, note, code]");
-  EXPECT_THAT(changes(after),
-              ElementsAre("new.yaml:9: event \"pay\" property \"note\" changed from optional to required",
-                          "new.yaml:9: event \"pay\" now requires new property \"code\"",
-                          "new.yaml:8: event \"pay\" no longer carries required property \"amount\""));
+  EXPECT_THAT(
+      changes(after),
+      ElementsAre("new.yaml:9: event \"pay\" property \"note\" changed from optional to required",
+                  "new.yaml:9: event \"pay\" now requires new property \"code\"",
+                  "new.yaml:8: event \"pay\" no longer carries required property \"amount\""));
 }
 
 TEST(BreakingChangesTest, FindsRemovalsAttributesAndSources) {
@@ -103,14 +104,15 @@ enforcement:
   sources:
     web: strict
 )";
-  EXPECT_THAT(changes(after),
-              ElementsAre("new.yaml:7: event \"pay\" no longer declares optional property \"note\" "
-                          "(strict sources sending it are rejected)",
-                          "new.yaml:10: user attribute \"level\" merge rule changed from max to set",
-                          "new.yaml:13: source \"web\" enforcement made stricter: lenient → strict",
-                          "old.yaml:4: property \"note\" was removed",
-                          "old.yaml:11: event \"chat\" was removed",
-                          "old.yaml:15: user attribute \"vip\" was removed"));
+  EXPECT_THAT(
+      changes(after),
+      ElementsAre("new.yaml:7: event \"pay\" no longer declares optional property \"note\" "
+                  "(strict sources sending it are rejected)",
+                  "new.yaml:10: user attribute \"level\" merge rule changed from max to set",
+                  "new.yaml:13: source \"web\" enforcement made stricter: lenient → strict",
+                  "old.yaml:4: property \"note\" was removed",
+                  "old.yaml:11: event \"chat\" was removed",
+                  "old.yaml:15: user attribute \"vip\" was removed"));
 }
 
 }  // namespace

@@ -64,7 +64,8 @@ class CompiledPlanTest : public ::testing::Test {
 
 TEST_F(CompiledPlanTest, AcceptsAValidEventWithTypedValues) {
   const Validation& v = check(
-      "pay", R"({"amount":4.99,"currency":"USD","at":"2024-05-01T12:00:00.5Z","tags":["a","b"],"extra":{"k":[1]}})");
+      "pay",
+      R"({"amount":4.99,"currency":"USD","at":"2024-05-01T12:00:00.5Z","tags":["a","b"],"extra":{"k":[1]}})");
   ASSERT_TRUE(v.accepted) << v.reason();
   EXPECT_THAT(v.violations, IsEmpty());
   EXPECT_THAT(v.undeclared, IsEmpty());
@@ -95,12 +96,16 @@ TEST_F(CompiledPlanTest, AbsentAndNullOptionalPropertiesAreNotPresent) {
 TEST_F(CompiledPlanTest, ReportsWrongTypesPrecisely) {
   EXPECT_EQ(reason("pay", R"({"amount":"abc","currency":"USD"})"),
             "property \"amount\" expected float, got string \"abc\"");
-  EXPECT_EQ(reason("level_up", R"({"level":2.5})"), "property \"level\" expected int, got float 2.5");
-  EXPECT_EQ(reason("level_up", R"({"level":"3"})"), "property \"level\" expected int, got string \"3\"");
-  EXPECT_EQ(reason("level_up", R"({"level":18446744073709551615})"),
-            "property \"level\" expected int (a signed 64-bit integer), got int 18446744073709551615");
+  EXPECT_EQ(reason("level_up", R"({"level":2.5})"),
+            "property \"level\" expected int, got float 2.5");
+  EXPECT_EQ(reason("level_up", R"({"level":"3"})"),
+            "property \"level\" expected int, got string \"3\"");
+  EXPECT_EQ(
+      reason("level_up", R"({"level":18446744073709551615})"),
+      "property \"level\" expected int (a signed 64-bit integer), got int 18446744073709551615");
   EXPECT_EQ(reason("login", R"({"vip":1})"), "property \"vip\" expected bool, got int 1");
-  EXPECT_EQ(reason("login", R"({"server":["eu"]})"), "property \"server\" expected string, got an array");
+  EXPECT_EQ(reason("login", R"({"server":["eu"]})"),
+            "property \"server\" expected string, got an array");
   EXPECT_EQ(reason("pay", R"({"amount":1,"currency":"USD","at":"yesterday"})"),
             "property \"at\" expected an ISO 8601 timestamp, got string \"yesterday\"");
   EXPECT_EQ(reason("pay", R"({"amount":1,"currency":"USD","at":1714564800})"),
@@ -129,7 +134,8 @@ TEST_F(CompiledPlanTest, ChecksConstraints) {
             "property \"currency\" must be one of USD, CNY, EUR, got \"XYZ\"");
   EXPECT_EQ(reason("pay", R"({"amount":-1,"currency":"USD"})"),
             "property \"amount\" must be at least 0, got int -1");
-  EXPECT_EQ(reason("level_up", R"({"level":0})"), "property \"level\" must be at least 1, got int 0");
+  EXPECT_EQ(reason("level_up", R"({"level":0})"),
+            "property \"level\" must be at least 1, got int 0");
   EXPECT_EQ(reason("level_up", R"({"level":101})"),
             "property \"level\" must be at most 100, got int 101");
   EXPECT_EQ(reason("pay", R"({"amount":1,"currency":"USD","tags":["ok","Not"]})"),
@@ -163,7 +169,8 @@ TEST_F(CompiledPlanTest, StrictRejectsUndeclaredWithSuggestions) {
 
 TEST_F(CompiledPlanTest, LenientAcceptsAndReportsUndeclared) {
   const auto lenient = EnforcementMode::kLenient;
-  const Validation& v = check("pay", R"({"amount":2,"currency":"USD","coupon":"X","n":1})", lenient);
+  const Validation& v =
+      check("pay", R"({"amount":2,"currency":"USD","coupon":"X","n":1})", lenient);
   EXPECT_TRUE(v.accepted);
   EXPECT_THAT(v.violations, IsEmpty());
   EXPECT_THAT(v.undeclared, ElementsAre("coupon", "n"));
@@ -177,8 +184,9 @@ TEST_F(CompiledPlanTest, LenientAcceptsAndReportsUndeclared) {
   // Invalid declared values are reported, accepted, and left out of the typed values.
   const Validation& w = check("pay", R"({"amount":"abc"})", lenient);
   EXPECT_TRUE(w.accepted);
-  EXPECT_EQ(w.reason(), "property \"amount\" expected float, got string \"abc\"; property "
-                        "\"currency\" is required by event \"pay\"");
+  EXPECT_EQ(w.reason(),
+            "property \"amount\" expected float, got string \"abc\"; property "
+            "\"currency\" is required by event \"pay\"");
   EXPECT_FALSE(w.values[0].present);
   EXPECT_TRUE(w.values[0].invalid);
 }
@@ -209,8 +217,9 @@ TEST_F(CompiledPlanTest, ValidatesTraitsAgainstUserAttributes) {
   doc_ = parser_.parse(std::string(R"({"levle":7,"vip":"yes"})")).value();
   const Validation& w = validator_.validate_traits(EnforcementMode::kStrict, doc_);
   EXPECT_FALSE(w.accepted);
-  EXPECT_EQ(w.reason(), "trait \"levle\" is not a user attribute of the tracking plan (did you "
-                        "mean \"level\"?); trait \"vip\" expected bool, got string \"yes\"");
+  EXPECT_EQ(w.reason(),
+            "trait \"levle\" is not a user attribute of the tracking plan (did you "
+            "mean \"level\"?); trait \"vip\" expected bool, got string \"yes\"");
   const Validation& l = validator_.validate_traits(EnforcementMode::kLenient, doc_);
   EXPECT_TRUE(l.accepted);
   EXPECT_THAT(l.undeclared, ElementsAre("levle"));

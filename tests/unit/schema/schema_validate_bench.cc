@@ -58,7 +58,10 @@ size_t validate_batch(schema::EventValidator& validator, simdjson::dom::element 
   for (simdjson::dom::element item : batch) {
     std::string_view type = item["type"].get_string().value_unsafe();
     if (type == "identify") {
-      rejected += !validator.validate_traits(schema::EnforcementMode::kStrict, item["traits"].value_unsafe()).accepted;
+      rejected +=
+          !validator
+               .validate_traits(schema::EnforcementMode::kStrict, item["traits"].value_unsafe())
+               .accepted;
     } else {
       rejected += !validator
                        .validate_event(schema::EnforcementMode::kStrict,
@@ -86,7 +89,8 @@ void BM_ParseAndValidate(benchmark::State& state) {
   schema::EventValidator validator(*f.plan);
   size_t rejected = 0;
   for (auto _ : state) {
-    for (const auto& body : f.bodies) rejected += validate_batch(validator, parser.parse(body).value_unsafe());
+    for (const auto& body : f.bodies)
+      rejected += validate_batch(validator, parser.parse(body).value_unsafe());
   }
   if (rejected != 0) state.SkipWithError("the demo plan rejected generated events");
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.events));

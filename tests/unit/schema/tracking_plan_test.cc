@@ -104,7 +104,8 @@ TEST(TrackingPlanTest, ReportsUnknownKeysWithFileAndLine) {
   EXPECT_EQ(error_of("properties:\n  - name: a\n    type: int\n    colour: red\n"),
             "tracking/plan.yaml:4: unknown key 'colour' in a property (known: name, type, "
             "description, owner, pii, allowed, min, max, regex)");
-  EXPECT_THAT(error_of("propertes: []\n"), HasSubstr("tracking/plan.yaml:1: unknown key 'propertes'"));
+  EXPECT_THAT(error_of("propertes: []\n"),
+              HasSubstr("tracking/plan.yaml:1: unknown key 'propertes'"));
 }
 
 TEST(TrackingPlanTest, ReportsEveryErrorNotJustTheFirst) {
@@ -119,8 +120,10 @@ events:
   - name: e
     required: [a, missing]
 )");
-  EXPECT_THAT(message, HasSubstr("tracking/plan.yaml:3: property \"a\".type must be one of string, int"));
-  EXPECT_THAT(message, HasSubstr("tracking/plan.yaml:6: property \"b\": min 5 is greater than max 1"));
+  EXPECT_THAT(message,
+              HasSubstr("tracking/plan.yaml:3: property \"a\".type must be one of string, int"));
+  EXPECT_THAT(message,
+              HasSubstr("tracking/plan.yaml:6: property \"b\": min 5 is greater than max 1"));
   EXPECT_THAT(message, HasSubstr("tracking/plan.yaml:10: event \"e\" uses property \"missing\", "
                                  "which is not in the property dictionary"));
   // "a" is declared (with an error): no second error for the event using it.
@@ -194,9 +197,10 @@ TEST(TrackingPlanTest, ChecksConstraints) {
 }
 
 TEST(TrackingPlanTest, ChecksVersionsAndMergeRules) {
-  EXPECT_THAT(error_of("events:\n  - name: e\n    versions:\n      - {version: 2}\n"
-                       "      - {version: 1}\n"),
-              HasSubstr(":5: event \"e\": version 1 must be greater than the version before it (2)"));
+  EXPECT_THAT(
+      error_of("events:\n  - name: e\n    versions:\n      - {version: 2}\n"
+               "      - {version: 1}\n"),
+      HasSubstr(":5: event \"e\": version 1 must be greater than the version before it (2)"));
   EXPECT_THAT(error_of("events:\n  - name: e\n    versions:\n      - {version: 1, date: May}\n"),
               HasSubstr("date \"May\" must be YYYY-MM-DD"));
   EXPECT_THAT(error_of("events:\n  - name: e\n    versions:\n      - {date: 2024-01-01}\n"),
@@ -223,8 +227,8 @@ TEST(TrackingPlanTest, ChecksSources) {
 
 TEST(TrackingPlanTest, LoadsTheTrackingFolderInNameOrder) {
   std::mt19937_64 rng(std::random_device{}());
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("basalt-schema-" + std::to_string(rng()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("basalt-schema-" + std::to_string(rng()));
   std::filesystem::create_directories(dir / "tracking");
   auto write = [&](const char* name, const char* text) {
     std::ofstream(dir / "tracking" / name) << text;
@@ -239,8 +243,9 @@ TEST(TrackingPlanTest, LoadsTheTrackingFolderInNameOrder) {
   write("c_bad.yaml", "events:\n  - name: e\n");
   plan = load_tracking_plan(dir, kSources);
   ASSERT_FALSE(plan.is_ok());
-  EXPECT_EQ(plan.status().message(),
-            "tracking/c_bad.yaml:2: event \"e\" is declared twice (first at tracking/b_events.yaml:2)");
+  EXPECT_EQ(
+      plan.status().message(),
+      "tracking/c_bad.yaml:2: event \"e\" is declared twice (first at tracking/b_events.yaml:2)");
   std::filesystem::remove_all(dir);
 }
 
