@@ -506,22 +506,19 @@ std::optional<std::string> GameEventGenerator::next_body() {
   body.reserve(single ? 512 : options_.batch_size * 420 + 128);
   if (!single) body += R"({"batch":[)";
   append_event(body, sessions_[next->session], next->event);
-  int64_t last_us = next->event.time_us;
   for (size_t n = 1; n < options_.batch_size && (next = next_event()); ++n) {
     body.push_back(',');
     append_event(body, sessions_[next->session], next->event);
-    last_us = next->event.time_us;
   }
   if (single) {
     body.pop_back();  // reopen the event object to add sentAt
   } else {
     body += "]";
   }
-  // The SDK sends a little after the last event, never after the end of the history.
-  // The delay comes from a hash, not the simulation's generator, so every batch size gives
-  // the same events.
-  const int64_t delay_us = static_cast<int64_t>(20 + splitmix64(options_.seed ^ bodies_) % 1481) * 1000;
-  const int64_t sent_us = std::min(last_us + delay_us, end_us_);
+  // The history is sent when it ends: sentAt is the end time (the clock's now by default), so
+  // a server that corrects clock skew (timestamp = receivedAt − (sentAt − timestamp)) keeps
+  // every event where it was in the history.
+  const int64_t sent_us = end_us_;
   body += R"(,"sentAt":")";
   append_timestamp(body, sent_us);
   body.push_back('"');

@@ -33,7 +33,7 @@ struct GenOptions {
   // The history ends here (exclusive), in µs since the Unix epoch; unset: the clock's now.
   std::optional<int64_t> end_time_us;
   // Events per body. 1: each body is a single event object for POST /v1/track; more: a
-  // {"batch":[…],"sentAt":"…"} body for POST /v1/batch.
+  // {"batch":[…],"sentAt":"…"} body for POST /v1/batch. sentAt is the end of the history.
   size_t batch_size = 100;
   // When set, each body also carries "writeKey" (Segment allows it in the body).
   std::optional<std::string> write_key;

@@ -124,7 +124,9 @@ void add_gen_command(CLI::App& root, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{2500}));
   cmd->add_option("--end", options->end,
-                  "End of the history, ISO 8601 UTC (2024-05-01T00:00:00Z); default now");
+                  "End of the history, ISO 8601 UTC (2024-05-01T00:00:00Z); default now. "
+                  "Bodies carry it as sentAt, so a server correcting clock skew places a "
+                  "posted history to end when it is received");
   auto* out = cmd->add_option("--out", options->out,
                               "Write one body per line (NDJSON) to FILE; - for stdout");
   auto* post = cmd->add_option(
