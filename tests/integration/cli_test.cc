@@ -105,6 +105,10 @@ TEST(CliTest, GenPostsARealisticHistoryThatIsStoredWhole) {
   EXPECT_EQ(server.sql_int("SELECT count(*) FROM events"), events);
   EXPECT_EQ(server.sql_int("SELECT count(*) FROM quarantine"), 0);
   EXPECT_GT(server.sql_int("SELECT count(*) FROM users"), 0);
+  // The history keeps its days: skew correction does not pull it to the time it was posted.
+  EXPECT_GT(server.sql_int("SELECT count(*) FROM events WHERE timestamp < now() - INTERVAL 1 DAY"),
+            0);
+  EXPECT_EQ(server.sql_int("SELECT count(*) FROM events WHERE timestamp > now()"), 0);
   EXPECT_GT(server.sql_int("SELECT count(*) FROM events WHERE event = 'pay' AND "
                            "CAST(properties->>'amount' AS DOUBLE) > 0") +
                 server.sql_int("SELECT count(*) FROM events WHERE event = 'level_up'"),
