@@ -183,6 +183,7 @@ int run_up(const UpOptions& o) {
   lo.batch_interval = config->loader.batch_interval;
   lo.dedup_window = config->loader.dedup_window;
   lo.dedup_max_ids = config->loader.dedup_max_ids;
+  lo.thread_nice = config->loader.thread_nice;
   loader::Loader loader(log, **warehouse, lo, SystemClock::instance(), metrics);
   if (Status s = loader.start(); !s.is_ok()) return fail(s);
 

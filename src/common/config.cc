@@ -180,11 +180,13 @@ Status read_config(const Section& top, ProjectConfig& c) {
   if (top.has("loader")) {
     Section s = top.section("loader");
     BASALT_RETURN_IF_ERROR(
-        s.check_keys({"batch_events", "batch_interval", "dedup_window", "dedup_max_ids"}));
+        s.check_keys({"batch_events", "batch_interval", "dedup_window", "dedup_max_ids",
+                      "thread_nice"}));
     BASALT_RETURN_IF_ERROR(s.get_int("batch_events", c.loader.batch_events, 10000000));
     BASALT_RETURN_IF_ERROR(s.get_duration("batch_interval", c.loader.batch_interval));
     BASALT_RETURN_IF_ERROR(s.get_duration("dedup_window", c.loader.dedup_window));
     BASALT_RETURN_IF_ERROR(s.get_int("dedup_max_ids", c.loader.dedup_max_ids, 1ull << 32));
+    BASALT_RETURN_IF_ERROR(s.get_int("thread_nice", c.loader.thread_nice, 19));
   }
   if (top.has("warehouse")) {
     Section s = top.section("warehouse");

@@ -45,7 +45,8 @@ struct LoaderConfig {
   size_t batch_events = 50000;
   std::chrono::milliseconds batch_interval{200};
   std::chrono::seconds dedup_window{24 * 3600};
-  size_t dedup_max_ids = 20'000'000;  // memory bound of the dedup index (8 bytes an id)
+  size_t dedup_max_ids = 20'000'000;  // memory bound of the dedup index (about 13 bytes an id)
+  int thread_nice = 10;  // nice value of the loader thread, so acknowledging goes first (0..19)
 };
 
 struct WarehouseConfig {

@@ -1,5 +1,11 @@
 #include "loader/loader.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -148,6 +154,15 @@ void Loader::stop() {
 }
 
 void Loader::run() {
+  // Acknowledging events is the latency-critical work of the process; loading is throughput
+  // work that may lag for a while and catch up. A positive nice value for this thread (Linux
+  // applies setpriority to one thread when given its id) lets the scheduler give the I/O
+  // threads the core first when both want it; DuckDB runs this batch's work on this thread.
+  if (options_.thread_nice > 0 &&
+      setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.thread_nice) != 0) {
+    spdlog::warn("loader {}: cannot lower the thread's priority: {}", options_.consumer,
+                 std::strerror(errno));
+  }
   while (true) {
     wal::Lsn target = drain_target_.load();
     std::chrono::steady_clock::time_point deadline;

@@ -38,6 +38,7 @@ struct LoaderOptions {
   std::chrono::milliseconds retry_initial{100};      // backoff after a failed load, doubling
   std::chrono::milliseconds retry_max{5000};
   std::chrono::seconds stuck_after{30};              // stuck(): lag and no commit for this long
+  int thread_nice = 10;  // the loader thread's nice value: ingest gets the CPU first (0: as is)
 };
 
 struct LoaderStats {
