@@ -20,31 +20,16 @@ class CheckTaskType final : public TaskType {
  public:
   std::string_view name() const override { return "check"; }
   std::vector<std::string> keys() const override { return {"sql", "engine"}; }
-  Status validate(const TaskSpec& t) const override {
-    if (field_string(t, "sql").empty()) return invalid_argument("a check task needs sql:");
-    std::string engine = field_string(t, "engine");
-    return check_sql_engine(engine.empty() ? "warehouse" : engine);
-  }
+  Status validate(const TaskSpec& t) const override { return validate_sql_task(t, name()); }
   Result<TaskPlan> plan(const TaskRunContext& c) const override {
-    auto sql = rendered_string(c, "sql");
-    if (!sql) return sql.status();
-    std::string engine = field_string(c.task, "engine");
-    if (engine.empty()) engine = "warehouse";
-    InProcessPlan p;
-    p.run = [engine, sql = *sql, w = c.warehouse, dir = c.project_dir](
-                const LogWriter& log, const std::atomic<bool>&) -> Status {
-      log(fmt::format("[{}] {}\n", engine, sql));
-      auto r = run_sql(engine, sql, w, dir);
-      if (!r) return r.status();
-      std::string shown = r->first_value.value_or("NULL");
-      log(fmt::format("check returned {}\n", r->rows == 0 ? "no row" : shown));
-      if (r->rows == 0 || !r->first_value || !truthy(*r->first_value)) {
-        return failed_precondition(fmt::format("check failed: the query returned {}",
-                                               r->rows == 0 ? "no row" : shown));
+    return plan_sql_task(c, [](const SqlOutcome& r, const LogWriter& log) -> Status {
+      std::string shown = r.rows == 0 ? "no row" : r.first_value.value_or("NULL");
+      log(fmt::format("check returned {}\n", shown));
+      if (r.rows == 0 || !r.first_value || !truthy(*r.first_value)) {
+        return failed_precondition(fmt::format("check failed: the query returned {}", shown));
       }
       return Status::ok();
-    };
-    return TaskPlan(std::move(p));
+    });
   }
 };
 

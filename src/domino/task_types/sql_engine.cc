@@ -84,4 +84,28 @@ Result<SqlOutcome> run_sql(const std::string& engine, const std::string& sql,
   return run_on_duckdb_file(file, sql);
 }
 
+Status validate_sql_task(const TaskSpec& task, std::string_view type_name) {
+  if (field_string(task, "sql").empty()) {
+    return invalid_argument(fmt::format("a {} task needs sql:", type_name));
+  }
+  std::string engine = field_string(task, "engine");
+  return check_sql_engine(engine.empty() ? "warehouse" : engine);
+}
+
+Result<TaskPlan> plan_sql_task(const TaskRunContext& c, SqlJudge judge) {
+  auto sql = rendered_string(c, "sql");
+  if (!sql) return sql.status();
+  std::string engine = field_string(c.task, "engine");
+  if (engine.empty()) engine = "warehouse";
+  InProcessPlan p;
+  p.run = [engine, sql = *sql, w = c.warehouse, dir = c.project_dir, judge = std::move(judge)](
+              const LogWriter& log, const std::atomic<bool>&) -> Status {
+    log(fmt::format("[{}] {}\n", engine, sql));
+    auto r = run_sql(engine, sql, w, dir);
+    if (!r) return r.status();
+    return judge(*r, log);
+  };
+  return TaskPlan(std::move(p));
+}
+
 }  // namespace basalt::domino

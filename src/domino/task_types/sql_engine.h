@@ -5,10 +5,13 @@
 // postgres:<conn> and clickhouse:<url> are refused until those engines exist.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
+#include "domino/task_type.h"
 
 namespace basalt::warehouse {
 class Warehouse;
@@ -27,5 +30,12 @@ Status check_sql_engine(const std::string& engine);
 Result<SqlOutcome> run_sql(const std::string& engine, const std::string& sql,
                            warehouse::Warehouse* warehouse,
                            const std::filesystem::path& project_dir);
+
+// What the sql and check task types share: `validate` needs a non-empty `sql:` and a known
+// `engine:` (default warehouse); `plan` renders the SQL, logs it, runs it and hands the outcome
+// to `judge`, whose Status is the attempt's result.
+using SqlJudge = std::function<Status(const SqlOutcome& outcome, const LogWriter& log)>;
+Status validate_sql_task(const TaskSpec& task, std::string_view type_name);
+Result<TaskPlan> plan_sql_task(const TaskRunContext& context, SqlJudge judge);
 
 }  // namespace basalt::domino
