@@ -15,6 +15,16 @@ packages=(
   curl
   # the original architecture, rebuilt for the side-by-side benchmark
   nginx-light libnginx-mod-http-lua lua-cjson redis-server wrk
+  # enrichment and transforms at collection: user agents (uap-core regexes with RE2), geo IP
+  # (libmaxminddb; the tests write a small database with the Perl writer), Lua (LuaJIT)
+  uap-core libre2-dev libmaxminddb-dev libmaxmind-db-writer-perl libluajit2-5.1-dev
+  # scale-out: Redis Streams and Kafka sinks, ClickHouse warehouse, PostgreSQL metadata store;
+  # the servers are started by the tests on free ports
+  libhiredis-dev librdkafka-dev redis-tools clickhouse-server postgresql libpq-dev
+  # data products
+  libeigen3-dev
+  # end-to-end tests of the web console
+  chromium
 )
 
 missing=()
