@@ -158,6 +158,7 @@ int run_up(const UpOptions& o) {
   wo.segment_bytes = config->wal.segment_bytes;
   wo.sync = config->wal.sync;
   wo.group_commit_delay = config->wal.group_commit_delay;
+  wo.preallocate = config->wal.preallocate;
   auto wal = wal::Wal::open(wo);
   if (!wal) return fail(wal.status());
   for (const auto& line : (*wal)->recovery().messages) spdlog::warn("WAL recovery: {}", line);
@@ -184,6 +185,7 @@ int run_up(const UpOptions& o) {
   lo.dedup_window = config->loader.dedup_window;
   lo.dedup_max_ids = config->loader.dedup_max_ids;
   lo.thread_nice = config->loader.thread_nice;
+  lo.idle_io = config->loader.idle_io;
   loader::Loader loader(log, **warehouse, lo, SystemClock::instance(), metrics);
   if (Status s = loader.start(); !s.is_ok()) return fail(s);
 
