@@ -38,6 +38,10 @@ struct WalOptions {
   // fdatasync writes only its own data, with no file-system journal commit that would wait
   // for other files' writes (the warehouse's) on the same disk.
   bool preallocate = true;
+  // Disk budget of the segments (0: none). While the segments on disk hold more than this,
+  // append refuses new records with kResourceExhausted (the ingest API answers 503 with
+  // Retry-After), until consumers commit past old segments so they can be deleted.
+  uint64_t disk_budget_bytes = 0;
 };
 
 // What recovery found when the log was opened.
@@ -110,6 +114,11 @@ class Wal {
   virtual Status register_consumer(const std::string& name) = 0;
   virtual Status commit(const std::string& name, Lsn next_needed) = 0;
   virtual Result<Lsn> committed(const std::string& name) const = 0;
+
+  // The first LSN after the oldest segment on disk: committing a consumer there lets that
+  // segment go (once every other consumer is past it too). durable_end when only the active
+  // segment is left. The default (for logs without segments) is stats().first_lsn.
+  virtual Lsn oldest_segment_end() const { return stats().first_lsn; }
 
   // Whether the last write succeeded (for readiness checks).
   virtual bool writable() const = 0;

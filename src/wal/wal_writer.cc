@@ -73,6 +73,17 @@ class SegmentedWal final : public Wal {
       }
       bytes += frame_bytes_of(r.size());
     }
+    if (options_.disk_budget_bytes > 0) {
+      uint64_t on_disk = segment_bytes_on_disk();
+      if (on_disk > options_.disk_budget_bytes) {
+        done(Status(StatusCode::kResourceExhausted,
+                    "the WAL holds " + std::to_string(on_disk) + " bytes, past its disk budget of " +
+                        std::to_string(options_.disk_budget_bytes) +
+                        " bytes: a consumer (a stream sink or the loader) lags"),
+             0);
+        return;
+      }
+    }
     std::unique_lock lock(queue_mu_);
     if (stopping_) {
       lock.unlock();
@@ -173,6 +184,19 @@ class SegmentedWal final : public Wal {
   }
 
   const RecoveryReport& recovery() const override { return report_; }
+
+  Lsn oldest_segment_end() const override {
+    std::lock_guard lock(table_->mu);
+    const auto& segs = table_->segments;
+    return segs.size() > 1 ? segs[1].meta->base : table_->durable_end;
+  }
+
+  uint64_t segment_bytes_on_disk() const {
+    std::lock_guard lock(table_->mu);
+    uint64_t bytes = 0;
+    for (const auto& e : table_->segments) bytes += e.durable_size;
+    return bytes;
+  }
 
   void close() override {
     std::lock_guard close_lock(close_mu_);
