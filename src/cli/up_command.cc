@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api/console_api.h"
+#include "api/static_files.h"
 #include "cli/commands.h"
 #include "cli/version.h"
 #include "collect/ingest_service.h"
@@ -241,6 +242,7 @@ int run_up(const UpOptions& o) {
   http::Router console_routes;
   console.register_routes(console_routes);
   domino_api.register_routes(console_routes);
+  auto console_ui = api::register_console_ui(console_routes, api::default_ui_dir());
   http::Server console_server(console.server_options(), std::move(console_routes));
 
   if (Status s = (*scheduler)->start(); !s.is_ok()) return fail(s);
