@@ -4,6 +4,8 @@ export interface Column {
   name: string;
   type?: string;
   format?: string;
+  kind?: string; // time, dimension, metric, compare, change, value
+  description?: string;
 }
 
 export interface QueryResult {
