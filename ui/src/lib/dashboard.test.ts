@@ -10,18 +10,26 @@ describe('dashboard layout', () => {
   });
   it('flows items into rows of 12 columns', () => {
     expect(placeItems([{ chart: '1', w: 6, h: 3 }, { chart: '2', w: 6, h: 2 }, { chart: '3', w: 8, h: 3 }, { chart: '4', w: 4, h: 3 }])).toEqual([
-      { chart: '1', w: 6, h: 3, x: 0, y: 0 },
-      { chart: '2', w: 6, h: 2, x: 6, y: 0 },
-      { chart: '3', w: 8, h: 3, x: 0, y: 3 },
-      { chart: '4', w: 4, h: 3, x: 8, y: 3 },
+      { id: '1', w: 6, h: 3, x: 0, y: 0 },
+      { id: '2', w: 6, h: 2, x: 6, y: 0 },
+      { id: '3', w: 8, h: 3, x: 0, y: 3 },
+      { id: '4', w: 4, h: 3, x: 8, y: 3 },
     ]);
   });
-  it('reads stored items in position order', () => {
-    expect(itemsOf([{ chart: 2, x: 6, y: 0, w: 6, h: 3 }, { chart: 1, x: 0, y: 0, w: 6, h: 3 }, 'junk'])).toEqual([
+  it('reads stored charts in position order, bare ids too', () => {
+    expect(itemsOf([{ id: 2, x: 6, y: 0, w: 6, h: 3 }, { id: 1, x: 0, y: 0, w: 6, h: 3 }, { nothing: 1 }])).toEqual([
       { chart: '1', w: 6, h: 3 },
       { chart: '2', w: 6, h: 3 },
     ]);
+    expect(itemsOf(['a', 'b'])).toEqual([
+      { chart: 'a', w: 6, h: 3 },
+      { chart: 'b', w: 6, h: 3 },
+    ]);
     expect(itemsOf(null)).toEqual([]);
+  });
+  it('round-trips a layout', () => {
+    const items = [{ chart: 'x', w: 4, h: 2 }, { chart: 'y', w: 12, h: 4 }];
+    expect(itemsOf(placeItems(items))).toEqual(items);
   });
 });
 

@@ -21,9 +21,9 @@ export function moveItem<T>(list: T[], from: number, to: number): T[] {
   return out;
 }
 
-// Grid positions for the server's form ({chart, x, y, w, h}): items flow left to right, a row
-// ends when the next item would pass column 12.
-export function placeItems(items: LayoutItem[]): (LayoutItem & { x: number; y: number })[] {
+// The dashboard's "charts" as stored: one {id, x, y, w, h} per item; items flow left to
+// right, a row ends when the next item would pass column 12.
+export function placeItems(items: LayoutItem[]): { id: string; x: number; y: number; w: number; h: number }[] {
   let x = 0;
   let y = 0;
   let rowHeight = 0;
@@ -34,19 +34,24 @@ export function placeItems(items: LayoutItem[]): (LayoutItem & { x: number; y: n
       y += rowHeight;
       rowHeight = 0;
     }
-    const placed = { ...it, w, x, y };
+    const placed = { id: it.chart, x, y, w, h: it.h };
     x += w;
     rowHeight = Math.max(rowHeight, it.h);
     return placed;
   });
 }
 
-// Reads the items of a stored dashboard, ordered by position.
+// Reads the "charts" of a stored dashboard (chart ids, or {id, x, y, w, h}), in position order.
 export function itemsOf(raw: unknown): LayoutItem[] {
   if (!Array.isArray(raw)) return [];
   return raw
-    .filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null && 'chart' in x)
-    .map((x) => ({ chart: String(x.chart), w: Number(x.w) || 6, h: Number(x.h) || 3, x: Number(x.x) || 0, y: Number(x.y) || 0 }))
+    .map((x, i) => {
+      if (typeof x === 'string' || typeof x === 'number') return { chart: String(x), w: 6, h: 3, x: 0, y: i };
+      if (typeof x !== 'object' || x === null || !('id' in x)) return null;
+      const o = x as Record<string, unknown>;
+      return { chart: String(o.id), w: Number(o.w) || 6, h: Number(o.h) || 3, x: Number(o.x) || 0, y: Number(o.y) || 0 };
+    })
+    .filter((x): x is LayoutItem & { x: number; y: number } => x !== null)
     .sort((a, b) => a.y - b.y || a.x - b.x)
     .map(({ chart, w, h }) => ({ chart, w, h }));
 }

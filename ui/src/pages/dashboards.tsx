@@ -25,7 +25,7 @@ export function DashboardListPage() {
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
   const create = useMutation({
-    mutationFn: () => api.createDashboard({ name: name.trim(), description: '', items: [] }),
+    mutationFn: () => api.createDashboard({ name: name.trim(), description: '', charts: [] }),
     onSuccess: (d) => {
       setCreating(false);
       void qc.invalidateQueries({ queryKey: ['dashboards'] });
@@ -52,7 +52,7 @@ export function DashboardListPage() {
               <Link to={`/dashboards/${encodeURIComponent(String(d.id))}`}>{d.name}</Link>
             </h3>
             <div className="muted">
-              {itemsOf(d.items).length} chart(s) {d.description ? `· ${d.description}` : ''}
+              {itemsOf(d.charts).length} chart(s) {d.description ? `· ${d.description}` : ''}
             </div>
           </div>
         ))}
@@ -87,7 +87,7 @@ export function DashboardPage() {
   const [adding, setAdding] = useState('');
   const [dirty, setDirty] = useState(false);
   useEffect(() => {
-    if (dash.data && items === null) setItems(itemsOf(dash.data.items));
+    if (dash.data && items === null) setItems(itemsOf(dash.data.charts));
   }, [dash.data, items]);
 
   const rangeParam = params.get('range');
@@ -109,7 +109,7 @@ export function DashboardPage() {
 
   const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 4 } }), useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }));
   const save = useMutation({
-    mutationFn: (next: LayoutItem[]) => api.updateDashboard(id, { name: dash.data?.name ?? '', description: dash.data?.description ?? '', items: placeItems(next) }),
+    mutationFn: (next: LayoutItem[]) => api.updateDashboard(id, { ...dash.data, name: dash.data?.name ?? '', description: dash.data?.description ?? '', charts: placeItems(next) }),
     onSuccess: () => {
       setDirty(false);
       void qc.invalidateQueries({ queryKey: ['dashboard', id] });
