@@ -340,12 +340,24 @@ bool push_json(lua_State* L, const simdjson::dom::element& value, int depth, std
 
 // ---- Lua → JSON --------------------------------------------------------------------------
 
+// Whether `s` is valid UTF-8; plain ASCII (most keys and values) is checked inline.
+bool is_utf8(std::string_view s) {
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return simdjson::validate_utf8(s.data(), s.size());
+  }
+  return true;
+}
+
 void append_escaped(std::string_view s, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
+  size_t run = 0;  // start of the characters not yet copied, which need no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (u) {
       case '"':
         out += "\\\"";
         break;
@@ -368,15 +380,12 @@ void append_escaped(std::string_view s, std::string& out) {
         out += "\\f";
         break;
       default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xf]);
-        } else {
-          out.push_back(c);
-        }
+        out += "\\u00";
+        out.push_back(kHex[u >> 4]);
+        out.push_back(kHex[u & 0xf]);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
@@ -473,7 +482,7 @@ class JsonWriter {
       case LUA_TSTRING: {
         size_t size = 0;
         const char* s = lua_tolstring(L_, index, &size);
-        if (!simdjson::validate_utf8(s, size)) {
+        if (!is_utf8({s, size})) {
           error_ = "a string is not valid UTF-8";
           return false;
         }
@@ -574,7 +583,7 @@ class JsonWriter {
     out.push_back('{');
     bool first = true;
     for (const std::string_view key : keys) {
-      if (!simdjson::validate_utf8(key.data(), key.size())) {
+      if (!is_utf8(key)) {
         error_ = "a key is not valid UTF-8";
         return false;
       }
@@ -617,12 +626,14 @@ struct Call {
   int transform_ref = LUA_NOREF;
   simdjson::dom::element event;
   size_t max_events = 0;
+  size_t event_bytes = 0;  // of the input, to size the output
   TransformOutput* output = nullptr;
   std::string error;
 };
 
 bool write_event(lua_State* L, int index, Call& call, const std::string& where) {
   std::string out;
+  out.reserve(call.event_bytes + 64);
   JsonWriter writer(L, call.error);
   TableKind kind;
   size_t length = 0;
@@ -842,6 +853,7 @@ Result<TransformOutput> LuaTransform::apply(std::string_view event_json) {
   call.transform_ref = st.transform_ref;
   call.event = event;
   call.max_events = limits_.max_output_events;
+  call.event_bytes = event_json.size();
   call.output = &output;
   start_budget(st.L, st.budget);
   const int rc = lua_cpcall(st.L, run_call, &call);
