@@ -514,7 +514,7 @@ class JsonWriter {
       error_ = "tables nested too deep for the Lua stack";
       return false;
     }
-    TableKind kind;
+    TableKind kind = TableKind::kObject;
     size_t length = 0;
     if (!classify(index, kind, length)) return false;
     lua_pushvalue(L_, index);
@@ -635,7 +635,7 @@ bool write_event(lua_State* L, int index, Call& call, const std::string& where) 
   std::string out;
   out.reserve(call.event_bytes + 64);
   JsonWriter writer(L, call.error);
-  TableKind kind;
+  TableKind kind = TableKind::kObject;
   size_t length = 0;
   if (!writer.classify(index, kind, length)) {
     call.error = where + ": " + call.error;
@@ -673,11 +673,15 @@ int run_call(lua_State* L) {
           lua_typename(L, lua_type(L, result));
       return 0;
   }
-  std::string ignored;
-  JsonWriter probe(L, ignored);
-  TableKind kind;
+  std::string why;
+  JsonWriter probe(L, why);
+  TableKind kind = TableKind::kObject;
   size_t length = 0;
-  if (probe.classify(result, kind, length) && kind == TableKind::kArray) {
+  if (!probe.classify(result, kind, length)) {
+    call.error = "the returned table: " + why;
+    return 0;
+  }
+  if (kind == TableKind::kArray) {
     if (length > call.max_events) {
       call.error = "transform() returned " + std::to_string(length) + " events, more than the " +
                    std::to_string(call.max_events) + " allowed";
