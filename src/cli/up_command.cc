@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api/console_api.h"
+#include "api/static_files.h"
 #include "cli/commands.h"
 #include "cli/version.h"
 #include "collect/ingest_service.h"
@@ -28,6 +29,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "loader/loader.h"
+#include "stream/stream_sinks.h"
 #include "wal/wal.h"
 #include "warehouse/warehouse.h"
 
@@ -158,6 +160,8 @@ int run_up(const UpOptions& o) {
   wo.segment_bytes = config->wal.segment_bytes;
   wo.sync = config->wal.sync;
   wo.group_commit_delay = config->wal.group_commit_delay;
+  wo.preallocate = config->wal.preallocate;
+  wo.disk_budget_bytes = config->wal.disk_budget_bytes;
   auto wal = wal::Wal::open(wo);
   if (!wal) return fail(wal.status());
   for (const auto& line : (*wal)->recovery().messages) spdlog::warn("WAL recovery: {}", line);
@@ -184,8 +188,14 @@ int run_up(const UpOptions& o) {
   lo.dedup_window = config->loader.dedup_window;
   lo.dedup_max_ids = config->loader.dedup_max_ids;
   lo.thread_nice = config->loader.thread_nice;
+  lo.idle_io = config->loader.idle_io;
   loader::Loader loader(log, **warehouse, lo, SystemClock::instance(), metrics);
   if (Status s = loader.start(); !s.is_ok()) return fail(s);
+  // Stream sinks: each its own WAL consumer and thread, never in the way of ingestion.
+  auto sinks = stream::StreamSinks::create(config->sinks, config->wal, log,
+                                           SystemClock::instance(), metrics);
+  if (!sinks) return fail(sinks.status());
+  if (Status s = (*sinks)->start(); !s.is_ok()) return fail(s);
 
   auto readiness = [&loader]() -> Status {
     if (loader.stuck()) {
@@ -195,6 +205,11 @@ int run_up(const UpOptions& o) {
   };
   collect::IngestService ingest(config->ingest, config->sources, log, SystemClock::instance(),
                                 metrics, readiness);
+  stream::StreamSinks& sink_set = **sinks;
+  if (!sink_set.empty()) {
+    ingest.set_readiness_detail(
+        [&sink_set] { return R"({"sinks":)" + sink_set.detail_json() + "}"; });
+  }
   http::Router ingest_routes;
   ingest.register_routes(ingest_routes);
   http::Server ingest_server(ingest.server_options(), std::move(ingest_routes));
@@ -227,6 +242,7 @@ int run_up(const UpOptions& o) {
   http::Router console_routes;
   console.register_routes(console_routes);
   domino_api.register_routes(console_routes);
+  auto console_ui = api::register_console_ui(console_routes, api::default_ui_dir());
   http::Server console_server(console.server_options(), std::move(console_routes));
 
   if (Status s = (*scheduler)->start(); !s.is_ok()) return fail(s);
@@ -242,7 +258,13 @@ int run_up(const UpOptions& o) {
             << fmt::format("  ingest listening on {}\n", ingest_url)
             << fmt::format("  console listening on {}\n", console_url)
             << fmt::format("  data in {}, warehouse {} at {}\n", config->data_dir.string(),
-                           config->warehouse.engine, config->warehouse_path().string());
+                           config->warehouse.engine,
+                           config->warehouse.engine == "duckdb"
+                               ? config->warehouse_path().string()
+                               : config->warehouse.url + " database " +
+                                     config->warehouse.database);
+  if (sink_set.empty()) std::cout << "  stream sinks: none\n";
+  for (const auto& line : sink_set.descriptions()) std::cout << "  stream sink " << line << "\n";
   if (config->demo) {
     std::cout << "  demo credentials (public, for the demo only):\n";
     for (const auto& s : config->sources) {
@@ -275,6 +297,7 @@ int run_up(const UpOptions& o) {
   ingest_server.stop();
   console_server.stop();
   (*scheduler)->stop();
+  sink_set.stop();
   loader.stop();
   log.close();
   spdlog::info("stopped cleanly");

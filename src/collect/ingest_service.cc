@@ -126,6 +126,7 @@ struct IngestService::Impl {
   const Clock& clock;
   MetricsRegistry& metrics;
   std::function<Status()> readiness;
+  std::function<std::string()> readiness_detail;
   Counter& accepted;
   Counter& rejected;
   Counter& bytes;
@@ -139,6 +140,10 @@ IngestService::IngestService(const IngestConfig& config, const std::vector<Sourc
     : impl_(std::make_unique<Impl>(config, sources, wal, clock, metrics, std::move(readiness))) {}
 
 IngestService::~IngestService() = default;
+
+void IngestService::set_readiness_detail(std::function<std::string()> detail) {
+  impl_->readiness_detail = std::move(detail);
+}
 
 http::ServerOptions IngestService::server_options() const {
   http::ServerOptions o;
@@ -174,9 +179,14 @@ void IngestService::register_routes(http::Router& router) {
     Status s = impl->readiness ? impl->readiness() : Status::ok();
     if (s.is_ok() && !impl->wal.writable())
       s = unavailable("the WAL is not writable: its last write failed");
-    if (s.is_ok()) return http::Response::json(200, R"({"status":"ready"})");
+    std::string detail = impl->readiness_detail ? impl->readiness_detail() : "";
+    if (s.is_ok()) {
+      if (detail.empty()) return http::Response::json(200, R"({"status":"ready"})");
+      return http::Response::json(200, R"({"status":"ready","detail":)" + detail + "}");
+    }
     std::string body = R"({"status":"unavailable","reason":)";
     http::append_json_string(s.message(), body);
+    if (!detail.empty()) body += R"(,"detail":)" + detail;
     body.push_back('}');
     return http::Response::json(503, std::move(body));
   });

@@ -33,6 +33,10 @@ class IngestService {
 
   void register_routes(http::Router& router);
 
+  // `detail` returns a JSON value added to every /readyz answer as "detail" (e.g. the lag of
+  // each stream sink, which never makes the node unready by itself). Call before serving.
+  void set_readiness_detail(std::function<std::string()> detail);
+
   // Options for the ingest server: bind, port, threads and body limit from the config, CORS
   // open to any origin, and an observer that feeds basalt_http_* metrics.
   http::ServerOptions server_options() const;

@@ -12,6 +12,14 @@ Status Warehouse::for_each_loaded_message(
   });
 }
 
+Result<QueryResult> Warehouse::query(const std::string& sql, const std::vector<Value>& params,
+                                     const QueryOptions& options) {
+  if (!params.empty()) {
+    return failed_precondition("this warehouse engine does not support bound parameters");
+  }
+  return query(sql, options);
+}
+
 // Every engine is listed here, explicitly: no static registration.
 Result<std::unique_ptr<Warehouse>> make_warehouse(const WarehouseOptions& options) {
   if (options.engine == "duckdb") {

@@ -805,6 +805,11 @@ Status DuckDbWarehouse::for_each_loaded_message(
 }
 
 Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const QueryOptions& options) {
+  return query(sql, {}, options);
+}
+
+Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const std::vector<Value>& params,
+                                           const QueryOptions& options) {
   auto conn_or = connect();
   if (!conn_or) return conn_or.status();
   duckdb_connection conn = conn_or->get();
@@ -852,6 +857,34 @@ Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const QueryOp
     if (duckdb_prepare(conn, outer.c_str(), stmt.out()) == DuckDBError) {
       const char* e = duckdb_prepare_error(stmt.get());
       return invalid_argument(e ? e : "the statement could not be prepared");
+    }
+  }
+
+  if (duckdb_nparams(stmt.get()) != params.size()) {
+    return invalid_argument("the statement has " + std::to_string(duckdb_nparams(stmt.get())) +
+                            " parameters but " + std::to_string(params.size()) +
+                            " values were given");
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    idx_t at = i + 1;
+    duckdb_state st = std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            return duckdb_bind_null(stmt.get(), at);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return duckdb_bind_boolean(stmt.get(), at, v);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            return duckdb_bind_int64(stmt.get(), at, v);
+          } else if constexpr (std::is_same_v<T, double>) {
+            return duckdb_bind_double(stmt.get(), at, v);
+          } else {
+            return duckdb_bind_varchar_length(stmt.get(), at, v.data(), v.size());
+          }
+        },
+        params[i]);
+    if (st == DuckDBError) {
+      return invalid_argument("parameter " + std::to_string(at) + " could not be bound");
     }
   }
 

@@ -35,6 +35,10 @@ class DuckDbWarehouse final : public Warehouse {
       int64_t since_us,
       const std::function<void(std::string_view, std::string_view, int64_t)>& fn) override;
   Result<QueryResult> query(const std::string& sql, const QueryOptions& options) override;
+  // Binds each Value with DuckDB's prepared-statement API (strings as VARCHAR, monostate as
+  // NULL).
+  Result<QueryResult> query(const std::string& sql, const std::vector<Value>& params,
+                            const QueryOptions& options) override;
 
  private:
   DuckDbWarehouse(WarehouseOptions options, duck::Database db, duck::Connection loader_conn);
