@@ -192,6 +192,24 @@ void BM_LuaTransformIdentity(benchmark::State& state) {
 }
 BENCHMARK(BM_LuaTransformIdentity);
 
+// How long an endless loop runs before the default instruction budget stops it (the worst
+// case one bad event costs), and so the interpreter's speed in instructions per second.
+void BM_LuaEndlessLoopStopped(benchmark::State& state) {
+  const basalt::enrich::LuaLimits limits;  // the defaults
+  auto t = basalt::enrich::LuaTransform::load_source(
+      "transforms/bench.lua", "function transform(e) local i = 0 while true do i = i + 1 end end",
+      limits);
+  for (auto _ : state) {
+    auto out = (*t)->apply(kTrackEvent);
+    if (out.is_ok()) state.SkipWithError("the loop was not stopped");
+  }
+  state.counters["budget"] = static_cast<double>(limits.instruction_budget);
+  state.counters["instructions/s"] = benchmark::Counter(
+      static_cast<double>(limits.instruction_budget) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_LuaEndlessLoopStopped)->Unit(benchmark::kMillisecond);
+
 // Through a TransformSet, as the ingest path calls it (per-thread state lookup included).
 void BM_TransformSetTypical(benchmark::State& state) {
   static const auto kSet = [] {
