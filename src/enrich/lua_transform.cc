@@ -31,12 +31,13 @@ constexpr int64_t kMaxExactInteger = int64_t{1} << 53;
 constexpr double kInt64Bound = 9223372036854775808.0;  // 2^63
 
 // Addresses used as unique keys and values: the json.null sentinel, and the registry slots of
-// the array metatable and of the table of number spellings to keep.
-const char kJsonNull = 0;
-const char kArrayMetaKey = 0;
-const char kNumberTextKey = 0;
+// the array metatable and of the table of number spellings to keep. (Different contents, so
+// no linker can fold them into one.)
+const char kJsonNull[] = "json.null";
+const char kArrayMetaKey[] = "json.array metatable";
+const char kNumberTextKey[] = "json number spellings";
 
-void* as_key(const char& tag) { return const_cast<char*>(&tag); }  // NOLINT: Lua wants void*
+void* as_key(const char* tag) { return const_cast<char*>(tag); }  // NOLINT: Lua wants void*
 
 // What one Lua state may use and has used; the allocator's and the hook's user data.
 struct Budget {
@@ -121,10 +122,19 @@ Status lua_failure(lua_State* L, const Budget& b, const LuaLimits& limits, std::
     return {StatusCode::kResourceExhausted, std::string(what) + " stopped: memory limit of " +
                                                 megabytes(limits.memory_limit_bytes) + " reached"};
   }
+  // Read without converting in place (which could allocate outside a protected call).
   const int type = lua_type(L, -1);
-  std::string message = type == LUA_TSTRING || type == LUA_TNUMBER
-                            ? std::string(lua_tostring(L, -1))
-                            : std::string("(error object is a ") + lua_typename(L, type) + ")";
+  std::string message;
+  if (type == LUA_TSTRING) {
+    size_t size = 0;
+    const char* text = lua_tolstring(L, -1, &size);
+    message.assign(text, size);
+  } else if (type == LUA_TNUMBER) {
+    char buffer[40];
+    message.assign(buffer, std::to_chars(buffer, buffer + sizeof(buffer), lua_tonumber(L, -1)).ptr);
+  } else {
+    message = std::string("(error object is a ") + lua_typename(L, type) + ")";
+  }
   return invalid_argument(std::string(what) + " failed: " + message);
 }
 
@@ -418,11 +428,7 @@ class JsonWriter {
     if (lua_getmetatable(L_, index) != 0) {
       const bool marked = lua_rawequal(L_, -1, array_meta_) != 0;
       lua_pop(L_, 1);
-      if (marked) {
-        kind = TableKind::kArray;
-        length = lua_objlen(L_, index);
-        return true;
-      }
+      if (marked) return classify_marked_array(index, kind, length);
     }
     size_t count = 0;
     size_t strings = 0;
@@ -458,6 +464,26 @@ class JsonWriter {
                            : "a table mixing string and other keys cannot be JSON";
       return false;
     }
+    return true;
+  }
+
+  // A table marked by json.array (or made from a JSON array): its keys must all be indexes;
+  // it is written up to the largest, with null for holes.
+  bool classify_marked_array(int index, TableKind& kind, size_t& length) {
+    double max_index = 0;
+    lua_pushnil(L_);
+    while (lua_next(L_, index) != 0) {
+      lua_pop(L_, 1);
+      const double k = lua_type(L_, -1) == LUA_TNUMBER ? lua_tonumber(L_, -1) : 0;
+      if (!(k >= 1 && k == std::trunc(k) && k < 2147483648.0)) {
+        lua_pop(L_, 1);
+        error_ = "a table marked as a JSON array has a key that is not an index";
+        return false;
+      }
+      max_index = std::max(max_index, k);
+    }
+    kind = TableKind::kArray;
+    length = static_cast<size_t>(max_index);
     return true;
   }
 
@@ -517,12 +543,13 @@ class JsonWriter {
     TableKind kind = TableKind::kObject;
     size_t length = 0;
     if (!classify(index, kind, length)) return false;
+    const int base = lua_gettop(L_);
     lua_pushvalue(L_, index);
     lua_rawget(L_, spellings_);
     const int spelled = lua_istable(L_, -1) ? lua_gettop(L_) : 0;
-    bool ok = kind == TableKind::kArray ? write_array(index, length, spelled, depth, out)
-                                        : write_object(index, spelled, depth, out);
-    lua_settop(L_, spelled != 0 ? spelled - 1 : lua_gettop(L_) - 1);
+    const bool ok = kind == TableKind::kArray ? write_array(index, length, spelled, depth, out)
+                                              : write_object(index, spelled, depth, out);
+    lua_settop(L_, base);
     return ok;
   }
 
