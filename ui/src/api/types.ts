@@ -4,6 +4,8 @@ export interface Column {
   name: string;
   type?: string;
   format?: string;
+  kind?: string; // time, dimension, metric, compare, change, value
+  description?: string;
 }
 
 export interface QueryResult {
@@ -94,6 +96,7 @@ export interface DagSummary {
   timezone: string;
   paused: boolean;
   hash: string;
+  next_run_at?: string; // when the scheduler next creates a run ("" when paused or unscheduled)
   last_run: DagRun | null;
   graph: Graph;
 }
@@ -169,19 +172,10 @@ export interface SavedChart {
   [key: string]: unknown;
 }
 
-export interface DashboardItem {
-  chart: string | number;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
 export interface Dashboard {
   id: string | number;
   name: string;
   description?: string;
-  items?: DashboardItem[];
-  layout?: unknown;
+  charts?: unknown; // chart ids or {id, x, y, w, h}
   [key: string]: unknown;
 }

@@ -73,9 +73,9 @@ describe('toQuery', () => {
     ).toEqual({
       model: 'events',
       type: 'retention',
-      start_event: 'install',
-      return_event: 'login',
-      grain: 'week',
+      start: { event: 'install' },
+      return: { event: 'login' },
+      period: 'week',
       periods: 8,
       time: { range: 'last_14_days' },
     });

@@ -175,9 +175,9 @@ export function toQuery(d: Design, numericDimensions: ReadonlySet<string> = new 
     const q: QueryRequest = {
       model: d.model,
       type: 'retention',
-      start_event: d.startEvent,
-      return_event: d.returnEvent,
-      grain: d.retentionGrain,
+      start: { event: d.startEvent },
+      return: { event: d.returnEvent },
+      period: d.retentionGrain,
       periods: d.periods,
       time,
     };

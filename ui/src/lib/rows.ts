@@ -20,6 +20,8 @@ export function toNumber(v: unknown): number | null {
 // metric nor a comparison of one. -1 when the query has no grain.
 export function timeColumn(columns: Column[], dimensions: string[], metrics: string[], grain: string): number {
   if (grain === 'none') return -1;
+  const byKind = columns.findIndex((c) => c.kind === 'time');
+  if (byKind >= 0) return byKind;
   const isMetricLike = (n: string) => metrics.some((m) => n === m || n.startsWith(`${m}_`) || n.startsWith(`${m}:`));
   const idx = columns.findIndex((c) => !dimensions.includes(c.name) && !isMetricLike(c.name));
   return idx;

@@ -52,6 +52,7 @@ export function DagListPage() {
               <th scope="col">Owner</th>
               <th scope="col">Last runs (newest right)</th>
               <th scope="col">Last run</th>
+              <th scope="col">Next run</th>
               <th scope="col">Paused</th>
             </tr>
           </thead>
@@ -85,6 +86,7 @@ export function DagListPage() {
                     </div>
                   </td>
                   <td>{d.last_run ? `${formatTime(d.last_run.logical_date)} (${d.last_run.state})` : '–'}</td>
+                  <td>{d.next_run_at ? formatTime(d.next_run_at) : d.paused ? 'paused' : d.schedule === 'none' ? 'manual' : '–'}</td>
                   <td>
                     <label className="switch">
                       <input
