@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "domino/task_types/sql_engine.h"
+#include "recording_http_server.h"
 #include "scheduler_fixture.h"
 #include "support/postgres_server.h"
 
@@ -164,6 +165,57 @@ TEST_F(TaskTypesTest, PostgresEnginePasswordsAreNotLogged) {
   ASSERT_FALSE(broken.errors.empty());
   EXPECT_NE(broken.errors[0].find("engine postgres: needs a connection"), std::string::npos)
       << broken.errors[0];
+}
+
+TEST_F(TaskTypesTest, HttpTaskSendsTheRenderedRequest) {
+  RecordingHttpServer server(200, "accepted");
+  auto run = run_one("{id: t, type: http, url: '" + server.url() +
+                     "/hook/{{ ds }}', method: POST,\n"
+                     "     headers: {X-Run: '{{ run_id }}'}, body: {date: '{{ ds }}', n: 3}}");
+  EXPECT_EQ(state(run, "t"), TaskState::kSuccess) << ti(run, "t").message;
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/hook/2026-11-23");
+  EXPECT_NE(requests[0].head.find("X-Run: manual__2026-11-23T02:00:00+00:00"), std::string::npos)
+      << requests[0].head;
+  EXPECT_NE(requests[0].head.find("Content-Type: application/json"), std::string::npos)
+      << requests[0].head;
+  EXPECT_EQ(nlohmann::json::parse(requests[0].body),
+            nlohmann::json::parse(R"({"date": "2026-11-23", "n": 3})"));
+  EXPECT_NE(log_of(run).find("HTTP 200\naccepted"), std::string::npos) << log_of(run);
+}
+
+TEST_F(TaskTypesTest, HttpTaskFailsOnAnErrorStatusUnlessExpected) {
+  RecordingHttpServer server(503, "busy");
+  auto run = run_one("{id: t, type: http, url: '" + server.url() + "/x'}");
+  EXPECT_EQ(state(run, "t"), TaskState::kFailed);
+  EXPECT_EQ(ti(run, "t").message, "HTTP 503 from " + server.url());
+  EXPECT_EQ(server.requests().back().method, "GET");
+}
+
+TEST_F(TaskTypesTest, HttpTaskWithAnExpectedStatus) {
+  RecordingHttpServer server(503, "busy");
+  auto run = run_one("{id: t, type: http, url: '" + server.url() + "/y', expect_status: 503}");
+  EXPECT_EQ(state(run, "t"), TaskState::kSuccess) << ti(run, "t").message;
+}
+
+TEST_F(TaskTypesTest, AlertWebhookOnTaskFailureAndFailedRun) {
+  RecordingHttpServer hook;
+  auto run = run_one("{id: t, type: shell, command: 'exit 4'}", {},
+                     "alerts: {webhook: '" + hook.url() + "/alerts'}\n");
+  EXPECT_EQ(state(run, "t"), TaskState::kFailed);
+  ASSERT_TRUE(hook.wait_for(2));
+  auto requests = hook.requests();
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].target, "/alerts");
+  auto first = nlohmann::json::parse(requests[0].body);
+  EXPECT_EQ(first["dag"], "one");
+  EXPECT_EQ(
+      first["text"],
+      "task one.t of run manual__2026-11-23T02:00:00+00:00 failed after 1 attempt(s): exit code 4");
+  EXPECT_EQ(nlohmann::json::parse(requests[1].body)["text"],
+            "run manual__2026-11-23T02:00:00+00:00 of DAG one failed");
 }
 
 TEST_F(TaskTypesTest, SqlOnTheWarehouseWithoutOneFails) {
