@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api/console_api.h"
+#include "api/semantic_routes.h"
 #include "cli/commands.h"
 #include "cli/version.h"
 #include "collect/ingest_service.h"
@@ -227,6 +228,9 @@ int run_up(const UpOptions& o) {
   http::Router console_routes;
   console.register_routes(console_routes);
   domino_api.register_routes(console_routes);
+  auto semantic = api::SemanticRoutes::open(*config, **warehouse, loader, pool, metrics);
+  if (!semantic) return fail(semantic.status());
+  (*semantic)->register_routes(console_routes);
   http::Server console_server(console.server_options(), std::move(console_routes));
 
   if (Status s = (*scheduler)->start(); !s.is_ok()) return fail(s);
