@@ -15,7 +15,10 @@
 
 #include "api/console_api.h"
 #include "api/semantic_routes.h"
+#include "api/static_files.h"
 #include "cli/commands.h"
+#include "cli/plan_runtime.h"
+#include "cli/project_check.h"
 #include "cli/version.h"
 #include "collect/ingest_service.h"
 #include "common/clock.h"
@@ -29,6 +32,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "loader/loader.h"
+#include "stream/stream_sinks.h"
 #include "wal/wal.h"
 #include "warehouse/warehouse.h"
 
@@ -140,11 +144,22 @@ int run_up(const UpOptions& o) {
   if (!config) return fail(config.status());
   if (Status s = init_logging(config->log_level); !s.is_ok()) return fail(s);
 
+  // The whole project is checked as `basalt validate` does; an invalid one is not served.
+  ProjectReport project = check_project(o.project, *config, config->data_dir);
+  if (!project.ok()) {
+    for (const auto& e : project.errors) std::cerr << e << "\n";
+    std::cerr << "basalt up: the project " << o.project << " has " << project.errors.size()
+              << " error" << (project.errors.size() == 1 ? "" : "s")
+              << " (see above; `basalt validate` prints the same): not starting\n";
+    return 2;
+  }
+
   // Signals are taken by sigwait on this thread; every thread started below inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload the project
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::error_code ec;
@@ -159,6 +174,8 @@ int run_up(const UpOptions& o) {
   wo.segment_bytes = config->wal.segment_bytes;
   wo.sync = config->wal.sync;
   wo.group_commit_delay = config->wal.group_commit_delay;
+  wo.preallocate = config->wal.preallocate;
+  wo.disk_budget_bytes = config->wal.disk_budget_bytes;
   auto wal = wal::Wal::open(wo);
   if (!wal) return fail(wal.status());
   for (const auto& line : (*wal)->recovery().messages) spdlog::warn("WAL recovery: {}", line);
@@ -185,8 +202,14 @@ int run_up(const UpOptions& o) {
   lo.dedup_window = config->loader.dedup_window;
   lo.dedup_max_ids = config->loader.dedup_max_ids;
   lo.thread_nice = config->loader.thread_nice;
+  lo.idle_io = config->loader.idle_io;
   loader::Loader loader(log, **warehouse, lo, SystemClock::instance(), metrics);
   if (Status s = loader.start(); !s.is_ok()) return fail(s);
+  // Stream sinks: each its own WAL consumer and thread, never in the way of ingestion.
+  auto sinks = stream::StreamSinks::create(config->sinks, config->wal, log,
+                                           SystemClock::instance(), metrics);
+  if (!sinks) return fail(sinks.status());
+  if (Status s = (*sinks)->start(); !s.is_ok()) return fail(s);
 
   auto readiness = [&loader]() -> Status {
     if (loader.stuck()) {
@@ -196,6 +219,18 @@ int run_up(const UpOptions& o) {
   };
   collect::IngestService ingest(config->ingest, config->sources, log, SystemClock::instance(),
                                 metrics, readiness);
+  stream::StreamSinks& sink_set = **sinks;
+  if (!sink_set.empty()) {
+    ingest.set_readiness_detail(
+        [&sink_set] { return R"({"sinks":)" + sink_set.detail_json() + "}"; });
+  }
+  PlanRuntime plan_runtime(
+      o.project, config->data_dir, [&o] { return resolve_config(o); }, ingest, **warehouse);
+  if (ReloadOutcome first = plan_runtime.apply(project); !first.applied) {
+    for (const auto& e : first.errors) std::cerr << e << "\n";
+    std::cerr << "basalt up: the tracking plan cannot be served: not starting\n";
+    return 2;
+  }
   http::Router ingest_routes;
   ingest.register_routes(ingest_routes);
   http::Server ingest_server(ingest.server_options(), std::move(ingest_routes));
@@ -227,10 +262,28 @@ int run_up(const UpOptions& o) {
 
   http::Router console_routes;
   console.register_routes(console_routes);
+  console_routes.add("POST", "/api/v1/admin/reload",
+                     [&console, &plan_runtime](const http::Request& r) {
+                       if (Status s = console.authorize(r); !s.is_ok())
+                         return http::Response::error(401, s.message());
+                       ReloadOutcome out = plan_runtime.reload();
+                       nlohmann::json body{{"success", out.applied},
+                                           {"errors", out.errors},
+                                           {"breaking_changes", out.breaking},
+                                           {"warnings", out.warnings}};
+                       if (out.applied) {
+                         body["plan"] = out.summary;
+                       } else {
+                         body["error"] = "the project has errors: the running tracking plan stays";
+                       }
+                       return http::Response::json(out.applied ? 200 : 422, body.dump());
+                     });
   domino_api.register_routes(console_routes);
+  // API routes with {parameters} before the console's catch-all "/*".
   auto semantic = api::SemanticRoutes::open(*config, **warehouse, loader, pool, metrics);
   if (!semantic) return fail(semantic.status());
   (*semantic)->register_routes(console_routes);
+  auto console_ui = api::register_console_ui(console_routes, api::default_ui_dir());
   http::Server console_server(console.server_options(), std::move(console_routes));
 
   if (Status s = (*scheduler)->start(); !s.is_ok()) return fail(s);
@@ -246,7 +299,13 @@ int run_up(const UpOptions& o) {
             << fmt::format("  ingest listening on {}\n", ingest_url)
             << fmt::format("  console listening on {}\n", console_url)
             << fmt::format("  data in {}, warehouse {} at {}\n", config->data_dir.string(),
-                           config->warehouse.engine, config->warehouse_path().string());
+                           config->warehouse.engine,
+                           config->warehouse.engine == "duckdb"
+                               ? config->warehouse_path().string()
+                               : config->warehouse.url + " database " +
+                                     config->warehouse.database);
+  if (sink_set.empty()) std::cout << "  stream sinks: none\n";
+  for (const auto& line : sink_set.descriptions()) std::cout << "  stream sink " << line << "\n";
   if (config->demo) {
     std::cout << "  demo credentials (public, for the demo only):\n";
     for (const auto& s : config->sources) {
@@ -273,12 +332,18 @@ int run_up(const UpOptions& o) {
   }
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (true) {
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) break;
+    spdlog::info("SIGHUP received: reloading the project");
+    (void)plan_runtime.reload();  // logs what it did or why it refused
+  }
   spdlog::info("{} received: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
   if (seeder) seeder->stop();
   ingest_server.stop();
   console_server.stop();
   (*scheduler)->stop();
+  sink_set.stop();
   loader.stop();
   log.close();
   spdlog::info("stopped cleanly");
