@@ -44,6 +44,10 @@ Result<std::unique_ptr<SemanticRoutes>> SemanticRoutes::open(const ProjectConfig
   });
   r->content_ =
       std::make_unique<ContentApi>(*r->store_, *r->store_, *r->semantic_, *r->access_, pool);
+  auto apis = semantic::DataApiSet::load(config.project_dir, r->semantic_->models());
+  for (const auto& e : apis.errors) spdlog::error("{}", e);
+  r->data_ = std::make_unique<DataApiRoutes>(std::move(apis.apis), config.name, *r->semantic_,
+                                             *r->access_, pool, SystemClock::instance());
   semantic::SemanticService* sem = r->semantic_.get();
   loader.add_commit_listener([sem](const loader::CommitInfo& c) {
     sem->on_commit({"events", c.min_event_us, c.max_event_us});
@@ -61,6 +65,7 @@ Result<std::unique_ptr<SemanticRoutes>> SemanticRoutes::open(const ProjectConfig
 void SemanticRoutes::register_routes(http::Router& router) {
   query_->register_routes(router);
   content_->register_routes(router);
+  data_->register_routes(router);
 }
 
 }  // namespace basalt::api

@@ -10,6 +10,7 @@
 
 #include "api/access_control.h"
 #include "api/content_api.h"
+#include "api/data_api_routes.h"
 #include "api/key_store.h"
 #include "api/query_api.h"
 #include "common/config.h"
@@ -43,6 +44,7 @@ class SemanticRoutes {
   std::unique_ptr<AccessControl> access_;
   std::unique_ptr<QueryApi> query_;
   std::unique_ptr<ContentApi> content_;
+  std::unique_ptr<DataApiRoutes> data_;
 };
 
 }  // namespace basalt::api

@@ -279,3 +279,92 @@ TEST_F(QueryApiTest, RolesKeysChartsAndDashboards) {
 
 }  // namespace
 }  // namespace basalt::testing
+
+namespace basalt::testing {
+namespace {
+
+constexpr const char* kApis = R"yaml(api: daily_users
+description: Users per day
+params:
+  - {name: start, type: date, required: true}
+  - {name: end, type: date, required: true}
+  - {name: event, type: string, allowed: [login, pay]}
+query:
+  model: events
+  metrics: [users]
+  time: {range: ["{{start}}", "{{end}}"], grain: day}
+  filters: [{dimension: event, op: "=", value: "{{event}}"}]
+---
+api: payments
+description: Payments at least this large
+params:
+  - {name: min, type: number, min: 0, max: 1000, default: 0}
+tables: [events]
+sql: "SELECT user_id, CAST(properties->>'amount' AS DOUBLE) AS amount FROM events WHERE event = 'pay' AND CAST(properties->>'amount' AS DOUBLE) >= {{min}} ORDER BY amount DESC, user_id"
+)yaml";
+
+class DataApiTest : public QueryApiTest {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path() / "project" / "apis");
+    std::ofstream(dir_.path() / "project" / "apis" / "apis.yaml") << kApis;
+    QueryApiTest::SetUp();
+  }
+};
+
+TEST_F(DataApiTest, ScopedKeysRateLimitsFormatsAndOpenApi) {
+  std::string svc = create_key("partner", "service", {"--api", "daily_users", "--rate", "3"});
+  std::string viewer = create_key("viewer", "viewer");
+  auto r = call("GET", "/data/v1/daily_users?start=2026-11-02&end=2026-11-04", svc);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json a = json::parse(r.body);
+  ASSERT_EQ(a["rows"].size(), 3u);
+  EXPECT_EQ(a["rows"][0], json::array({"2026-11-02", 2}));
+  EXPECT_FALSE(a.contains("sql")) << "a published API does not show its statement";
+  r = call("GET", "/data/v1/daily_users?start=2026-11-02&end=2026-11-04&event=pay", svc);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["rows"][0], json::array({"2026-11-02", 1}));
+  // Third call within the minute: allowed (3/min); the fourth is refused with Retry-After.
+  r = call("GET", "/data/v1/daily_users?start=2026-11-02&end=2026-11-02", svc);
+  EXPECT_EQ(r.status, 200);
+  r = call("GET", "/data/v1/daily_users?start=2026-11-02&end=2026-11-02", svc);
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_NE(r.body.find("rate limit of 3"), std::string::npos);
+
+  // Scope: not this API; viewers: none; admins: all.
+  r = call("GET", "/data/v1/payments", svc);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("not scoped to data API 'payments'"), std::string::npos) << r.body;
+  EXPECT_EQ(call("GET", "/data/v1/payments", viewer).status, 403);
+  EXPECT_EQ(call("GET", "/data/v1/payments", "").status, 401);
+  r = call("GET", "/data/v1/payments?min=10&format=csv", "test-admin");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.substr(0, r.body.find("\r\n")), "user_id,amount");
+  EXPECT_NE(r.body.find("u6,10.5"), std::string::npos) << r.body;
+
+  // Parameters are typed and bounded; injection attempts are refused or bound.
+  r = call("GET", "/data/v1/payments?min=-1", "test-admin");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("between 0 and 1000"), std::string::npos) << r.body;
+  EXPECT_EQ(call("GET", "/data/v1/payments?min=1;DROP%20TABLE%20events", "test-admin").status, 400);
+  EXPECT_EQ(call("GET", "/data/v1/payments?bogus=1", "test-admin").status, 400);
+  EXPECT_EQ(call("GET", "/data/v1/daily_users?start=2026-11-02", "test-admin").status, 400);
+  EXPECT_EQ(
+      call("GET", "/data/v1/daily_users?start=2026-11-02&end=2026-11-03&event=x'--", "test-admin")
+          .status,
+      400);
+  EXPECT_EQ(call("GET", "/data/v1/nope", "test-admin").status, 404);
+
+  r = call("GET", "/data/v1/openapi.json", svc);
+  ASSERT_EQ(r.status, 200);
+  json doc = json::parse(r.body);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  EXPECT_TRUE(doc["paths"].contains("/data/v1/daily_users"));
+  EXPECT_EQ(doc["paths"]["/data/v1/payments"]["get"]["parameters"][0]["schema"]["maximum"], 1000.0);
+  r = call("GET", "/api/v1/apis", viewer);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["apis"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace basalt::testing

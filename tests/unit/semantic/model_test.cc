@@ -94,3 +94,56 @@ TEST(MetricExpr, RendersDivisionsSafely) {
 
 }  // namespace
 }  // namespace basalt::semantic
+
+#include "semantic/data_api.h"
+
+namespace basalt::semantic {
+namespace {
+
+TEST(DataApiSet, TheDemoApisLoadAndBind) {
+  auto models = ModelSet::load(BASALT_SOURCE_DIR "/examples/demo");
+  auto apis = DataApiSet::load(BASALT_SOURCE_DIR "/examples/demo", models.models);
+  EXPECT_TRUE(apis.errors.empty()) << ::testing::PrintToString(apis.errors);
+  const DataApi* top = apis.apis.find("top_payers");
+  ASSERT_NE(top, nullptr);
+  auto args = bind_arguments(*top, {{"start", "2026-11-01"}, {"end", "2026-11-02"}});
+  ASSERT_TRUE(args) << args.status().message();
+  EXPECT_EQ(args->at("limit"), 20) << "the default applies";
+  auto st = instantiate_sql(*top, *args, [](size_t i) { return "$" + std::to_string(i + 1); });
+  ASSERT_TRUE(st);
+  EXPECT_NE(st->sql.find("CAST($1 AS DATE)"), std::string::npos) << st->sql;
+  EXPECT_NE(st->sql.find("LIMIT $3"), std::string::npos) << st->sql;
+  ASSERT_EQ(st->params.size(), 3u);
+  EXPECT_EQ(std::get<std::string>(st->params[0]), "2026-11-01");
+
+  const DataApi* rev = apis.apis.find("revenue_by_channel");
+  ASSERT_NE(rev, nullptr);
+  auto no_channel = bind_arguments(*rev, {{"start", "2026-11-01"}, {"end", "2026-11-02"}});
+  ASSERT_TRUE(no_channel);
+  auto q = instantiate_query(*rev, *no_channel);
+  ASSERT_TRUE(q) << q.status().message();
+  EXPECT_TRUE(q->filters.empty()) << "a filter on an absent parameter is dropped";
+  auto bad = bind_arguments(
+      *rev, {{"start", "2026-11-01"}, {"end", "2026-11-02"}, {"channel", "x' OR 1=1"}});
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.status().message(), HasSubstr("must be one of organic"));
+}
+
+TEST(DataApiSet, ErrorsNameFileAndLine) {
+  auto models = ModelSet::load(BASALT_SOURCE_DIR "/examples/demo");
+  auto apis = DataApiSet::parse("apis/bad.yaml", R"(api: a
+params:
+  - {name: x, type: float}
+query: {model: events, metrics: [nope]}
+---
+api: b
+sql: "SELECT {{missing}}"
+)",
+                                models.models);
+  EXPECT_THAT(apis.errors,
+              Contains(HasSubstr("apis/bad.yaml:3: parameter 'x': unknown type 'float'")));
+  EXPECT_THAT(apis.errors, Contains(HasSubstr("apis/bad.yaml:7: sql names {{missing}}")));
+}
+
+}  // namespace
+}  // namespace basalt::semantic
