@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "semantic/metric_expr.h"
 
@@ -143,6 +144,39 @@ sql: "SELECT {{missing}}"
   EXPECT_THAT(apis.errors,
               Contains(HasSubstr("apis/bad.yaml:3: parameter 'x': unknown type 'float'")));
   EXPECT_THAT(apis.errors, Contains(HasSubstr("apis/bad.yaml:7: sql names {{missing}}")));
+}
+
+}  // namespace
+}  // namespace basalt::semantic
+
+#include <filesystem>
+#include <fstream>
+
+#include "semantic/project_semantics.h"
+
+namespace basalt::semantic {
+namespace {
+
+TEST(ValidateSemantics, ChecksModelSqlAgainstThePlansColumns) {
+  const std::filesystem::path demo = BASALT_SOURCE_DIR "/examples/demo";
+  auto plan = schema::load_tracking_plan(demo, {"game-client"});
+  ASSERT_TRUE(plan) << plan.status().message();
+  auto ok = validate_semantics(demo, &*plan);
+  EXPECT_TRUE(ok.errors.empty()) << ::testing::PrintToString(ok.errors);
+
+  auto dir =
+      std::filesystem::temp_directory_path() / ("semantic_validate_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "models");
+  std::ofstream(dir / "models" / "m.yaml")
+      << "model: e\ntable: events\ntime: timestamp\n"
+         "dimensions:\n  - {name: amount, column: p_amount}\n"
+         "  - {name: nope, column: p_nope}\n"
+         "measures:\n  - {name: bad, agg: sum, sql: \"p_amount +\"}\n";
+  auto bad = validate_semantics(dir, &*plan);
+  std::filesystem::remove_all(dir);
+  EXPECT_THAT(bad.errors, Contains(HasSubstr("models/m.yaml:6: dimension 'nope': Binder Error")));
+  EXPECT_THAT(bad.errors, Contains(HasSubstr("models/m.yaml:8: measure 'bad'")));
+  EXPECT_EQ(bad.errors.size(), 2u) << ::testing::PrintToString(bad.errors);
 }
 
 }  // namespace
