@@ -9,6 +9,7 @@ namespace basalt::cli {
 void add_up_command(CLI::App& root, int& exit_code);
 void add_sql_command(CLI::App& root, int& exit_code);
 void add_version_command(CLI::App& root, int& exit_code);
+void add_keys_command(CLI::App& root, int& exit_code);
 void add_collect_command(CLI::App& root, int& exit_code);
 void add_validate_command(CLI::App& root, int& exit_code);
 
