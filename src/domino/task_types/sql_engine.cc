@@ -13,10 +13,14 @@ Status check_sql_engine(const std::string& engine) {
   if (engine == "warehouse" || (engine.rfind("duckdb:", 0) == 0 && engine.size() > 7)) {
     return Status::ok();
   }
-  if (engine.rfind("postgres:", 0) == 0 || engine.rfind("clickhouse:", 0) == 0) {
+  if (engine.rfind("clickhouse:", 0) == 0) {
+    return warehouse::clickhouse_options_from_url(engine.substr(11)).status();
+  }
+  if (engine.rfind("postgres:", 0) == 0) {
     return invalid_argument(fmt::format("engine '{}' is not supported yet", engine));
   }
-  return invalid_argument(fmt::format("unknown engine '{}' (known: warehouse, duckdb:<file>)", engine));
+  return invalid_argument(fmt::format(
+      "unknown engine '{}' (known: warehouse, duckdb:<file>, clickhouse:<url>)", engine));
 }
 
 namespace {
@@ -67,7 +71,16 @@ std::optional<std::string> value_text(const warehouse::Value& v) {
 Result<SqlOutcome> run_sql(const std::string& engine, const std::string& sql,
                            warehouse::Warehouse* warehouse,
                            const std::filesystem::path& project_dir) {
-  if (engine == "warehouse") {
+  std::unique_ptr<warehouse::Warehouse> clickhouse;  // clickhouse:<url>, opened per attempt
+  if (engine.rfind("clickhouse:", 0) == 0) {
+    auto options = warehouse::clickhouse_options_from_url(engine.substr(11));
+    if (!options) return options.status();
+    auto opened = warehouse::make_warehouse(*options);
+    if (!opened) return opened.status();
+    clickhouse = std::move(*opened);
+    warehouse = clickhouse.get();
+  }
+  if (engine == "warehouse" || clickhouse) {
     if (!warehouse) return failed_precondition("no warehouse is open in this process");
     warehouse::QueryOptions options;
     options.max_rows = 1;

@@ -2,7 +2,9 @@
 // Runs SQL for the sql and check task types on the engine a task names:
 //   warehouse        the project's warehouse (handed to the scheduler)
 //   duckdb:<file>    a DuckDB database file (relative to the project folder), opened per attempt
-// postgres:<conn> and clickhouse:<url> are refused until those engines exist.
+//   clickhouse:<url> a ClickHouse server, clickhouse://user:password@host:8123/database (or
+//                    http://…), connected per attempt
+// postgres:<conn> is refused until that engine exists.
 
 #include <filesystem>
 #include <functional>
