@@ -183,6 +183,11 @@ int run_up(const UpOptions& o) {
   warehouse::WarehouseOptions who;
   who.engine = config->warehouse.engine;
   who.path = config->warehouse_path().string();
+  who.url = config->warehouse.url;
+  who.database = config->warehouse.database;
+  who.user = config->warehouse.user;
+  who.password = config->warehouse.password;
+  who.cluster = config->warehouse.cluster;
   auto warehouse = warehouse::make_warehouse(who);
   if (!warehouse) return fail(warehouse.status());
   if (Status s = (*warehouse)->ensure_schema(); !s.is_ok()) return fail(s);
