@@ -38,6 +38,17 @@ tasks:
     upstream: [transform]
     command: echo "loaded"
 `,
+  'e2e_daily.yaml': `dag: e2e_daily
+description: A daily DAG for backfills
+owner: e2e
+schedule: "@daily"
+start_date: 2026-11-01
+catchup: false
+tasks:
+  - id: work
+    type: shell
+    command: echo "day {{ ds }}"
+`,
 };
 
 const basalt = new Basalt({ binary, repo, dags });
@@ -162,6 +173,50 @@ const tests = [
       const attempts = page.getByRole('table', { name: 'Attempts' }).locator('tbody tr');
       if ((await attempts.count()) !== 2) fail(`attempts listed: ${await attempts.count()}`);
       await shot('rerun');
+    },
+  ],
+  [
+    'pause, backfill and mark a task, each after a confirmation',
+    async (page, { shot }) => {
+      await signIn(page);
+      await page.goto('/domino');
+      const row = page.getByTestId('dag-row-e2e_daily');
+      await row.waitFor();
+      if (!/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(await row.locator('td').nth(5).innerText())) fail('no next run shown for a daily DAG');
+      await page.getByRole('link', { name: 'e2e_daily' }).click();
+      // Pause asks first; cancelling changes nothing.
+      await page.getByRole('button', { name: 'Pause' }).click();
+      const pause = page.getByRole('dialog', { name: 'Pause e2e_daily?' });
+      await pause.getByRole('button', { name: 'Cancel' }).click();
+      if ((await basalt.api('/api/v1/domino/dags/e2e_daily')).paused) fail('paused without a confirmation');
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await pause.getByRole('button', { name: 'Pause' }).click();
+      await page.locator('.badge.paused').waitFor();
+      if (!(await basalt.api('/api/v1/domino/dags/e2e_daily')).paused) fail('not paused');
+      await page.getByRole('button', { name: 'Unpause' }).click();
+      await page.getByRole('dialog', { name: 'Unpause e2e_daily?' }).getByRole('button', { name: 'Unpause' }).click();
+      await page.locator('.badge.paused').waitFor({ state: 'detached' });
+      // Backfill three days: three runs, each green.
+      await page.getByRole('button', { name: 'Backfill…' }).click();
+      const bf = page.getByRole('dialog', { name: 'Backfill e2e_daily' });
+      await bf.getByLabel('From').fill('2026-11-01');
+      await bf.getByLabel('To').fill('2026-11-03');
+      await bf.getByRole('button', { name: 'Create runs' }).click();
+      await bf.waitFor({ state: 'hidden' });
+      await eventually('three backfilled runs succeeded', async () => {
+        const runs = (await basalt.api('/api/v1/domino/runs?dag=e2e_daily')).runs.filter((r) => r.type === 'backfill');
+        return runs.length === 3 && runs.every((r) => r.state === 'success');
+      }, 30_000);
+      const grid = page.getByRole('table', { name: 'Runs by tasks' });
+      for (const day of ['2026-11-01', '2026-11-02', '2026-11-03']) {
+        await eventually(`the grid cell of ${day} green`, async () => (await grid.getByRole('button', { name: new RegExp(`^work in .*${day}.*: success`) }).count()) === 1);
+      }
+      // Mark one task instance failed from its drawer.
+      await grid.getByRole('button', { name: /^work in .*2026-11-02.*: success/ }).click();
+      await page.getByRole('button', { name: 'Mark failed…' }).click();
+      await page.getByRole('dialog', { name: 'Mark work failed?' }).getByRole('button', { name: 'Mark failed' }).click();
+      await eventually('the task shows failed', async () => (await page.getByTestId('task-state').innerText()).includes('failed'));
+      await shot('marked');
     },
   ],
   [

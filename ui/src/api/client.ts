@@ -19,8 +19,8 @@ export function describeFailure(status: number, detail: string, path: string): s
   if (status === 0) return `Cannot reach the Basalt server${said}. Is \`basalt up\` running?`;
   if (status === 401) return `Your sign-in is not valid any more; sign in again${said}.`;
   if (status === 403) return `Your role may not do this${said}.`;
-  if (status === 404 && path && detail === '')
-    return `This server has no ${path} yet: it may be an older version of Basalt.`;
+  if (status === 404 && (detail === '' || detail.startsWith('no route for')))
+    return `This server does not offer ${path.split('?')[0]} (the part of Basalt behind it is not in this version).`;
   if (status === 404) return `Not found${said}.`;
   if (status === 408 || status === 504) return `The server took too long${said}. Try a smaller range.`;
   if (status === 413) return `The request or its result is too large${said}.`;

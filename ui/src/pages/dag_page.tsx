@@ -69,7 +69,9 @@ export function DagPage() {
         <DagActions dag={d} canOperate={can.operateDags} onTriggered={(r) => select(r.run_id)} />
       </div>
       <p className="muted">
-        {d.description} · owner {d.owner} · schedule <code>{d.schedule}</code> ({d.timezone}) · file <code>{d.file}</code>
+        {d.description && <>{d.description} · </>}
+        {d.owner && <>owner {d.owner} · </>}
+        schedule <code>{d.schedule}</code> ({d.timezone}) · file <code>{d.file}</code>
       </p>
       <ErrorBox error={runs.error} title="Runs" />
 
