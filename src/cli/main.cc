@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   basalt::cli::add_up_command(app, exit_code);
   basalt::cli::add_sql_command(app, exit_code);
+  basalt::cli::add_collect_command(app, exit_code);
   basalt::gen::add_gen_command(app, exit_code);
   basalt::domino::add_dag_command(app, exit_code);
   basalt::domino::add_domino_command(app, exit_code);

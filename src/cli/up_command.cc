@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "api/console_api.h"
+#include "api/tracking_api.h"
+#include "api/static_files.h"
 #include "cli/commands.h"
 #include "cli/plan_runtime.h"
 #include "cli/project_check.h"
@@ -24,12 +26,16 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "domino/domino_api.h"
+#include "enrich/geo_ip.h"
+#include "enrich/lua_transform.h"
+#include "enrich/user_agent.h"
 #include "domino/domino_service.h"
 #include "gen/game_event_generator.h"
 #include "http/blocking_pool.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "loader/loader.h"
+#include "stream/stream_sinks.h"
 #include "wal/wal.h"
 #include "warehouse/warehouse.h"
 
@@ -171,6 +177,8 @@ int run_up(const UpOptions& o) {
   wo.segment_bytes = config->wal.segment_bytes;
   wo.sync = config->wal.sync;
   wo.group_commit_delay = config->wal.group_commit_delay;
+  wo.preallocate = config->wal.preallocate;
+  wo.disk_budget_bytes = config->wal.disk_budget_bytes;
   auto wal = wal::Wal::open(wo);
   if (!wal) return fail(wal.status());
   for (const auto& line : (*wal)->recovery().messages) spdlog::warn("WAL recovery: {}", line);
@@ -197,8 +205,14 @@ int run_up(const UpOptions& o) {
   lo.dedup_window = config->loader.dedup_window;
   lo.dedup_max_ids = config->loader.dedup_max_ids;
   lo.thread_nice = config->loader.thread_nice;
+  lo.idle_io = config->loader.idle_io;
   loader::Loader loader(log, **warehouse, lo, SystemClock::instance(), metrics);
   if (Status s = loader.start(); !s.is_ok()) return fail(s);
+  // Stream sinks: each its own WAL consumer and thread, never in the way of ingestion.
+  auto sinks = stream::StreamSinks::create(config->sinks, config->wal, log,
+                                           SystemClock::instance(), metrics);
+  if (!sinks) return fail(sinks.status());
+  if (Status s = (*sinks)->start(); !s.is_ok()) return fail(s);
 
   auto readiness = [&loader]() -> Status {
     if (loader.stuck()) {
@@ -208,12 +222,44 @@ int run_up(const UpOptions& o) {
   };
   collect::IngestService ingest(config->ingest, config->sources, log, SystemClock::instance(),
                                 metrics, readiness);
+  // Enrichment: transforms/<source>.lua, user agents, GeoIP (each optional).
+  auto transforms = enrich::TransformSet::load_dir(
+      (config->project_dir / config->enrich.transforms_dir).string());
+  if (!transforms) return fail(transforms.status());
+  std::unique_ptr<enrich::UserAgentParser> user_agents;
+  if (config->enrich.user_agent) {
+    enrich::UserAgentOptions uao;
+    if (!config->enrich.uap_regexes.empty()) uao.regexes_path = config->enrich.uap_regexes;
+    auto parser = enrich::UserAgentParser::load(uao);
+    if (!parser) {
+      return fail(Status(parser.status().code(),
+                         "user agent parsing (enrich.user_agent): " + parser.status().message() +
+                             " (install uap-core or set enrich.user_agent: false)"));
+    }
+    user_agents = std::move(*parser);
+  }
+  enrich::GeoIp geo;
+  if (!config->enrich.geoip_database.empty()) {
+    std::filesystem::path db = config->enrich.geoip_database;
+    if (db.is_relative()) db = config->project_dir / db;
+    auto opened = enrich::GeoIp::open(db.string());
+    if (!opened) return fail(opened.status());
+    geo = std::move(*opened);
+    spdlog::info("GeoIP: {} ({})", db.string(), geo.database_type());
+  }
+  ingest.set_enrichment({transforms->get(), user_agents.get(), &geo});
   PlanRuntime plan_runtime(
       o.project, config->data_dir, [&o] { return resolve_config(o); }, ingest, **warehouse);
+  plan_runtime.set_transforms(transforms->get());
   if (ReloadOutcome first = plan_runtime.apply(project); !first.applied) {
     for (const auto& e : first.errors) std::cerr << e << "\n";
     std::cerr << "basalt up: the tracking plan cannot be served: not starting\n";
     return 2;
+  }
+  stream::StreamSinks& sink_set = **sinks;
+  if (!sink_set.empty()) {
+    ingest.set_readiness_detail(
+        [&sink_set] { return R"({"sinks":)" + sink_set.detail_json() + "}"; });
   }
   http::Router ingest_routes;
   ingest.register_routes(ingest_routes);
@@ -262,7 +308,18 @@ int run_up(const UpOptions& o) {
                        }
                        return http::Response::json(out.applied ? 200 : 422, body.dump());
                      });
+  api::TrackingApiHooks tracking_hooks;
+  tracking_hooks.authorize = [&console](const http::Request& r) { return console.authorize(r); };
+  tracking_hooks.plan = [&plan_runtime] { return plan_runtime.plan(); };
+  tracking_hooks.resubmit = [&ingest](const api::QuarantineRow& q) -> Result<api::ReplayResult> {
+    auto r = ingest.resubmit(q.source, q.received_at_us, q.raw, q.call_type, "", q.quarantine_id);
+    if (!r) return r.status();
+    return api::ReplayResult{r->accepted, r->events, r->reason};
+  };
+  api::TrackingApi tracking_api(**warehouse, pool, SystemClock::instance(), tracking_hooks);
+  tracking_api.register_routes(console_routes);
   domino_api.register_routes(console_routes);
+  auto console_ui = api::register_console_ui(console_routes, api::default_ui_dir());
   http::Server console_server(console.server_options(), std::move(console_routes));
 
   if (Status s = (*scheduler)->start(); !s.is_ok()) return fail(s);
@@ -278,7 +335,13 @@ int run_up(const UpOptions& o) {
             << fmt::format("  ingest listening on {}\n", ingest_url)
             << fmt::format("  console listening on {}\n", console_url)
             << fmt::format("  data in {}, warehouse {} at {}\n", config->data_dir.string(),
-                           config->warehouse.engine, config->warehouse_path().string());
+                           config->warehouse.engine,
+                           config->warehouse.engine == "duckdb"
+                               ? config->warehouse_path().string()
+                               : config->warehouse.url + " database " +
+                                     config->warehouse.database);
+  if (sink_set.empty()) std::cout << "  stream sinks: none\n";
+  for (const auto& line : sink_set.descriptions()) std::cout << "  stream sink " << line << "\n";
   if (config->demo) {
     std::cout << "  demo credentials (public, for the demo only):\n";
     for (const auto& s : config->sources) {
@@ -316,6 +379,7 @@ int run_up(const UpOptions& o) {
   ingest_server.stop();
   console_server.stop();
   (*scheduler)->stop();
+  sink_set.stop();
   loader.stop();
   log.close();
   spdlog::info("stopped cleanly");

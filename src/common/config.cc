@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -111,9 +112,123 @@ class Section {
   std::string path_;
 };
 
+Status check_sink(const SinkConfig& k) {
+  if (k.type != "redis" && k.type != "kafka") {
+    return invalid_argument("sink '" + k.name + "': type '" + k.type +
+                            "' is not supported (supported: redis, kafka)");
+  }
+  if (k.overflow != "block" && k.overflow != "drop_oldest") {
+    return invalid_argument("sink '" + k.name + "': overflow '" + k.overflow +
+                            "' is not supported (block or drop_oldest)");
+  }
+  if (k.type == "redis" && !k.url.starts_with("redis://")) {
+    return invalid_argument("sink '" + k.name + "' needs a url redis://host:port/db");
+  }
+  if (k.type == "kafka" && (k.brokers.empty() || k.topic.empty())) {
+    return invalid_argument("sink '" + k.name + "' needs brokers and a topic");
+  }
+  static const std::set<std::string> kCompressions = {"none", "gzip", "snappy", "lz4", "zstd"};
+  if (!kCompressions.contains(k.compression)) {
+    return invalid_argument("sink '" + k.name + "': compression '" + k.compression +
+                            "' is not supported (none, gzip, snappy, lz4, zstd)");
+  }
+  if (k.batch_events == 0) return invalid_argument("sink '" + k.name + "': batch_events is 0");
+  return Status::ok();
+}
+
+Status read_sinks(const Section& top, ProjectConfig& c) {
+  const YAML::Node list = top.child("sinks");
+  if (!list.IsSequence()) return top.error(list, "sinks must be a list");
+  std::set<std::string> names;
+  for (const auto& item : list) {
+    Section s(item, top.file(), "sinks[]");
+    BASALT_RETURN_IF_ERROR(s.check_keys({"name", "type", "sources", "overflow", "batch_events",
+                                         "url", "stream", "max_len", "brokers", "topic",
+                                         "compression", "properties"}));
+    SinkConfig k;
+    BASALT_RETURN_IF_ERROR(s.get("type", k.type));
+    k.name = k.type;
+    BASALT_RETURN_IF_ERROR(s.get("name", k.name));
+    BASALT_RETURN_IF_ERROR(s.get_list("sources", k.sources));
+    BASALT_RETURN_IF_ERROR(s.get("overflow", k.overflow));
+    BASALT_RETURN_IF_ERROR(s.get_int("batch_events", k.batch_events, 1000000));
+    BASALT_RETURN_IF_ERROR(s.get("url", k.url));
+    BASALT_RETURN_IF_ERROR(s.get("stream", k.stream));
+    BASALT_RETURN_IF_ERROR(s.get_int("max_len", k.max_len, 1ull << 40));
+    BASALT_RETURN_IF_ERROR(s.get("brokers", k.brokers));
+    BASALT_RETURN_IF_ERROR(s.get("topic", k.topic));
+    BASALT_RETURN_IF_ERROR(s.get("compression", k.compression));
+    if (s.has("properties")) {
+      const YAML::Node props = s.child("properties");
+      if (!props.IsMap()) return s.error(props, "sinks[].properties must be a mapping");
+      for (const auto& kv : props) {
+        if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
+          return s.error(kv.first, "sinks[].properties maps names to plain values");
+        }
+        k.properties[kv.first.Scalar()] = kv.second.Scalar();
+      }
+    }
+    if (k.name.empty()) return s.error(item, "a sink needs a type (redis or kafka)");
+    if (Status st = check_sink(k); !st.is_ok()) return s.error(item, st.message());
+    if (!names.insert(k.name).second) {
+      return s.error(item, "sink '" + k.name + "' is declared twice (give each a name)");
+    }
+    for (const auto& src : k.sources) {
+      bool known = std::any_of(c.sources.begin(), c.sources.end(),
+                               [&](const SourceConfig& d) { return d.name == src; });
+      if (!known) return s.error(item, "sink '" + k.name + "' names an unknown source '" + src + "'");
+    }
+    c.sinks.push_back(std::move(k));
+  }
+  return Status::ok();
+}
+
+// clickhouse://[user[:password]@]host[:port][/database] into the warehouse settings.
+Status apply_clickhouse_url(const std::string& url, WarehouseConfig& w) {
+  std::string rest = url.substr(std::string_view("clickhouse://").size());
+  auto bad = [&](const std::string& why) {
+    return invalid_argument("BASALT_WAREHOUSE_URL: " + why +
+                            " (use clickhouse://user:password@host:8123/database)");
+  };
+  std::string database = "basalt";
+  if (size_t slash = rest.find('/'); slash != std::string::npos) {
+    database = rest.substr(slash + 1);
+    rest.resize(slash);
+  }
+  std::string user = "default", password;
+  if (size_t at = rest.rfind('@'); at != std::string::npos) {
+    std::string cred = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    size_t colon = cred.find(':');
+    user = cred.substr(0, colon);
+    if (colon != std::string::npos) password = cred.substr(colon + 1);
+  }
+  if (rest.empty()) return bad("no host");
+  if (database.empty()) return bad("no database after the host");
+  if (rest.find(':') == std::string::npos) rest += ":8123";
+  w.engine = "clickhouse";
+  w.url = "http://" + rest;
+  w.database = database;
+  w.user = user.empty() ? "default" : user;
+  w.password = password;
+  return Status::ok();
+}
+
+// Replaces the sink named `k.name` or adds it.
+void put_sink(ProjectConfig& c, SinkConfig k) {
+  for (auto& existing : c.sinks) {
+    if (existing.name == k.name) {
+      existing = std::move(k);
+      return;
+    }
+  }
+  c.sinks.push_back(std::move(k));
+}
+
 Status read_config(const Section& top, ProjectConfig& c) {
   BASALT_RETURN_IF_ERROR(top.check_keys({"project", "demo", "data_dir", "log_level", "sources",
-                                         "ingest", "api", "wal", "loader", "warehouse",
+                                         "ingest", "api", "wal", "loader", "warehouse", "sinks",
+                                         "enrich",
                                          // read by the parts that own them
                                          "domino"}));
   BASALT_RETURN_IF_ERROR(top.get_bool("demo", c.demo));
@@ -172,31 +287,56 @@ Status read_config(const Section& top, ProjectConfig& c) {
   }
   if (top.has("wal")) {
     Section s = top.section("wal");
-    BASALT_RETURN_IF_ERROR(s.check_keys({"segment_size", "group_commit_delay", "sync"}));
+    BASALT_RETURN_IF_ERROR(
+        s.check_keys({"segment_size", "group_commit_delay", "sync", "preallocate",
+                      "disk_budget"}));
+    BASALT_RETURN_IF_ERROR(s.get_size("disk_budget", c.wal.disk_budget_bytes));
     BASALT_RETURN_IF_ERROR(s.get_size("segment_size", c.wal.segment_bytes));
     BASALT_RETURN_IF_ERROR(s.get_duration("group_commit_delay", c.wal.group_commit_delay));
     BASALT_RETURN_IF_ERROR(s.get_bool("sync", c.wal.sync));
+    BASALT_RETURN_IF_ERROR(s.get_bool("preallocate", c.wal.preallocate));
   }
   if (top.has("loader")) {
     Section s = top.section("loader");
     BASALT_RETURN_IF_ERROR(
         s.check_keys({"batch_events", "batch_interval", "dedup_window", "dedup_max_ids",
-                      "thread_nice"}));
+                      "thread_nice", "idle_io"}));
     BASALT_RETURN_IF_ERROR(s.get_int("batch_events", c.loader.batch_events, 10000000));
     BASALT_RETURN_IF_ERROR(s.get_duration("batch_interval", c.loader.batch_interval));
     BASALT_RETURN_IF_ERROR(s.get_duration("dedup_window", c.loader.dedup_window));
     BASALT_RETURN_IF_ERROR(s.get_int("dedup_max_ids", c.loader.dedup_max_ids, 1ull << 32));
     BASALT_RETURN_IF_ERROR(s.get_int("thread_nice", c.loader.thread_nice, 19));
+    BASALT_RETURN_IF_ERROR(s.get_bool("idle_io", c.loader.idle_io));
   }
   if (top.has("warehouse")) {
     Section s = top.section("warehouse");
-    BASALT_RETURN_IF_ERROR(s.check_keys({"engine", "path"}));
+    BASALT_RETURN_IF_ERROR(s.check_keys(
+        {"engine", "path", "url", "database", "user", "password", "cluster"}));
     BASALT_RETURN_IF_ERROR(s.get("engine", c.warehouse.engine));
     BASALT_RETURN_IF_ERROR(s.get("path", c.warehouse.path));
-    if (c.warehouse.engine != "duckdb") {
+    BASALT_RETURN_IF_ERROR(s.get("url", c.warehouse.url));
+    BASALT_RETURN_IF_ERROR(s.get("database", c.warehouse.database));
+    BASALT_RETURN_IF_ERROR(s.get("user", c.warehouse.user));
+    BASALT_RETURN_IF_ERROR(s.get("password", c.warehouse.password));
+    BASALT_RETURN_IF_ERROR(s.get("cluster", c.warehouse.cluster));
+    if (c.warehouse.engine != "duckdb" && c.warehouse.engine != "clickhouse") {
       return s.error(s.child("engine"), "warehouse.engine '" + c.warehouse.engine +
-                                            "' is not supported (supported: duckdb)");
+                                            "' is not supported (supported: duckdb, clickhouse)");
     }
+    if (c.warehouse.engine == "clickhouse" && c.warehouse.url.empty()) {
+      return s.error(s.node(), "warehouse.url is required with engine clickhouse "
+                               "(e.g. http://127.0.0.1:8123)");
+    }
+  }
+  if (top.has("sinks")) BASALT_RETURN_IF_ERROR(read_sinks(top, c));
+  if (top.has("enrich")) {
+    Section s = top.section("enrich");
+    BASALT_RETURN_IF_ERROR(
+        s.check_keys({"user_agent", "uap_regexes", "geoip_database", "transforms_dir"}));
+    BASALT_RETURN_IF_ERROR(s.get_bool("user_agent", c.enrich.user_agent));
+    BASALT_RETURN_IF_ERROR(s.get("uap_regexes", c.enrich.uap_regexes));
+    BASALT_RETURN_IF_ERROR(s.get("geoip_database", c.enrich.geoip_database));
+    BASALT_RETURN_IF_ERROR(s.get("transforms_dir", c.enrich.transforms_dir));
   }
   return Status::ok();
 }
@@ -252,17 +392,40 @@ Status apply_environment(ProjectConfig& c,
   };
   if (auto v = get("BASALT_DATA_DIR"); !v.empty()) c.data_dir = v;
   if (auto v = get("BASALT_ADMIN_TOKEN"); !v.empty()) c.api.admin_token = v;
+  if (auto v = get("BASALT_GEOIP_DATABASE"); !v.empty()) c.enrich.geoip_database = v;
   if (auto v = get("BASALT_LOG_LEVEL"); !v.empty()) c.log_level = v;
   BASALT_RETURN_IF_ERROR(port("BASALT_INGEST_PORT", c.ingest.port));
   BASALT_RETURN_IF_ERROR(port("BASALT_API_PORT", c.api.port));
   if (auto v = get("BASALT_WAREHOUSE_URL"); !v.empty()) {
     constexpr std::string_view kDuck = "duckdb://";
-    if (!v.starts_with(kDuck)) {
+    constexpr std::string_view kClickHouse = "clickhouse://";
+    if (v.starts_with(kClickHouse)) {
+      BASALT_RETURN_IF_ERROR(apply_clickhouse_url(v, c.warehouse));
+    } else if (!v.starts_with(kDuck)) {
       return invalid_argument("BASALT_WAREHOUSE_URL='" + v +
-                              "' is not supported (use duckdb:///path/to/file.duckdb)");
+                              "' is not supported (use duckdb:///path/to/file.duckdb or "
+                              "clickhouse://user:password@host:8123/database)");
+    } else {
+      c.warehouse.engine = "duckdb";
+      c.warehouse.path = v.substr(kDuck.size());
     }
-    c.warehouse.engine = "duckdb";
-    c.warehouse.path = v.substr(kDuck.size());
+  }
+  if (auto v = get("BASALT_REDIS_URL"); !v.empty()) {
+    SinkConfig k;
+    k.name = k.type = "redis";
+    k.url = v;
+    if (auto st = get("BASALT_REDIS_STREAM"); !st.empty()) k.stream = st;
+    if (!v.starts_with("redis://")) {
+      return invalid_argument("BASALT_REDIS_URL='" + v + "' is not a redis://host:port/db URL");
+    }
+    put_sink(c, std::move(k));
+  }
+  if (auto v = get("BASALT_KAFKA_BROKERS"); !v.empty()) {
+    SinkConfig k;
+    k.name = k.type = "kafka";
+    k.brokers = v;
+    if (auto t = get("BASALT_KAFKA_TOPIC"); !t.empty()) k.topic = t;
+    put_sink(c, std::move(k));
   }
   return Status::ok();
 }

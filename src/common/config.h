@@ -39,6 +39,8 @@ struct WalConfig {
   uint64_t segment_bytes = 64ull << 20;
   std::chrono::microseconds group_commit_delay{0};
   bool sync = true;
+  bool preallocate = true;  // zero-fill the next segment in the background (see WalOptions)
+  uint64_t disk_budget_bytes = 0;  // disk_budget: 0 is none (see wal::WalOptions)
 };
 
 struct LoaderConfig {
@@ -47,11 +49,48 @@ struct LoaderConfig {
   std::chrono::seconds dedup_window{24 * 3600};
   size_t dedup_max_ids = 20'000'000;  // memory bound of the dedup index (about 13 bytes an id)
   int thread_nice = 10;  // nice value of the loader thread, so acknowledging goes first (0..19)
+  bool idle_io = false;  // the loader thread's disk I/O in the idle class
 };
 
 struct WarehouseConfig {
   std::string engine = "duckdb";
   std::string path;  // duckdb: file, relative to data_dir; default warehouse.duckdb
+  // clickhouse: the HTTP interface (http://host:8123), database, credentials, and the cluster
+  // name for ON CLUSTER DDL and Distributed tables (empty: one server).
+  std::string url;
+  std::string database = "basalt";
+  std::string user = "default";
+  std::string password;
+  std::string cluster;
+};
+
+// What collection adds to events (src/enrich): user agent parsing, GeoIP, Lua transforms.
+struct EnrichConfig {
+  bool user_agent = true;  // parse User-Agent into browser, OS and device
+  std::string uap_regexes;  // uap-core regexes.yaml; empty: Debian's copy
+  // A MaxMind-format .mmdb (GeoLite2/GeoIP2 City); relative paths are relative to the project
+  // folder; empty: no geo fields.
+  std::string geoip_database;
+  std::string transforms_dir = "transforms";  // <dir>/<source>.lua, relative to the project
+};
+
+// A stream sink: forwards every event of its sources from the WAL to Redis Streams or Kafka
+// (src/stream/README.md).
+struct SinkConfig {
+  std::string name;                  // unique; its WAL consumer is "sink:<name>"
+  std::string type;                  // redis | kafka
+  std::vector<std::string> sources;  // the sources it forwards; empty: all
+  std::string overflow = "block";    // past wal.disk_budget: block | drop_oldest
+  size_t batch_events = 1000;        // most records delivered at once
+  // redis
+  std::string url;                                // redis://[:password@]host:port/db
+  std::string stream = "basalt:events:{source}";  // stream key, {source} is replaced
+  uint64_t max_len = 1000000;                     // XADD MAXLEN ~
+  // kafka
+  std::string brokers;                           // bootstrap servers host:port,...
+  std::string topic = "basalt-events";           // {source} is replaced
+  std::string compression = "lz4";               // none | gzip | snappy | lz4 | zstd
+  std::map<std::string, std::string> properties;  // librdkafka properties as is (TLS, SASL)
 };
 
 struct ProjectConfig {
@@ -67,6 +106,8 @@ struct ProjectConfig {
   WalConfig wal;
   LoaderConfig loader;
   WarehouseConfig warehouse;
+  std::vector<SinkConfig> sinks;
+  EnrichConfig enrich;
 
   std::filesystem::path wal_dir() const { return data_dir / "wal"; }
   std::filesystem::path warehouse_path() const;
@@ -76,7 +117,10 @@ struct ProjectConfig {
 Result<ProjectConfig> load_project_config(const std::filesystem::path& project_dir);
 
 // Applies BASALT_* environment variables (BASALT_DATA_DIR, BASALT_ADMIN_TOKEN,
-// BASALT_WAREHOUSE_URL=duckdb:///path, BASALT_INGEST_PORT, BASALT_API_PORT, BASALT_LOG_LEVEL).
+// BASALT_WAREHOUSE_URL=duckdb:///path or clickhouse://user:password@host:8123/database,
+// BASALT_INGEST_PORT, BASALT_API_PORT, BASALT_LOG_LEVEL, BASALT_REDIS_URL=redis://host:port/db
+// with BASALT_REDIS_STREAM, BASALT_KAFKA_BROKERS with BASALT_KAFKA_TOPIC: a sink named redis
+// or kafka, replacing one of that name in basalt.yaml).
 // `getenv` is injected for tests.
 Status apply_environment(ProjectConfig& config,
                          const std::function<const char*(const char*)>& getenv);

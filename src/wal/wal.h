@@ -33,6 +33,15 @@ struct WalOptions {
   std::chrono::microseconds group_commit_delay{0};
   // Largest group written with one sync.
   uint64_t max_group_bytes = 8ull << 20;
+  // Keep the next segment ready: a background thread writes it full of zeros and syncs it
+  // before it is needed, so appends overwrite blocks already allocated and each group's
+  // fdatasync writes only its own data, with no file-system journal commit that would wait
+  // for other files' writes (the warehouse's) on the same disk.
+  bool preallocate = true;
+  // Disk budget of the segments (0: none). While the segments on disk hold more than this,
+  // append refuses new records with kResourceExhausted (the ingest API answers 503 with
+  // Retry-After), until consumers commit past old segments so they can be deleted.
+  uint64_t disk_budget_bytes = 0;
 };
 
 // What recovery found when the log was opened.
@@ -52,6 +61,9 @@ struct WalStats {
   uint64_t segments = 0;
   uint64_t groups_written = 0;
   uint64_t records_written = 0;
+  uint64_t preallocated_rotations = 0;  // rotations onto a segment prepared in advance
+  uint64_t preallocation_failures = 0;  // spare segments that could not be prepared
+  bool spare_ready = false;             // a prepared segment waits for the next rotation
 };
 
 struct WalRecord {
@@ -102,6 +114,11 @@ class Wal {
   virtual Status register_consumer(const std::string& name) = 0;
   virtual Status commit(const std::string& name, Lsn next_needed) = 0;
   virtual Result<Lsn> committed(const std::string& name) const = 0;
+
+  // The first LSN after the oldest segment on disk: committing a consumer there lets that
+  // segment go (once every other consumer is past it too). durable_end when only the active
+  // segment is left. The default (for logs without segments) is stats().first_lsn.
+  virtual Lsn oldest_segment_end() const { return stats().first_lsn; }
 
   // Whether the last write succeeded (for readiness checks).
   virtual bool writable() const = 0;

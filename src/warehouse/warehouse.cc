@@ -70,6 +70,14 @@ std::string_view sql_type_of(event::ValueType type) {
   return "JSON";
 }
 
+Result<QueryResult> Warehouse::query(const std::string& sql, const std::vector<Value>& params,
+                                     const QueryOptions& options) {
+  if (!params.empty()) {
+    return failed_precondition("this warehouse engine does not support bound parameters");
+  }
+  return query(sql, options);
+}
+
 // Every engine is listed here, explicitly: no static registration.
 Result<std::unique_ptr<Warehouse>> make_warehouse(const WarehouseOptions& options) {
   if (options.engine == "duckdb") {

@@ -112,6 +112,13 @@ class Warehouse {
   // Runs one SQL statement. Errors carry the engine's message (kInvalidArgument for SQL the
   // engine refuses, kDeadlineExceeded for a timeout).
   virtual Result<QueryResult> query(const std::string& sql, const QueryOptions& options) = 0;
+
+  // Runs one SQL statement with `params` bound, in order, to its placeholders (`?` or `$1`,
+  // `$2`, …): values never become SQL text. kInvalidArgument when the statement has a different
+  // number of placeholders. Engines without parameter support keep this default, which refuses
+  // any parameter with kFailedPrecondition.
+  virtual Result<QueryResult> query(const std::string& sql, const std::vector<Value>& params,
+                                    const QueryOptions& options);
 };
 
 struct WarehouseOptions {

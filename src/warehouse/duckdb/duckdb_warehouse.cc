@@ -341,6 +341,12 @@ Status close_appender(duckdb_appender app, const char* table) {
   return Status::ok();
 }
 
+// The enrichment fields of an event, in Event order, as columns of `events`.
+constexpr const char* kEnrichmentColumns[] = {"browser",       "browser_version", "os_family",
+                                              "os_version",    "device_family",   "device_brand",
+                                              "device_model",  "country",         "region",
+                                              "city"};
+
 // Rows of a query as text (NULL as nullopt), for the loader's small reads of its own tables.
 Result<std::vector<std::vector<std::optional<std::string>>>> fetch_text(duckdb_connection conn,
                                                                         const std::string& sql) {
@@ -783,6 +789,16 @@ Status DuckDbWarehouse::ensure_schema() {
                               "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS quarantine_id "
                               "VARCHAR;ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS call_type "
                               "VARCHAR;"));
+  // Which quarantined events `basalt quarantine replay` re-submitted (each at most once).
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(),
+                              "CREATE TABLE IF NOT EXISTS quarantine_replays (quarantine_id "
+                              "VARCHAR PRIMARY KEY, replayed_at TIMESTAMPTZ, events BIGINT)"));
+  // Added by version 3: the enrichment of events.
+  for (const char* c : kEnrichmentColumns) {
+    BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), std::string("ALTER TABLE events ADD COLUMN IF "
+                                                                "NOT EXISTS ") +
+                                                        c + " VARCHAR"));
+  }
   return refresh_users_columns();
 }
 
@@ -899,6 +915,11 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
       K::kVarchar, K::kJson, K::kJson, K::kJson};
   std::vector<const char*> columns = kColumns;
   std::vector<ColumnKind> kinds = kKinds;
+  const size_t first_enrichment = columns.size();
+  for (const char* c : kEnrichmentColumns) {
+    columns.push_back(c);
+    kinds.push_back(ColumnKind::kVarchar);
+  }
   const size_t first_typed = columns.size();
   for (const FilledColumn& c : event_columns_) {
     columns.push_back(c.column.c_str());
@@ -940,6 +961,14 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
       w.set_json(19, json(e.properties_json));
       w.set_json(20, json(e.traits_json));
       w.set_json(21, json(e.context_json));
+      {
+        size_t c = first_enrichment;
+        for (const std::string* v :
+             {&e.browser, &e.browser_version, &e.os_family, &e.os_version, &e.device_family,
+              &e.device_brand, &e.device_model, &e.country, &e.region, &e.city}) {
+          w.set_string(c++, *v, true);
+        }
+      }
       if (!event_columns_.empty()) {
         std::fill(filled.begin(), filled.end(), 0);
         if (e.type == event::EventType::kTrack) {
@@ -1238,6 +1267,11 @@ Status DuckDbWarehouse::for_each_loaded_message(
 }
 
 Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const QueryOptions& options) {
+  return query(sql, {}, options);
+}
+
+Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const std::vector<Value>& params,
+                                           const QueryOptions& options) {
   auto conn_or = connect();
   if (!conn_or) return conn_or.status();
   duckdb_connection conn = conn_or->get();
@@ -1285,6 +1319,34 @@ Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const QueryOp
     if (duckdb_prepare(conn, outer.c_str(), stmt.out()) == DuckDBError) {
       const char* e = duckdb_prepare_error(stmt.get());
       return invalid_argument(e ? e : "the statement could not be prepared");
+    }
+  }
+
+  if (duckdb_nparams(stmt.get()) != params.size()) {
+    return invalid_argument("the statement has " + std::to_string(duckdb_nparams(stmt.get())) +
+                            " parameters but " + std::to_string(params.size()) +
+                            " values were given");
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    idx_t at = i + 1;
+    duckdb_state st = std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            return duckdb_bind_null(stmt.get(), at);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return duckdb_bind_boolean(stmt.get(), at, v);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            return duckdb_bind_int64(stmt.get(), at, v);
+          } else if constexpr (std::is_same_v<T, double>) {
+            return duckdb_bind_double(stmt.get(), at, v);
+          } else {
+            return duckdb_bind_varchar_length(stmt.get(), at, v.data(), v.size());
+          }
+        },
+        params[i]);
+    if (st == DuckDBError) {
+      return invalid_argument("parameter " + std::to_string(at) + " could not be bound");
     }
   }
 

@@ -39,6 +39,10 @@ class DuckDbWarehouse final : public Warehouse {
       const std::function<void(std::string_view, std::string_view, int64_t)>& fn) override;
   Result<QueryResult> query(const std::string& sql, const QueryOptions& options) override;
   Result<std::vector<std::string>> apply_plan_columns(const PlanColumns& columns) override;
+  // Binds each Value with DuckDB's prepared-statement API (strings as VARCHAR, monostate as
+  // NULL).
+  Result<QueryResult> query(const std::string& sql, const std::vector<Value>& params,
+                            const QueryOptions& options) override;
 
  private:
   // A typed column load() fills.

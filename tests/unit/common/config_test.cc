@@ -100,6 +100,99 @@ TEST_F(ConfigTest, EnvironmentOverridesFile) {
   EXPECT_FALSE(apply_environment(*c, getenv).is_ok());
 }
 
+TEST_F(ConfigTest, ReadsSinksAndTheClickHouseWarehouse) {
+  write(R"(sources:
+  - {name: app, write_key: k1}
+  - {name: web, write_key: k2}
+wal: {disk_budget: 2GB}
+warehouse: {engine: clickhouse, url: "http://ch:8123", database: events, user: u,
+            password: p, cluster: main}
+sinks:
+  - {type: redis, url: "redis://cache:6379/1", max_len: 5000, overflow: drop_oldest}
+  - name: audit
+    type: kafka
+    sources: [web]
+    brokers: "k1:9092,k2:9092"
+    topic: "basalt.{source}"
+    compression: zstd
+    properties: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}
+)");
+  auto c = load_project_config(dir_);
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->wal.disk_budget_bytes, 2ull << 30);
+  EXPECT_EQ(c->warehouse.engine, "clickhouse");
+  EXPECT_EQ(c->warehouse.url, "http://ch:8123");
+  EXPECT_EQ(c->warehouse.cluster, "main");
+  ASSERT_EQ(c->sinks.size(), 2u);
+  EXPECT_EQ(c->sinks[0].name, "redis");
+  EXPECT_EQ(c->sinks[0].max_len, 5000u);
+  EXPECT_EQ(c->sinks[0].overflow, "drop_oldest");
+  EXPECT_EQ(c->sinks[0].stream, "basalt:events:{source}");
+  EXPECT_EQ(c->sinks[1].name, "audit");
+  EXPECT_EQ(c->sinks[1].sources, std::vector<std::string>{"web"});
+  EXPECT_EQ(c->sinks[1].compression, "zstd");
+  EXPECT_EQ(c->sinks[1].properties.at("security.protocol"), "SASL_SSL");
+
+  struct Bad {
+    const char* sinks;
+    const char* message;
+  } bad[] = {
+      {"sinks: [{type: mqtt}]", "type 'mqtt' is not supported"},
+      {"sinks: [{type: redis, url: 'http://x'}]", "needs a url redis://"},
+      {"sinks: [{type: kafka, brokers: b, compression: brotli}]", "compression 'brotli'"},
+      {"sinks: [{type: kafka, brokers: b, overflow: wait}]", "overflow 'wait'"},
+      {"sinks: [{type: kafka, brokers: b, sources: [nope]}]", "unknown source 'nope'"},
+      {"sinks: [{type: kafka, brokers: b}, {type: kafka, brokers: c}]", "declared twice"},
+      {"sinks: [{type: kafka, brokers: b, properties: [1]}]", "must be a mapping"},
+      {"sinks: {type: kafka}", "sinks must be a list"},
+      {"warehouse: {engine: clickhouse}", "warehouse.url is required"},
+  };
+  for (const auto& b : bad) {
+    write(std::string("sources: [{name: app, write_key: k}]\n") + b.sinks + "\n");
+    auto r = load_project_config(dir_);
+    ASSERT_FALSE(r.is_ok()) << b.sinks;
+    EXPECT_NE(r.status().message().find(b.message), std::string::npos)
+        << b.sinks << " → " << r.status().message();
+    EXPECT_NE(r.status().message().find("basalt.yaml:"), std::string::npos);
+  }
+}
+
+TEST_F(ConfigTest, EnvironmentEnablesSinksAndClickHouse) {
+  write("sources: [{name: app, write_key: k}]\nsinks: [{type: redis, url: 'redis://a:1/0'}]\n");
+  auto c = load_project_config(dir_);
+  ASSERT_TRUE(c.is_ok());
+  std::map<std::string, std::string> env = {
+      {"BASALT_REDIS_URL", "redis://b:2/3"},
+      {"BASALT_KAFKA_BROKERS", "k:9092"},
+      {"BASALT_KAFKA_TOPIC", "events"},
+      {"BASALT_WAREHOUSE_URL", "clickhouse://bob:s3cret@ch.local:8124/analytics"}};
+  auto getenv = [&](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  ASSERT_TRUE(apply_environment(*c, getenv).is_ok());
+  ASSERT_EQ(c->sinks.size(), 2u);
+  EXPECT_EQ(c->sinks[0].url, "redis://b:2/3") << "the environment replaces the file's sink";
+  EXPECT_EQ(c->sinks[1].type, "kafka");
+  EXPECT_EQ(c->sinks[1].brokers, "k:9092");
+  EXPECT_EQ(c->sinks[1].topic, "events");
+  EXPECT_EQ(c->warehouse.engine, "clickhouse");
+  EXPECT_EQ(c->warehouse.url, "http://ch.local:8124");
+  EXPECT_EQ(c->warehouse.user, "bob");
+  EXPECT_EQ(c->warehouse.password, "s3cret");
+  EXPECT_EQ(c->warehouse.database, "analytics");
+
+  env = {{"BASALT_WAREHOUSE_URL", "clickhouse://host"}};
+  ASSERT_TRUE(apply_environment(*c, getenv).is_ok());
+  EXPECT_EQ(c->warehouse.url, "http://host:8123");
+  EXPECT_EQ(c->warehouse.database, "basalt");
+  EXPECT_EQ(c->warehouse.user, "default");
+  env = {{"BASALT_WAREHOUSE_URL", "clickhouse://"}};
+  EXPECT_FALSE(apply_environment(*c, getenv).is_ok());
+  env = {{"BASALT_REDIS_URL", "http://x"}};
+  EXPECT_FALSE(apply_environment(*c, getenv).is_ok());
+}
+
 TEST(ParseTest, DurationsAndSizes) {
   EXPECT_EQ(*parse_duration("250ms"), std::chrono::milliseconds(250));
   EXPECT_EQ(*parse_duration("24h"), std::chrono::hours(24));

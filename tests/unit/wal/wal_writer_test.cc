@@ -219,3 +219,51 @@ TEST(WalWriter, MaxGroupBytesSplitsGroups) {
 
 }  // namespace
 }  // namespace basalt::wal
+
+namespace basalt::wal {
+namespace {
+
+TEST(WalWriter, DiskBudgetRefusesAppendsUntilAConsumerCommitsPastOldSegments) {
+  testing::TempDir dir;
+  WalOptions o = testing::small_options(dir.path());
+  o.disk_budget_bytes = 3 * o.segment_bytes;
+  auto wal = testing::open_or_die(o);
+  ASSERT_TRUE(wal->register_consumer("sink:slow").is_ok());
+  Status refused;
+  int appended = 0;
+  for (int i = 0; i < 1000 && refused.is_ok(); ++i) {
+    auto lsn = wal->append_sync({testing::payload(i, 200)});
+    if (lsn) {
+      ++appended;
+    } else {
+      refused = lsn.status();
+    }
+  }
+  ASSERT_FALSE(refused.is_ok()) << "the budget never applied";
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.message().find("disk budget"), std::string::npos) << refused.message();
+  EXPECT_TRUE(wal->writable()) << "a full budget is not a write failure";
+  WalStats s = wal->stats();
+  EXPECT_EQ(s.durable_end, static_cast<Lsn>(appended)) << "nothing refused was written";
+  EXPECT_GT(s.bytes_on_disk, o.disk_budget_bytes);
+
+  // Skipping the consumer forward past the oldest segment frees room.
+  Lsn end = wal->oldest_segment_end();
+  EXPECT_GT(end, s.first_lsn);
+  while (wal->stats().bytes_on_disk > o.disk_budget_bytes) {
+    ASSERT_TRUE(wal->commit("sink:slow", wal->oldest_segment_end()).is_ok());
+  }
+  auto lsn = wal->append_sync({testing::payload(appended, 200)});
+  ASSERT_TRUE(lsn.is_ok()) << lsn.status().to_string();
+  EXPECT_EQ(*lsn, static_cast<Lsn>(appended));
+}
+
+TEST(WalWriter, OldestSegmentEndIsTheDurableEndWithOneSegment) {
+  testing::TempDir dir;
+  auto wal = testing::open_or_die(testing::small_options(dir.path()));
+  ASSERT_TRUE(wal->append_sync({"a", "b"}).is_ok());
+  EXPECT_EQ(wal->oldest_segment_end(), 2u);
+}
+
+}  // namespace
+}  // namespace basalt::wal

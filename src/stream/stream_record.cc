@@ -1,0 +1,192 @@
+#include "stream/stream_record.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace basalt::stream {
+
+namespace {
+
+void append_string(std::string_view s, std::string& out) {
+  out.push_back('"');
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void member(std::string_view name, std::string_view value, std::string& out) {
+  out.push_back(',');
+  append_string(name, out);
+  out.push_back(':');
+  append_string(value, out);
+}
+
+void member_int(std::string_view name, int64_t value, std::string& out) {
+  out.push_back(',');
+  append_string(name, out);
+  out.push_back(':');
+  out += std::to_string(value);
+}
+
+void member_raw(std::string_view name, std::string_view json, std::string& out) {
+  out.push_back(',');
+  append_string(name, out);
+  out.push_back(':');
+  out += json.empty() ? std::string_view("{}") : json;
+}
+
+Status bad(std::string_view why) {
+  return invalid_argument("not a stream record: " + std::string(why));
+}
+
+}  // namespace
+
+std::string_view ordering_key(const event::Event& e) {
+  return e.user_id.empty() ? std::string_view(e.anonymous_id) : std::string_view(e.user_id);
+}
+
+void append_stream_record(const event::Event& e, std::string& out) {
+  out += "{\"schema_version\":";
+  out += std::to_string(kStreamSchemaVersion);
+  member("type", event::event_type_name(e.type), out);
+  member("event_id", e.event_id, out);
+  member("message_id", e.message_id, out);
+  member("source", e.source, out);
+  member("event", e.event, out);
+  member("user_id", e.user_id, out);
+  member("anonymous_id", e.anonymous_id, out);
+  member("group_id", e.group_id, out);
+  member("previous_id", e.previous_id, out);
+  member_int("timestamp_us", e.timestamp_us, out);
+  member_int("received_at_us", e.received_at_us, out);
+  if (e.sent_at_us) member_int("sent_at_us", *e.sent_at_us, out);
+  if (e.original_timestamp_us) member_int("original_timestamp_us", *e.original_timestamp_us, out);
+  member("ip", e.ip, out);
+  member("user_agent", e.user_agent, out);
+  member("library_name", e.library_name, out);
+  member("library_version", e.library_version, out);
+  member("os_name", e.os_name, out);
+  member("app_version", e.app_version, out);
+  member_raw("properties", e.properties_json, out);
+  member_raw("traits", e.traits_json, out);
+  member_raw("context", e.context_json, out);
+  out.push_back('}');
+}
+
+std::string stream_record(const event::Event& e) {
+  std::string out;
+  out.reserve(512 + e.properties_json.size() + e.context_json.size() + e.traits_json.size());
+  append_stream_record(e, out);
+  return out;
+}
+
+Result<event::Event> parse_stream_record(std::string_view json) {
+  nlohmann::ordered_json j =
+      nlohmann::ordered_json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return bad("invalid JSON");
+  if (!j.is_object()) return bad("not a JSON object");
+  auto version = j.find("schema_version");
+  if (version == j.end() || !version->is_number_integer()) return bad("no schema_version");
+  if (version->get<int64_t>() > kStreamSchemaVersion || version->get<int64_t>() < 1) {
+    return bad("schema_version " + std::to_string(version->get<int64_t>()) +
+               " is not supported (this build reads 1 to " + std::to_string(kStreamSchemaVersion) +
+               ")");
+  }
+  event::Event e;
+  Status error;
+  auto str = [&](const char* name, std::string& out) {
+    auto it = j.find(name);
+    if (it == j.end()) return;
+    if (!it->is_string()) {
+      if (error.is_ok()) error = bad(std::string(name) + " must be a string");
+      return;
+    }
+    out = it->get<std::string>();
+  };
+  auto num = [&](const char* name, int64_t& out, bool required) {
+    auto it = j.find(name);
+    if (it == j.end()) {
+      if (required && error.is_ok()) error = bad(std::string("no ") + name);
+      return false;
+    }
+    if (!it->is_number_integer()) {
+      if (error.is_ok()) error = bad(std::string(name) + " must be an integer");
+      return false;
+    }
+    out = it->get<int64_t>();
+    return true;
+  };
+  auto obj = [&](const char* name, std::string& out) {
+    auto it = j.find(name);
+    if (it == j.end()) return;
+    if (!it->is_object()) {
+      if (error.is_ok()) error = bad(std::string(name) + " must be an object");
+      return;
+    }
+    out = it->dump();
+  };
+  std::string type;
+  str("type", type);
+  auto parsed_type = event::parse_event_type(type);
+  if (!parsed_type) return bad("unknown type '" + type + "'");
+  e.type = *parsed_type;
+  str("event_id", e.event_id);
+  str("message_id", e.message_id);
+  str("source", e.source);
+  str("event", e.event);
+  str("user_id", e.user_id);
+  str("anonymous_id", e.anonymous_id);
+  str("group_id", e.group_id);
+  str("previous_id", e.previous_id);
+  num("timestamp_us", e.timestamp_us, true);
+  num("received_at_us", e.received_at_us, true);
+  int64_t v = 0;
+  if (num("sent_at_us", v, false)) e.sent_at_us = v;
+  if (num("original_timestamp_us", v, false)) e.original_timestamp_us = v;
+  str("ip", e.ip);
+  str("user_agent", e.user_agent);
+  str("library_name", e.library_name);
+  str("library_version", e.library_version);
+  str("os_name", e.os_name);
+  str("app_version", e.app_version);
+  obj("properties", e.properties_json);
+  obj("traits", e.traits_json);
+  obj("context", e.context_json);
+  if (!error.is_ok()) return error;
+  if (e.message_id.empty()) return bad("no message_id");
+  return e;
+}
+
+}  // namespace basalt::stream

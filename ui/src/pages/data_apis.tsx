@@ -1,0 +1,3 @@
+export function DataApisPage() {
+  return <section><h1>DataApisPage</h1></section>;
+}

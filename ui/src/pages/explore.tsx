@@ -1,0 +1,3 @@
+export function ExplorePage() {
+  return <section><h1>ExplorePage</h1></section>;
+}

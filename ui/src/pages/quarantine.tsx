@@ -1,0 +1,3 @@
+export function QuarantinePage() {
+  return <section><h1>QuarantinePage</h1></section>;
+}

@@ -1,0 +1,3 @@
+export function TrackingPage() {
+  return <section><h1>TrackingPage</h1></section>;
+}
