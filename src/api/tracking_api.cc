@@ -233,21 +233,15 @@ Result<std::string> TrackingApi::undeclared_json(size_t limit) {
   const std::string lim = std::to_string(limit);
   auto events = warehouse_.query(
       "SELECT source, event, count(*) AS n, epoch_us(max(received_at)) AS last_seen, "
-      "list(properties::VARCHAR ORDER BY received_at DESC)[1:3] AS samples FROM events "
+      "to_json(list(properties ORDER BY received_at DESC)[1:3])::VARCHAR AS samples FROM events "
       "WHERE type = 'track' AND source NOT IN (" + strict + ") AND event NOT IN (" +
           declared_events + ") GROUP BY ALL ORDER BY n DESC, event LIMIT " + lim,
       {}, warehouse::QueryOptions{});
   if (!events) return events.status();
   for (const auto& row : events->rows) {
-    json samples = json::parse(std::get_if<std::string>(&row[4]) ? std::get<std::string>(row[4])
-                                                                  : "[]",
-                               nullptr, false);
-    json parsed = json::array();
-    if (samples.is_array()) {
-      for (const auto& s : samples) {
-        parsed.push_back(s.is_string() ? json::parse(s.get<std::string>(), nullptr, false) : s);
-      }
-    }
+    const auto* text = std::get_if<std::string>(&row[4]);
+    json parsed = json::parse(text ? *text : "[]", nullptr, false);
+    if (!parsed.is_array()) parsed = json::array();
     out["events"].push_back({{"source", value_json(row[0])},
                              {"event", value_json(row[1])},
                              {"count", int_of(row[2])},
@@ -260,7 +254,7 @@ Result<std::string> TrackingApi::undeclared_json(size_t limit) {
       "FROM events WHERE type = 'track' AND source NOT IN (" + strict + ") AND event IN (" +
           declared_events + ")) "
       "SELECT k.source, k.event, k.key, count(*) AS n, epoch_us(max(k.received_at)), "
-      "list(DISTINCT json_extract(k.properties, '$.\"' || replace(k.key, '\"', '\\\"') || '\"')::VARCHAR)[1:5] "
+      "to_json(list(DISTINCT json_extract(k.properties, '$.\"' || replace(k.key, '\"', '\\\"') || '\"'))[1:5])::VARCHAR "
       "FROM k ANTI JOIN declared AS d ON d.event = k.event AND d.key = k.key "
       "GROUP BY ALL ORDER BY n DESC, k.event, k.key LIMIT " + lim,
       {}, warehouse::QueryOptions{});
@@ -268,10 +262,8 @@ Result<std::string> TrackingApi::undeclared_json(size_t limit) {
   for (const auto& row : props->rows) {
     json samples = json::array();
     if (const auto* s = std::get_if<std::string>(&row[5])) {
-      // A DuckDB list of JSON texts printed as [a, b]: read each element back as JSON.
-      json list = json::parse(*s, nullptr, false);
-      if (list.is_array()) samples = list;
-      else samples.push_back(*s);
+      json list = json::parse(*s, nullptr, false);  // a JSON array of the values as sent
+      if (list.is_array()) samples = std::move(list);
     }
     out["properties"].push_back({{"source", value_json(row[0])},
                                  {"event", value_json(row[1])},
