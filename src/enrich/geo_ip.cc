@@ -87,6 +87,15 @@ Result<std::optional<GeoInfo>> GeoIp::lookup(std::string_view ip) const {
     return invalid_argument("\"" + std::string(ip) + "\" is not an IP address");
   }
   if (!db_) return std::optional<GeoInfo>();
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as dual-stack sockets report IPv4 clients)
+  // is looked up as the IPv4 address in an IPv4-only database.
+  if (address.ss_family == AF_INET6 && db_->mmdb.metadata.ip_version == 4) {
+    const in6_addr v6 = reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr;
+    if (!IN6_IS_ADDR_V4MAPPED(&v6)) return std::optional<GeoInfo>();
+    address = sockaddr_storage{};
+    address.ss_family = AF_INET;
+    std::memcpy(&reinterpret_cast<sockaddr_in*>(&address)->sin_addr, &v6.s6_addr[12], 4);
+  }
 
   int mmdb_error = MMDB_SUCCESS;
   MMDB_lookup_result_s found =

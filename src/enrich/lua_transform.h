@@ -30,7 +30,7 @@ namespace basalt::enrich {
 
 struct LuaLimits {
   // Lua VM instructions one call of transform() may run (also the budget of the script's
-  // top level when it is loaded). About a millisecond per 300,000 on this class of machine.
+  // top level when it is loaded). A million take about 1 ms of CPU (bench/README.md).
   uint64_t instruction_budget = 1'000'000;
   // Bytes the whole Lua state may hold (the script, its globals and one call's garbage).
   size_t memory_limit_bytes = size_t{64} << 20;

@@ -159,6 +159,8 @@ TEST(LuaTransformTest, BadReturnValues) {
       if e.event == "cycle" then e.self = e return e end
       if e.event == "utf8" then e.name = string.char(255) return e end
       if e.event == "list" then return { e, 5 } end
+      if e.event == "marked" then e.tags = json.array({"a", name = "b"}) return e end
+      if e.event == "holes" then e.tags = json.array({}) e.tags[3] = "c" return e end
       return e
     end)");
   EXPECT_NE(apply_error(*t, R"({"event":"s"})").message().find("not a string"), std::string::npos);
@@ -175,6 +177,13 @@ TEST(LuaTransformTest, BadReturnValues) {
   s = apply_error(*t, R"({"event":"utf8"})");
   EXPECT_NE(s.message().find("at \"name\": a string is not valid UTF-8"), std::string::npos)
       << s.message();
+  s = apply_error(*t, R"({"event":"marked"})");
+  EXPECT_NE(s.message().find("at \"tags\": a table marked as a JSON array has a key that is not"),
+            std::string::npos)
+      << s.message();
+  // Holes in a marked array are nulls.
+  EXPECT_EQ(must_apply(*t, R"({"event":"holes"})").at(0),
+            R"({"event":"holes","tags":[null,null,"c"]})");
   s = apply_error(*t, R"({"event":"list"})");
   EXPECT_NE(s.message().find("event 2 of the list transform() returned is a number"),
             std::string::npos)
