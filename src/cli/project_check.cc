@@ -7,6 +7,7 @@
 #include "domino/dag.h"
 #include "domino/task_type.h"
 #include "schema/breaking_changes.h"
+#include "semantic/project_semantics.h"
 
 namespace basalt::cli {
 
@@ -71,12 +72,19 @@ void check_dags(const fs::path& project, const std::optional<fs::path>&, Project
   r.notes.push_back(std::to_string(set.dags.size()) + " DAGs");
 }
 
+// models/ and apis/: file errors, and their SQL against the plan's warehouse schema.
+void check_semantics(const fs::path& project, const std::optional<fs::path>&, ProjectReport& r) {
+  semantic::SemanticReport s = semantic::validate_semantics(project, r.plan ? &*r.plan : nullptr);
+  for (auto& e : s.errors) r.errors.push_back(std::move(e));
+  for (auto& n : s.notes) r.notes.push_back(std::move(n));
+}
+
 using Section =
     std::function<void(const fs::path&, const std::optional<fs::path>&, ProjectReport&)>;
 
 // The parts of a project after basalt.yaml, in the order they are checked and reported.
 const std::vector<Section>& sections() {
-  static const std::vector<Section> kSections = {check_tracking, check_dags};
+  static const std::vector<Section> kSections = {check_tracking, check_dags, check_semantics};
   return kSections;
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api/console_api.h"
+#include "api/semantic_routes.h"
 #include "api/static_files.h"
 #include "cli/commands.h"
 #include "cli/plan_runtime.h"
@@ -182,6 +183,11 @@ int run_up(const UpOptions& o) {
   warehouse::WarehouseOptions who;
   who.engine = config->warehouse.engine;
   who.path = config->warehouse_path().string();
+  who.url = config->warehouse.url;
+  who.database = config->warehouse.database;
+  who.user = config->warehouse.user;
+  who.password = config->warehouse.password;
+  who.cluster = config->warehouse.cluster;
   auto warehouse = warehouse::make_warehouse(who);
   if (!warehouse) return fail(warehouse.status());
   if (Status s = (*warehouse)->ensure_schema(); !s.is_ok()) return fail(s);
@@ -278,6 +284,10 @@ int run_up(const UpOptions& o) {
                        return http::Response::json(out.applied ? 200 : 422, body.dump());
                      });
   domino_api.register_routes(console_routes);
+  // API routes with {parameters} before the console's catch-all "/*".
+  auto semantic = api::SemanticRoutes::open(*config, **warehouse, loader, pool, metrics);
+  if (!semantic) return fail(semantic.status());
+  (*semantic)->register_routes(console_routes);
   auto console_ui = api::register_console_ui(console_routes, api::default_ui_dir());
   http::Server console_server(console.server_options(), std::move(console_routes));
 

@@ -228,6 +228,7 @@ void put_sink(ProjectConfig& c, SinkConfig k) {
 Status read_config(const Section& top, ProjectConfig& c) {
   BASALT_RETURN_IF_ERROR(top.check_keys({"project", "demo", "data_dir", "log_level", "sources",
                                          "ingest", "api", "wal", "loader", "warehouse", "sinks",
+                                         "timezone", "query",
                                          // read by the parts that own them
                                          "domino"}));
   BASALT_RETURN_IF_ERROR(top.get_bool("demo", c.demo));
@@ -236,6 +237,20 @@ Status read_config(const Section& top, ProjectConfig& c) {
   BASALT_RETURN_IF_ERROR(top.get("data_dir", data_dir));
   if (!data_dir.empty()) c.data_dir = data_dir;
   BASALT_RETURN_IF_ERROR(top.get("log_level", c.log_level));
+  BASALT_RETURN_IF_ERROR(top.get("timezone", c.timezone));
+  if (c.timezone.empty()) return top.error(top.child("timezone"), "timezone must be an IANA name like UTC or Asia/Shanghai");
+  if (top.has("query")) {
+    Section s = top.section("query");
+    BASALT_RETURN_IF_ERROR(s.check_keys({"max_rows", "timeout", "cache_entries", "cache_ttl"}));
+    BASALT_RETURN_IF_ERROR(s.get_int("max_rows", c.query.max_rows, 10000000));
+    std::chrono::microseconds t = c.query.timeout;
+    BASALT_RETURN_IF_ERROR(s.get_duration("timeout", t));
+    c.query.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(t);
+    BASALT_RETURN_IF_ERROR(s.get_int("cache_entries", c.query.cache_entries, 1000000));
+    std::chrono::microseconds ttl = c.query.cache_ttl;
+    BASALT_RETURN_IF_ERROR(s.get_duration("cache_ttl", ttl));
+    c.query.cache_ttl = std::chrono::duration_cast<std::chrono::seconds>(ttl);
+  }
 
   if (top.has("sources")) {
     const YAML::Node list = top.child("sources");

@@ -83,11 +83,21 @@ struct SinkConfig {
   std::map<std::string, std::string> properties;  // librdkafka properties as is (TLS, SASL)
 };
 
+// The query API and the semantic layer (section `query`).
+struct QueryConfig {
+  uint64_t max_rows = 100000;                 // row cap of one answer
+  std::chrono::milliseconds timeout{30000};   // longest run of one query (its own timeout_ms may be lower)
+  size_t cache_entries = 1000;                // result cache size (0: no cache)
+  std::chrono::seconds cache_ttl{600};        // a cached answer is dropped after this long anyway
+};
+
 struct ProjectConfig {
   std::filesystem::path project_dir;
   std::string name = "basalt";
   std::filesystem::path data_dir = "data";  // relative paths are relative to the working dir
   std::string log_level = "info";
+  // IANA time zone of the project's days, weeks and months (semantic layer, data APIs).
+  std::string timezone = "UTC";
   // A demo project: its credentials are public and printed at start.
   bool demo = false;
   std::vector<SourceConfig> sources;
@@ -97,6 +107,7 @@ struct ProjectConfig {
   LoaderConfig loader;
   WarehouseConfig warehouse;
   std::vector<SinkConfig> sinks;
+  QueryConfig query;
 
   std::filesystem::path wal_dir() const { return data_dir / "wal"; }
   std::filesystem::path warehouse_path() const;

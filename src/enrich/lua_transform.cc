@@ -963,6 +963,7 @@ struct StringHash {
 
 // The calling thread's states of one TransformSet.
 struct ThreadTransforms {
+  std::weak_ptr<const bool> alive;  // expires with the TransformSet
   uint64_t generation = 0;
   std::unordered_map<std::string, std::unique_ptr<LuaTransform>, StringHash, std::equal_to<>>
       by_source;  // null: the source has no transform
@@ -997,7 +998,15 @@ class TransformSet::Impl {
   }
 
   Result<TransformOutput> apply(std::string_view source, std::string_view event_json) const {
-    ThreadTransforms& mine = t_transforms[id_];
+    auto found = t_transforms.find(id_);
+    if (found == t_transforms.end()) {
+      // This thread's first call for this set: free what it holds for sets that are gone
+      // (a caller that replaces its TransformSet on reload leaves them behind).
+      std::erase_if(t_transforms, [](const auto& entry) { return entry.second.alive.expired(); });
+      found = t_transforms.emplace(id_, ThreadTransforms{}).first;
+      found->second.alive = alive_;
+    }
+    ThreadTransforms& mine = found->second;
     const uint64_t generation = generation_.load(std::memory_order_acquire);
     if (mine.generation != generation) {
       mine.by_source.clear();
@@ -1023,6 +1032,7 @@ class TransformSet::Impl {
 
  private:
   const uint64_t id_ = g_next_set_id.fetch_add(1);
+  const std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
   const std::string dir_;
   const LuaLimits limits_;
   mutable std::mutex mutex_;
@@ -1059,5 +1069,13 @@ Result<TransformOutput> TransformSet::apply(std::string_view source,
 }
 
 Status TransformSet::reload() { return impl_->reload(); }
+
+size_t TransformSet::states_on_this_thread() {
+  size_t states = 0;
+  for (const auto& [id, mine] : t_transforms) {
+    for (const auto& [source, transform] : mine.by_source) states += transform ? 1 : 0;
+  }
+  return states;
+}
 
 }  // namespace basalt::enrich
