@@ -37,6 +37,7 @@ class SemanticRoutes {
   void register_routes(http::Router& router);
 
   semantic::SemanticService& semantic() { return *semantic_; }
+  const AccessControl& access() const { return *access_; }
 
  private:
   SemanticRoutes() = default;

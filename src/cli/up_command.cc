@@ -329,6 +329,7 @@ int run_up(const UpOptions& o) {
   auto semantic = api::SemanticRoutes::open(*config, **warehouse, loader, pool, metrics);
   if (!semantic) return fail(semantic.status());
   (*semantic)->register_routes(console_routes);
+  console.use_access_control(&(*semantic)->access());  // API keys on the console's own routes
   auto console_ui = api::register_console_ui(console_routes, api::default_ui_dir());
   http::Server console_server(console.server_options(), std::move(console_routes));
 

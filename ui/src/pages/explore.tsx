@@ -252,7 +252,7 @@ function Explorer({
           />
         </div>
       </section>
-      <DragOverlay>{dragging ? <div className="field dragging">{dragging.name}</div> : null}</DragOverlay>
+      <DragOverlay dropAnimation={null}>{dragging ? <div className="field dragging">{dragging.name}</div> : null}</DragOverlay>
     </DndContext>
   );
 }
