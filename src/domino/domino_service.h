@@ -1,6 +1,7 @@
 #pragma once
 // DominoService: Domino as one object for `basalt up` and `basalt domino` — the project's DAGs
-// and `domino:` settings, the metadata store (DATA_DIR/domino.db) and the scheduler.
+// and `domino:` settings, the metadata store (domino.store: DATA_DIR/domino.db by default, or
+// PostgreSQL) and the scheduler.
 //
 //   auto domino = domino::DominoService::open({project_dir, data_dir, &warehouse});
 //   domino.value()->start();   // scheduler thread; returns at once
