@@ -55,3 +55,12 @@ for tool in node npm; do
 done
 
 scripts/fetch-duckdb.sh
+
+# The web console's npm packages (ui/, exact versions from its package-lock.json), installed again
+# only when the lock file changed since the last install.
+lock_sum=$(sha256sum ui/package-lock.json | cut -d' ' -f1)
+if [ "$(cat ui/node_modules/.basalt-lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
+  echo "setup: installing the web console's npm packages (npm ci in ui/)"
+  (cd ui && npm ci --no-audit --no-fund)
+  echo "$lock_sum" > ui/node_modules/.basalt-lock-sha256
+fi

@@ -63,6 +63,13 @@ void ConsoleApi::register_routes(http::Router& router) {
     return http::Response::json(200, R"({"status":"ok"})");
   });
 
+  // Who the bearer token is, for the web console's sign-in: the configured admin token is the
+  // only identity so far (role "admin").
+  router.add("GET", "/api/v1/whoami", [this](const http::Request& req) {
+    if (Status s = authorize(req); !s.is_ok()) return error_response(s);
+    return http::Response::json(200, R"({"role":"admin","name":"admin token"})");
+  });
+
   router.add("GET", "/api/v1/status", [this](const http::Request& req) {
     if (Status s = authorize(req); !s.is_ok()) return error_response(s);
     wal::WalStats w = wal_.stats();

@@ -1,6 +1,7 @@
 #pragma once
 // The console API on the console port: GET /healthz, and with the admin bearer token
-// POST /api/v1/sql (SQL on the warehouse) and GET /api/v1/status (WAL and loader state).
+// POST /api/v1/sql (SQL on the warehouse), GET /api/v1/status (WAL and loader state) and
+// GET /api/v1/whoami (the token's role).
 //
 // Thread safety: handlers run on any I/O thread; SQL runs on the BlockingPool so I/O threads
 // never block. The service must outlive the Server it is registered on.

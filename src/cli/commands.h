@@ -11,6 +11,7 @@ void add_sql_command(CLI::App& root, int& exit_code);
 void add_version_command(CLI::App& root, int& exit_code);
 void add_collect_command(CLI::App& root, int& exit_code);
 void add_load_command(CLI::App& root, int& exit_code);
+void add_validate_command(CLI::App& root, int& exit_code);
 
 // The project folder served when none is given.
 inline constexpr const char* kDefaultProject = "examples/demo";

@@ -5,6 +5,7 @@
 // basalt domino [PROJECT_DIR]: the scheduler alone, until SIGINT or SIGTERM.
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -76,7 +77,7 @@ Result<std::unique_ptr<Project>> open_project(const Common& c) {
   p->config = *config;
   p->dags = load_dags(p->dir / "dags", p->registry);
   for (const auto& e : p->dags.errors) std::cerr << e << "\n";
-  auto store = open_sqlite_metadata_store(p->data / "domino.db");
+  auto store = open_metadata_store(p->config.store, p->data);
   if (!store) return store.status();
   p->store = std::move(*store);
   return p;
@@ -127,6 +128,10 @@ Status run_locally(Project& p, const std::vector<DagRun>& runs, std::optional<in
   so.data_dir = p.data;
   so.config = p.config;
   so.create_scheduled_runs = false;
+  // Its own lease name: a running server on this host must not drive the same runs.
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  so.scheduler_id = fmt::format("{}/backfill-{}", host, getpid());
   Scheduler s(so, *p.store, p.registry);
   std::vector<Dag> dags = p.dags.dags;
   if (parallel) {
@@ -143,7 +148,7 @@ Status run_locally(Project& p, const std::vector<DagRun>& runs, std::optional<in
       if (*now && ((*now)->state == RunState::kQueued || (*now)->state == RunState::kRunning)) done = false;
     }
     if (done) return Status::ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(s.executing() ? 5 : 100));
+    s.wait(std::chrono::milliseconds(100));
   }
 }
 

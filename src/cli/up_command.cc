@@ -14,7 +14,10 @@
 #include <thread>
 
 #include "api/console_api.h"
+#include "api/static_files.h"
 #include "cli/commands.h"
+#include "cli/plan_runtime.h"
+#include "cli/project_check.h"
 #include "cli/version.h"
 #include "collect/ingest_service.h"
 #include "common/clock.h"
@@ -140,11 +143,22 @@ int run_up(const UpOptions& o) {
   if (!config) return fail(config.status());
   if (Status s = init_logging(config->log_level); !s.is_ok()) return fail(s);
 
+  // The whole project is checked as `basalt validate` does; an invalid one is not served.
+  ProjectReport project = check_project(o.project, *config, config->data_dir);
+  if (!project.ok()) {
+    for (const auto& e : project.errors) std::cerr << e << "\n";
+    std::cerr << "basalt up: the project " << o.project << " has " << project.errors.size()
+              << " error" << (project.errors.size() == 1 ? "" : "s")
+              << " (see above; `basalt validate` prints the same): not starting\n";
+    return 2;
+  }
+
   // Signals are taken by sigwait on this thread; every thread started below inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload the project
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::error_code ec;
@@ -159,6 +173,7 @@ int run_up(const UpOptions& o) {
   wo.segment_bytes = config->wal.segment_bytes;
   wo.sync = config->wal.sync;
   wo.group_commit_delay = config->wal.group_commit_delay;
+  wo.preallocate = config->wal.preallocate;
   wo.disk_budget_bytes = config->wal.disk_budget_bytes;
   auto wal = wal::Wal::open(wo);
   if (!wal) return fail(wal.status());
@@ -191,6 +206,7 @@ int run_up(const UpOptions& o) {
   lo.dedup_window = config->loader.dedup_window;
   lo.dedup_max_ids = config->loader.dedup_max_ids;
   lo.thread_nice = config->loader.thread_nice;
+  lo.idle_io = config->loader.idle_io;
   loader::Loader loader(log, **warehouse, lo, SystemClock::instance(), metrics);
   if (Status s = loader.start(); !s.is_ok()) return fail(s);
   // Stream sinks: each its own WAL consumer and thread, never in the way of ingestion.
@@ -211,6 +227,13 @@ int run_up(const UpOptions& o) {
   if (!sink_set.empty()) {
     ingest.set_readiness_detail(
         [&sink_set] { return R"({"sinks":)" + sink_set.detail_json() + "}"; });
+  }
+  PlanRuntime plan_runtime(
+      o.project, config->data_dir, [&o] { return resolve_config(o); }, ingest, **warehouse);
+  if (ReloadOutcome first = plan_runtime.apply(project); !first.applied) {
+    for (const auto& e : first.errors) std::cerr << e << "\n";
+    std::cerr << "basalt up: the tracking plan cannot be served: not starting\n";
+    return 2;
   }
   http::Router ingest_routes;
   ingest.register_routes(ingest_routes);
@@ -243,7 +266,24 @@ int run_up(const UpOptions& o) {
 
   http::Router console_routes;
   console.register_routes(console_routes);
+  console_routes.add("POST", "/api/v1/admin/reload",
+                     [&console, &plan_runtime](const http::Request& r) {
+                       if (Status s = console.authorize(r); !s.is_ok())
+                         return http::Response::error(401, s.message());
+                       ReloadOutcome out = plan_runtime.reload();
+                       nlohmann::json body{{"success", out.applied},
+                                           {"errors", out.errors},
+                                           {"breaking_changes", out.breaking},
+                                           {"warnings", out.warnings}};
+                       if (out.applied) {
+                         body["plan"] = out.summary;
+                       } else {
+                         body["error"] = "the project has errors: the running tracking plan stays";
+                       }
+                       return http::Response::json(out.applied ? 200 : 422, body.dump());
+                     });
   domino_api.register_routes(console_routes);
+  auto console_ui = api::register_console_ui(console_routes, api::default_ui_dir());
   http::Server console_server(console.server_options(), std::move(console_routes));
 
   if (Status s = (*scheduler)->start(); !s.is_ok()) return fail(s);
@@ -292,7 +332,12 @@ int run_up(const UpOptions& o) {
   }
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (true) {
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) break;
+    spdlog::info("SIGHUP received: reloading the project");
+    (void)plan_runtime.reload();  // logs what it did or why it refused
+  }
   spdlog::info("{} received: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
   if (seeder) seeder->stop();
   ingest_server.stop();

@@ -20,14 +20,20 @@ using simdjson::dom::object;
 
 std::string_view type_name(element_type t) {
   switch (t) {
-    case element_type::ARRAY: return "array";
-    case element_type::OBJECT: return "object";
+    case element_type::ARRAY:
+      return "array";
+    case element_type::OBJECT:
+      return "object";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "number";
-    case element_type::STRING: return "string";
-    case element_type::BOOL: return "boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::DOUBLE:
+      return "number";
+    case element_type::STRING:
+      return "string";
+    case element_type::BOOL:
+      return "boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "unknown";
 }
@@ -86,28 +92,39 @@ void collect_fields(object item, JsonMembers raw, ItemFields& f) {
     if (value.is_null()) continue;
     switch (key.size()) {
       case 4:
-        if (key == "type") f.type.set(value, span);
-        else if (key == "name") f.name.set(value, span);
+        if (key == "type")
+          f.type.set(value, span);
+        else if (key == "name")
+          f.name.set(value, span);
         break;
       case 5:
         if (key == "event") f.event.set(value, span);
         break;
       case 6:
-        if (key == "userId") f.user_id.set(value, span);
-        else if (key == "traits") f.traits.set(value, span);
-        else if (key == "sentAt") f.sent_at.set(value, span);
+        if (key == "userId")
+          f.user_id.set(value, span);
+        else if (key == "traits")
+          f.traits.set(value, span);
+        else if (key == "sentAt")
+          f.sent_at.set(value, span);
         break;
       case 7:
-        if (key == "groupId") f.group_id.set(value, span);
-        else if (key == "context") f.context.set(value, span);
+        if (key == "groupId")
+          f.group_id.set(value, span);
+        else if (key == "context")
+          f.context.set(value, span);
         break;
       case 9:
-        if (key == "messageId") f.message_id.set(value, span);
-        else if (key == "timestamp") f.timestamp.set(value, span);
+        if (key == "messageId")
+          f.message_id.set(value, span);
+        else if (key == "timestamp")
+          f.timestamp.set(value, span);
         break;
       case 10:
-        if (key == "previousId") f.previous_id.set(value, span);
-        else if (key == "properties") f.properties.set(value, span);
+        if (key == "previousId")
+          f.previous_id.set(value, span);
+        else if (key == "properties")
+          f.properties.set(value, span);
         break;
       case 11:
         if (key == "anonymousId") f.anonymous_id.set(value, span);
@@ -192,6 +209,7 @@ void reset_event(event::Event& e) {
                          &e.anonymous_id, &e.group_id, &e.previous_id, &e.ip, &e.user_agent,
                          &e.library_name, &e.library_version, &e.os_name, &e.app_version})
     s->clear();
+  e.typed.clear();
   e.timestamp_us = 0;
   e.received_at_us = 0;
   e.sent_at_us.reset();
@@ -201,11 +219,145 @@ void reset_event(event::Event& e) {
   e.context_json.assign("{}");
 }
 
+// The validator of this thread for `plan`: one per thread, rebuilt when the plan changes
+// (its buffers then grow once to the plan's largest event and are reused).
+schema::EventValidator& thread_validator(const schema::CompiledPlan& plan) {
+  thread_local std::unique_ptr<schema::EventValidator> validator;
+  thread_local const schema::CompiledPlan* for_plan = nullptr;
+  thread_local uint64_t for_generation = 0;
+  if (!validator || for_plan != &plan || for_generation != plan.generation()) {
+    validator = std::make_unique<schema::EventValidator>(plan);
+    for_plan = &plan;
+    for_generation = plan.generation();
+  }
+  return *validator;
+}
+
+element empty_object() {
+  thread_local simdjson::dom::parser parser;
+  thread_local element doc = parser.parse(std::string_view("{}")).value_unsafe();
+  return doc;
+}
+
+event::ValueType value_type_of(schema::PropertyType t) {
+  using P = schema::PropertyType;
+  using V = event::ValueType;
+  switch (t) {
+    case P::kString:
+      return V::kString;
+    case P::kInt:
+      return V::kInt;
+    case P::kFloat:
+      return V::kFloat;
+    case P::kBool:
+      return V::kBool;
+    case P::kTimestamp:
+      return V::kTimestamp;
+    case P::kStringList:
+      return V::kStringList;
+    case P::kJson:
+      return V::kJson;
+  }
+  return V::kJson;
+}
+
+void add_typed(std::string_view name, const schema::TypedValue& v, event::Event& e) {
+  event::TypedField& f = e.typed.emplace_back();
+  f.name.assign(name);
+  f.type = value_type_of(v.type);
+  switch (v.type) {
+    case schema::PropertyType::kString:
+      f.text.assign(v.text);
+      break;
+    case schema::PropertyType::kInt:
+    case schema::PropertyType::kBool:
+    case schema::PropertyType::kTimestamp:
+      f.int_value = v.int_value;
+      break;
+    case schema::PropertyType::kFloat:
+      f.float_value = v.float_value;
+      break;
+    case schema::PropertyType::kStringList: {
+      const simdjson::dom::array items = v.raw.get_array().value_unsafe();
+      for (element item : items) f.list.emplace_back(item.get_string().value_unsafe());
+      break;
+    }
+    case schema::PropertyType::kJson:
+      f.text = simdjson::minify(v.raw);
+      break;
+  }
+}
+
+// What lenient mode reports about an accepted event.
+std::string lenient_report(const schema::Validation& v, std::string_view what,
+                           std::string_view name) {
+  std::string out;
+  auto add = [&](std::string s) {
+    if (!out.empty()) out.append("; ");
+    out.append(s);
+  };
+  if (v.undeclared_event) add("event " + quoted(name) + " is not in the tracking plan");
+  for (std::string_view u : v.undeclared) {
+    add(std::string(what) + " " + quoted(u) + " is not declared" +
+        (v.event ? " for event " + quoted(std::string_view(v.event->name)) : std::string()) +
+        " (kept in the JSON column)");
+  }
+  // Lenient mode words no undeclared name as a violation: these are broken values.
+  for (const auto& violation : v.violations)
+    add(violation + " (stored as NULL in its typed column)");
+  return out;
+}
+
 struct Enricher {
   const RequestMeta& meta;
   const std::string& source;
   const BatchLevel& batch;
   std::string_view text;  // the whole body
+  const schema::CompiledPlan* plan = nullptr;
+  schema::EnforcementMode mode = schema::EnforcementMode::kOff;
+  std::string* warning = nullptr;  // set to what lenient mode reports (cleared per item)
+
+  // Checks a valid track or identify call against the plan; returns why strict mode rejects
+  // it, or "" when it is accepted (with its typed values in `e`).
+  std::string enforce(const ItemFields& f, event::Event& e) const {
+    if (!plan || mode == schema::EnforcementMode::kOff) return {};
+    schema::EventValidator& validator = thread_validator(*plan);
+    if (e.type == event::EventType::kTrack) {
+      const element props = f.properties.present ? f.properties.value : empty_object();
+      const schema::Validation& v = validator.validate_event(mode, e.event, props);
+      if (!v.accepted) return v.reason();
+      if (v.event) {
+        for (size_t i = 0; i < v.values.size(); ++i) {
+          if (v.values[i].present)
+            add_typed(plan->properties()[v.event->properties[i].property].name, v.values[i], e);
+        }
+      }
+      if (warning && (v.undeclared_event || !v.undeclared.empty() || !v.violations.empty()))
+        *warning = lenient_report(v, "property", e.event);
+    } else if (e.type == event::EventType::kIdentify) {
+      const element traits = f.traits.present ? f.traits.value : empty_object();
+      const schema::Validation& v = validator.validate_traits(mode, traits);
+      if (!v.accepted) return v.reason();
+      const auto& attributes = plan->attributes();
+      for (size_t i = 0; i < v.values.size(); ++i) {
+        if (v.values[i].present) {
+          add_typed(attributes[i].name, v.values[i], e);
+        } else if (!v.values[i].invalid && f.traits.present) {
+          // An explicit null: the `set` rule clears the attribute.
+          element sent;
+          if (f.traits.value.at_key(attributes[i].name).get(sent) == simdjson::SUCCESS &&
+              sent.is_null()) {
+            event::TypedField& n = e.typed.emplace_back();
+            n.name = attributes[i].name;
+            n.type = event::ValueType::kNull;
+          }
+        }
+      }
+      if (warning && (!v.undeclared.empty() || !v.violations.empty()))
+        *warning = lenient_report(v, "trait", "");
+    }
+    return {};
+  }
 
   // Fills `e` (reset) from `item`, whose text is `raw`; returns why the item is invalid, or ""
   // when it is valid.
@@ -238,7 +390,8 @@ struct Enricher {
       case event::EventType::kTrack: {
         if (!f.event.present) return "\"event\" is required for a track call";
         std::string_view name;
-        if (f.event.value.get_string().get(name)) return must_be("event", "a string", f.event.value);
+        if (f.event.value.get_string().get(name))
+          return must_be("event", "a string", f.event.value);
         if (name.empty()) return "\"event\" must not be empty";
         e.event.assign(name);
         break;
@@ -284,6 +437,8 @@ struct Enricher {
     } else {
       e.timestamp_us = *client_time;
     }
+
+    if (!(r = enforce(f, e)).empty()) return r;
 
     fill_context(f.context, e);
     e.source.assign(source);
@@ -345,13 +500,20 @@ struct Enricher {
 
 std::optional<event::EventType> fixed_type_of(Endpoint endpoint) {
   switch (endpoint) {
-    case Endpoint::kTrack: return event::EventType::kTrack;
-    case Endpoint::kIdentify: return event::EventType::kIdentify;
-    case Endpoint::kPage: return event::EventType::kPage;
-    case Endpoint::kScreen: return event::EventType::kScreen;
-    case Endpoint::kGroup: return event::EventType::kGroup;
-    case Endpoint::kAlias: return event::EventType::kAlias;
-    case Endpoint::kBatch: return std::nullopt;
+    case Endpoint::kTrack:
+      return event::EventType::kTrack;
+    case Endpoint::kIdentify:
+      return event::EventType::kIdentify;
+    case Endpoint::kPage:
+      return event::EventType::kPage;
+    case Endpoint::kScreen:
+      return event::EventType::kScreen;
+    case Endpoint::kGroup:
+      return event::EventType::kGroup;
+    case Endpoint::kAlias:
+      return event::EventType::kAlias;
+    case Endpoint::kBatch:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -374,7 +536,8 @@ const std::string* SourceDirectory::find(std::string_view write_key) const {
 }
 
 Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
-                                        const RequestMeta& meta) const {
+                                        const RequestMeta& meta,
+                                        const schema::CompiledPlan* plan) const {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   element doc;
@@ -404,7 +567,11 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
 
   const std::string_view text(body);
   BatchLevel batch;
-  Enricher enricher{meta, out.source, batch, text};
+  std::string warning;
+  Enricher enricher{meta,    out.source,
+                    batch,   text,
+                    plan,    plan ? plan->mode_of(out.source) : schema::EnforcementMode::kOff,
+                    &warning};
   event::Event e;  // reused by every item: its strings keep their buffers
   std::string quarantine_raw;
   // `item` is the parsed value of the text `raw`.
@@ -418,12 +585,14 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     } else if (check_size && raw.size() > limits_.max_event_bytes) {
       reason = too_big(raw.size(), limits_.max_event_bytes);
     }
+    warning.clear();
     if (reason.empty()) reason = enricher.fill(obj, raw, type, e);
     std::string record;
     if (reason.empty()) {
-      record.reserve(192 + e.properties_json.size() + e.traits_json.size() +
-                     e.context_json.size() + e.user_agent.size() + e.event.size() +
-                     e.user_id.size() + e.anonymous_id.size() + e.message_id.size());
+      if (!warning.empty()) out.warnings.push_back({index, std::move(warning)});
+      record.reserve(192 + e.properties_json.size() + e.traits_json.size() + e.context_json.size() +
+                     e.user_agent.size() + e.event.size() + e.user_id.size() +
+                     e.anonymous_id.size() + e.message_id.size());
       event::encode(e, record);
       out.records.push_back(std::move(record));
       ++out.accepted;
@@ -435,7 +604,9 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     } else {
       quarantine_raw.assign(text.substr(raw.begin, raw.size()));  // the body as it came
     }
-    event::QuarantinedEvent q{out.source, meta.received_at_us, reason, quarantine_raw, meta.ip};
+    event::QuarantinedEvent q{
+        out.source, meta.received_at_us,           reason, quarantine_raw, meta.ip,
+        type,       thread_uuid_generator().next()};
     event::encode(q, record);
     out.records.push_back(std::move(record));
     ++out.rejected;
@@ -471,9 +642,9 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     return invalid_argument(must_be("batch", "an array", *batch_value));
   size_t count = items.size();
   if (count > limits_.max_batch_events)
-    return Status(StatusCode::kPayloadTooLarge,
-                  "batch has " + std::to_string(count) + " events, more than the limit of " +
-                      std::to_string(limits_.max_batch_events));
+    return Status(StatusCode::kPayloadTooLarge, "batch has " + std::to_string(count) +
+                                                    " events, more than the limit of " +
+                                                    std::to_string(limits_.max_batch_events));
   if (sent_at && !sent_at->is_null()) {
     std::string_view s;
     if (sent_at->get_string().get(s))

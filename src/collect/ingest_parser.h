@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "event/event.h"
+#include "schema/compiled_plan.h"
 
 namespace basalt::collect {
 
@@ -62,6 +63,9 @@ struct IngestBatch {
   size_t accepted = 0;
   size_t rejected = 0;
   std::vector<ItemError> errors;
+  // Accepted events that break the plan of a lenient source (undeclared events or properties,
+  // invalid values): what is wrong, so the sender can fix it. The event is stored whole.
+  std::vector<ItemError> warnings;
 };
 
 class IngestParser {
@@ -70,9 +74,15 @@ class IngestParser {
       : limits_(limits), sources_(sources) {}
 
   // `body` is padded in place for the SIMD parser (its contents stay the same).
+  // With a `plan`, track events and identify traits are checked against it under the mode of
+  // the request's source (docs/tracking_plan.md): strict rejects into quarantine with the
+  // violations as the reason; lenient accepts and reports them in `warnings`; off skips the
+  // check. Accepted declared events carry their typed values (Event::typed). Without a plan
+  // nothing is checked. The plan must outlive the call.
   // Errors: kInvalidArgument (malformed JSON, wrong body shape, bad batch-level fields),
   // kUnauthenticated (no or unknown write key), kPayloadTooLarge (too many events).
-  Result<IngestBatch> parse(Endpoint endpoint, std::string& body, const RequestMeta& meta) const;
+  Result<IngestBatch> parse(Endpoint endpoint, std::string& body, const RequestMeta& meta,
+                            const schema::CompiledPlan* plan = nullptr) const;
 
  private:
   IngestLimits limits_;

@@ -5,9 +5,12 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cassert>
 #include <unordered_map>
+#include <variant>
 
 #include "collect/client_ip.h"
+#include "collect/event_json.h"
 
 namespace basalt::collect {
 
@@ -27,7 +30,7 @@ asio::awaitable<Status> append_durably(wal::Wal& wal, std::vector<std::string> r
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         wal.append(std::move(*recs), [shared](const Status& status, wal::Lsn) {
           auto ex = asio::get_associated_executor(*shared);
-          asio::post(ex, [shared, status]() mutable { std::move(*shared)(status); });
+          asio::post(ex, [shared, status]() mutable { std::move (*shared)(status); });
         });
       },
       asio::use_awaitable);
@@ -88,7 +91,9 @@ struct IngestService::Impl {
         bytes(m.counter("basalt_ingest_bytes_total", "Decoded bytes of ingest request bodies")),
         latency(m.histogram("basalt_http_request_seconds",
                             "Time from a request's header to its response written",
-                            latency_buckets_seconds())) {
+                            latency_buckets_seconds())),
+        warned(m.counter("basalt_ingest_events_total", "Events received, by result",
+                         {{"result", "accepted_with_warnings"}})) {
     for (const char* route : {"unmatched", "preflight"}) add_route_counters(route);
   }
 
@@ -98,7 +103,8 @@ struct IngestService::Impl {
     routes.emplace(route, rc);
   }
   Counter& request_counter(std::string_view route, int code) {
-    return metrics.counter("basalt_http_requests_total", "HTTP requests answered, by route and status",
+    return metrics.counter("basalt_http_requests_total",
+                           "HTTP requests answered, by route and status",
                            {{"route", std::string(route)}, {"code", std::to_string(code)}});
   }
 
@@ -117,6 +123,13 @@ struct IngestService::Impl {
   }
 
   asio::awaitable<http::Response> ingest(Endpoint endpoint, http::Request& request);
+  http::Response validate(http::Request& request);
+  asio::awaitable<http::Response> validate_async(http::Request& request) {
+    co_return validate(request);
+  }
+  // Authentication, then the parser with the current plan: the request's pipeline up to (not
+  // including) the WAL. An error response when the request as a whole is refused.
+  std::variant<IngestBatch, http::Response> run_pipeline(Endpoint endpoint, http::Request& request);
   std::optional<std::string> basic_auth_source(std::string_view header, Status& error) const;
 
   IngestConfig config;
@@ -132,6 +145,8 @@ struct IngestService::Impl {
   Counter& bytes;
   Histogram& latency;
   std::unordered_map<std::string, RouteCounters> routes;  // filled before serving
+  std::atomic<std::shared_ptr<const schema::CompiledPlan>> plan;
+  Counter& warned;
 };
 
 IngestService::IngestService(const IngestConfig& config, const std::vector<SourceConfig>& sources,
@@ -143,6 +158,10 @@ IngestService::~IngestService() = default;
 
 void IngestService::set_readiness_detail(std::function<std::string()> detail) {
   impl_->readiness_detail = std::move(detail);
+}
+
+void IngestService::set_plan(std::shared_ptr<const schema::CompiledPlan> plan) {
+  impl_->plan.store(std::move(plan));
 }
 
 http::ServerOptions IngestService::server_options() const {
@@ -167,13 +186,14 @@ void IngestService::register_routes(http::Router& router) {
       {"/v1/batch", Endpoint::kBatch}, {"/v1/import", Endpoint::kBatch}};
   for (const auto& [path, endpoint] : kEndpoints) {
     Endpoint ep = endpoint;
-    router.add_async("POST", path,
-                     [impl, ep](http::Request& r) { return impl->ingest(ep, r); });
+    router.add_async("POST", path, [impl, ep](http::Request& r) { return impl->ingest(ep, r); });
     impl->add_route_counters(path);
   }
-  router.add("GET", "/healthz", [](const http::Request&) {
-    return http::Response::json(200, R"({"status":"ok"})");
-  });
+  router.add_async("POST", "/v1/validate",
+                   [impl](http::Request& r) { return impl->validate_async(r); });
+  impl->add_route_counters("/v1/validate");
+  router.add("GET", "/healthz",
+             [](const http::Request&) { return http::Response::json(200, R"({"status":"ok"})"); });
   impl->add_route_counters("/healthz");
   router.add("GET", "/readyz", [impl](const http::Request&) {
     Status s = impl->readiness ? impl->readiness() : Status::ok();
@@ -222,31 +242,62 @@ std::optional<std::string> IngestService::Impl::basic_auth_source(std::string_vi
   return *source;
 }
 
-asio::awaitable<http::Response> IngestService::Impl::ingest(Endpoint endpoint,
-                                                            http::Request& request) {
+namespace {
+
+void append_item_errors(const char* name, const std::vector<ItemError>& items, std::string& body) {
+  body += ",\"";
+  body += name;
+  body += "\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) body.push_back(',');
+    body += R"({"index":)";
+    body += std::to_string(items[i].index);
+    body += R"(,"reason":)";
+    http::append_json_string(items[i].reason, body);
+    body.push_back('}');
+  }
+  body += "]";
+}
+
+}  // namespace
+
+std::variant<IngestBatch, http::Response> IngestService::Impl::run_pipeline(
+    Endpoint endpoint, http::Request& request) {
   RequestMeta meta;
   meta.received_at_us = clock.now_us();
   bytes.inc(request.body().size());
   if (request.body().size() > config.max_body_bytes) {
-    co_return http::Response::error(413, "request body exceeds the limit of " +
-                                             std::to_string(config.max_body_bytes) + " bytes");
+    return http::Response::error(413, "request body exceeds the limit of " +
+                                          std::to_string(config.max_body_bytes) + " bytes");
   }
   if (std::string_view auth = request.header("Authorization"); !auth.empty()) {
     Status error;
     auto source = basic_auth_source(auth, error);
-    if (!source) co_return http::Response::error(401, error.message());
+    if (!source) return http::Response::error(401, error.message());
     meta.source = std::move(*source);
   }
   meta.ip = client_ip(request.remote_address(), request.header("X-Forwarded-For"),
                       config.trusted_proxies);
   meta.user_agent = request.header("User-Agent");
 
-  auto parsed = parser.parse(endpoint, request.body(), meta);
+  // The plan in force when the request arrived; a reload during the request does not change it.
+  const std::shared_ptr<const schema::CompiledPlan> current = plan.load();
+  // The parser runs the per-event pipeline: Segment fields, clock-skew correction, context,
+  // then the tracking plan. Enrichment (user agent, GeoIP) and the source's Lua transform
+  // belong after the plan check in IngestParser's per-item step (Enricher::fill), so that
+  // /v1/validate shows their output too.
+  auto parsed = parser.parse(endpoint, request.body(), meta, current.get());
   if (!parsed.is_ok()) {
-    co_return http::Response::error(http_status_of(parsed.status().code()),
-                                    parsed.status().message());
+    return http::Response::error(http_status_of(parsed.status().code()), parsed.status().message());
   }
-  IngestBatch& batch = *parsed;
+  return std::move(*parsed);
+}
+
+asio::awaitable<http::Response> IngestService::Impl::ingest(Endpoint endpoint,
+                                                            http::Request& request) {
+  auto ran = run_pipeline(endpoint, request);
+  if (auto* refused = std::get_if<http::Response>(&ran)) co_return std::move(*refused);
+  IngestBatch& batch = std::get<IngestBatch>(ran);
   if (!batch.records.empty()) {
     Status s = co_await append_durably(wal, std::move(batch.records));
     if (!s.is_ok()) {
@@ -257,22 +308,59 @@ asio::awaitable<http::Response> IngestService::Impl::ingest(Endpoint endpoint,
   }
   accepted.inc(batch.accepted);
   rejected.inc(batch.rejected);
-  if (batch.rejected == 0) co_return http::Response::json(200, R"({"success":true})");
+  warned.inc(batch.warnings.size());
+  if (batch.rejected == 0 && batch.warnings.empty())
+    co_return http::Response::json(200, R"({"success":true})");
   std::string body = R"({"success":true,"accepted":)";
   body += std::to_string(batch.accepted);
   body += R"(,"rejected":)";
   body += std::to_string(batch.rejected);
-  body += R"(,"errors":[)";
-  for (size_t i = 0; i < batch.errors.size(); ++i) {
+  append_item_errors("errors", batch.errors, body);
+  if (!batch.warnings.empty()) append_item_errors("warnings", batch.warnings, body);
+  body += "}";
+  co_return http::Response::json(200, std::move(body));
+}
+
+http::Response IngestService::Impl::validate(http::Request& request) {
+  auto ran = run_pipeline(Endpoint::kBatch, request);
+  if (auto* refused = std::get_if<http::Response>(&ran)) return std::move(*refused);
+  IngestBatch& batch = std::get<IngestBatch>(ran);
+  // One record per item, in body order; the errors and warnings are in index order too.
+  std::string body = R"({"success":true,"source":)";
+  http::append_json_string(batch.source, body);
+  body += R"(,"accepted":)";
+  body += std::to_string(batch.accepted);
+  body += R"(,"rejected":)";
+  body += std::to_string(batch.rejected);
+  body += R"(,"results":[)";
+  size_t next_error = 0, next_warning = 0;
+  for (size_t i = 0; i < batch.records.size(); ++i) {
     if (i) body.push_back(',');
     body += R"({"index":)";
-    body += std::to_string(batch.errors[i].index);
-    body += R"(,"reason":)";
-    http::append_json_string(batch.errors[i].reason, body);
+    body += std::to_string(i);
+    auto kind = event::record_kind(batch.records[i]);
+    if (kind && *kind == event::RecordKind::kEvent) {
+      auto e = event::decode_event(batch.records[i]);
+      assert(e.is_ok() && "the parser's own records decode");
+      body += R"(,"status":"accepted")";
+      if (next_warning < batch.warnings.size() && batch.warnings[next_warning].index == i) {
+        body += R"(,"warnings":)";
+        http::append_json_string(batch.warnings[next_warning++].reason, body);
+      }
+      body += R"(,"event":)";
+      append_event_json(*e, body);
+    } else {
+      body += R"(,"status":"rejected","reason":)";
+      if (next_error < batch.errors.size()) {
+        http::append_json_string(batch.errors[next_error++].reason, body);
+      } else {
+        body += "\"\"";
+      }
+    }
     body.push_back('}');
   }
   body += "]}";
-  co_return http::Response::json(200, std::move(body));
+  return http::Response::json(200, std::move(body));
 }
 
 }  // namespace basalt::collect

@@ -1,6 +1,7 @@
 #pragma once
 // The Segment-compatible ingest API: /v1/{track,identify,page,screen,group,alias,batch,import},
-// /healthz, /readyz and /metrics, registered on an http::Router. A request is answered only
+// /v1/validate (the whole pipeline on a batch, writing nothing), /healthz, /readyz and
+// /metrics, registered on an http::Router. A request is answered only
 // once all its records (events and quarantined ones) are durable in the WAL, with one append.
 // The wire contract is in docs/ingest_api.md.
 //
@@ -19,6 +20,7 @@
 #include "common/status.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "schema/compiled_plan.h"
 #include "wal/wal.h"
 
 namespace basalt::collect {
@@ -26,9 +28,8 @@ namespace basalt::collect {
 class IngestService {
  public:
   // `readiness` is asked by /readyz (ok: ready); it may be called from any I/O thread.
-  IngestService(const IngestConfig& config, const std::vector<SourceConfig>& sources,
-                wal::Wal& wal, const Clock& clock, MetricsRegistry& metrics,
-                std::function<Status()> readiness);
+  IngestService(const IngestConfig& config, const std::vector<SourceConfig>& sources, wal::Wal& wal,
+                const Clock& clock, MetricsRegistry& metrics, std::function<Status()> readiness);
   ~IngestService();
 
   void register_routes(http::Router& router);
@@ -36,6 +37,10 @@ class IngestService {
   // `detail` returns a JSON value added to every /readyz answer as "detail" (e.g. the lag of
   // each stream sink, which never makes the node unready by itself). Call before serving.
   void set_readiness_detail(std::function<std::string()> detail);
+
+  // The tracking plan enforced from the next request on (null: none, nothing is checked).
+  // Requests already running keep the plan they started with. Any thread.
+  void set_plan(std::shared_ptr<const schema::CompiledPlan> plan);
 
   // Options for the ingest server: bind, port, threads and body limit from the config, CORS
   // open to any origin, and an observer that feeds basalt_http_* metrics.

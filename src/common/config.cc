@@ -287,22 +287,25 @@ Status read_config(const Section& top, ProjectConfig& c) {
   if (top.has("wal")) {
     Section s = top.section("wal");
     BASALT_RETURN_IF_ERROR(
-        s.check_keys({"segment_size", "group_commit_delay", "sync", "disk_budget"}));
+        s.check_keys({"segment_size", "group_commit_delay", "sync", "preallocate",
+                      "disk_budget"}));
     BASALT_RETURN_IF_ERROR(s.get_size("disk_budget", c.wal.disk_budget_bytes));
     BASALT_RETURN_IF_ERROR(s.get_size("segment_size", c.wal.segment_bytes));
     BASALT_RETURN_IF_ERROR(s.get_duration("group_commit_delay", c.wal.group_commit_delay));
     BASALT_RETURN_IF_ERROR(s.get_bool("sync", c.wal.sync));
+    BASALT_RETURN_IF_ERROR(s.get_bool("preallocate", c.wal.preallocate));
   }
   if (top.has("loader")) {
     Section s = top.section("loader");
     BASALT_RETURN_IF_ERROR(
         s.check_keys({"batch_events", "batch_interval", "dedup_window", "dedup_max_ids",
-                      "thread_nice"}));
+                      "thread_nice", "idle_io"}));
     BASALT_RETURN_IF_ERROR(s.get_int("batch_events", c.loader.batch_events, 10000000));
     BASALT_RETURN_IF_ERROR(s.get_duration("batch_interval", c.loader.batch_interval));
     BASALT_RETURN_IF_ERROR(s.get_duration("dedup_window", c.loader.dedup_window));
     BASALT_RETURN_IF_ERROR(s.get_int("dedup_max_ids", c.loader.dedup_max_ids, 1ull << 32));
     BASALT_RETURN_IF_ERROR(s.get_int("thread_nice", c.loader.thread_nice, 19));
+    BASALT_RETURN_IF_ERROR(s.get_bool("idle_io", c.loader.idle_io));
   }
   if (top.has("warehouse")) {
     Section s = top.section("warehouse");

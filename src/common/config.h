@@ -39,6 +39,7 @@ struct WalConfig {
   uint64_t segment_bytes = 64ull << 20;
   std::chrono::microseconds group_commit_delay{0};
   bool sync = true;
+  bool preallocate = true;  // zero-fill the next segment in the background (see WalOptions)
   uint64_t disk_budget_bytes = 0;  // disk_budget: 0 is none (see wal::WalOptions)
 };
 
@@ -48,6 +49,7 @@ struct LoaderConfig {
   std::chrono::seconds dedup_window{24 * 3600};
   size_t dedup_max_ids = 20'000'000;  // memory bound of the dedup index (about 13 bytes an id)
   int thread_nice = 10;  // nice value of the loader thread, so acknowledging goes first (0..19)
+  bool idle_io = false;  // the loader thread's disk I/O in the idle class
 };
 
 struct WarehouseConfig {

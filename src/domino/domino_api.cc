@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -108,7 +109,11 @@ void DominoApi::register_routes(http::Router& router) {
       }
       auto paused = store->is_paused(d->id);
       if (!paused) return paused.status();
+      // When the scheduler next creates a run: the next fire time ends the current interval.
+      std::optional<UnixSeconds> next;
+      if (d->schedule && !*paused) next = d->schedule->next_after(std::time(nullptr), d->tz);
       out.push_back({{"dag", d->id}, {"description", d->description}, {"owner", d->owner},
+                     {"next_run_at", next ? format_iso8601(*next, d->tz) : ""},
                      {"schedule", d->schedule ? d->schedule->text() : "none"},
                      {"timezone", d->tz.name()}, {"paused", *paused}, {"hash", d->hash},
                      {"last_run", last->empty() ? nlohmann::json() : run_json(last->front(), d->tz)},

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
+
 #include "common/config.h"
 
 namespace basalt::domino {
@@ -12,7 +14,27 @@ int DominoConfig::pool_slots(const std::string& pool) const {
   return it == pools.end() ? 0 : it->second;
 }
 
+namespace {
+
+// Environment variables override basalt.yaml.
+DominoConfig with_environment(DominoConfig c) {
+  if (const char* env = std::getenv("BASALT_DOMINO_STORE"); env && *env) c.store = env;
+  return c;
+}
+
+Result<DominoConfig> load_file(const std::filesystem::path& project_dir);
+
+}  // namespace
+
 Result<DominoConfig> load_domino_config(const std::filesystem::path& project_dir) {
+  auto c = load_file(project_dir);
+  if (!c) return c.status();
+  return with_environment(std::move(*c));
+}
+
+namespace {
+
+Result<DominoConfig> load_file(const std::filesystem::path& project_dir) {
   DominoConfig c;
   auto file = project_dir / "basalt.yaml";
   if (!std::filesystem::exists(file)) return c;
@@ -50,6 +72,9 @@ Result<DominoConfig> load_domino_config(const std::filesystem::path& project_dir
       if (!s) return err(v, s.status().message());
       (key == "kill_grace" ? c.kill_grace : c.tick_interval) =
           std::chrono::duration_cast<std::chrono::milliseconds>(*s);
+    } else if (key == "store" || key == "scheduler_id") {
+      if (!v.IsScalar()) return err(v, fmt::format("domino.{} must be a string", key));
+      (key == "store" ? c.store : c.scheduler_id) = v.Scalar();
     } else if (key == "tools") {
       if (!v.IsMap()) return err(v, "domino.tools must be a mapping");
       for (const auto& t : v) {
@@ -58,11 +83,16 @@ Result<DominoConfig> load_domino_config(const std::filesystem::path& project_dir
         c.tools[name] = t.second.as<std::string>("");
       }
     } else {
-      return err(kv.first, fmt::format("unknown key '{}' in domino (known: parallelism, pools, "
-                                       "log_max_bytes, kill_grace, tick_interval, tools)", key));
+      return err(
+          kv.first,
+          fmt::format("unknown key '{}' in domino (known: parallelism, pools, "
+                      "log_max_bytes, kill_grace, tick_interval, store, scheduler_id, tools)",
+                      key));
     }
   }
   return c;
 }
+
+}  // namespace
 
 }  // namespace basalt::domino

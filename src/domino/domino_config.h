@@ -6,6 +6,8 @@
 //     pools: {default: 128, hive: 4}
 //     log_max_bytes: 10MB        # per attempt; output past it is dropped with a note
 //     kill_grace: 5s             # SIGTERM → SIGKILL of a timed-out task's process group
+//     store: postgres://user@host/db   # metadata store; default DATA_DIR/domino.db (SQLite)
+//     scheduler_id: node-1       # name in run leases when schedulers share a store (host name)
 //     tools:                     # command templates; never hard-coded in task types
 //       shell: /bin/sh
 //       php: php
@@ -31,8 +33,10 @@ struct DominoConfig {
   uint64_t log_max_bytes = 10ull << 20;
   std::chrono::milliseconds kill_grace{5000};
   std::chrono::milliseconds tick_interval{200};
+  std::string store;         // "" (SQLite in the data dir), postgres://…, or sqlite:PATH
+  std::string scheduler_id;  // "" → the host name
   std::map<std::string, std::string> tools = {
-      {"shell", "/bin/sh"}, {"php", "php"},       {"java", "java"},   {"python", "python3"},
+      {"shell", "/bin/sh"}, {"php", "php"},       {"java", "java"},         {"python", "python3"},
       {"hive", "beeline"},  {"hadoop", "hadoop"}, {"spark", "spark-submit"}};
 
   // The command for `tool`; REQUIRES: a known tool name.
@@ -40,7 +44,8 @@ struct DominoConfig {
   int pool_slots(const std::string& pool) const;
 };
 
-// Reads the `domino:` section of PROJECT_DIR/basalt.yaml (defaults when absent).
+// Reads the `domino:` section of PROJECT_DIR/basalt.yaml (defaults when absent);
+// BASALT_DOMINO_STORE overrides domino.store.
 Result<DominoConfig> load_domino_config(const std::filesystem::path& project_dir);
 
 }  // namespace basalt::domino

@@ -9,14 +9,16 @@
 namespace basalt::domino {
 
 DominoService::DominoService(DominoConfig config, std::unique_ptr<MetadataStore> store)
-    : config_(std::move(config)), registry_(make_default_task_registry()), store_(std::move(store)) {}
+    : config_(std::move(config)),
+      registry_(make_default_task_registry()),
+      store_(std::move(store)) {}
 
 DominoService::~DominoService() { stop(); }
 
 Result<std::unique_ptr<DominoService>> DominoService::open(const DominoServiceOptions& options) {
   auto config = load_domino_config(options.project_dir);
   if (!config) return config.status();
-  auto store = open_sqlite_metadata_store(options.data_dir / "domino.db");
+  auto store = open_metadata_store(config->store, options.data_dir);
   if (!store) return store.status();
   auto service = std::make_unique<DominoService>(*config, std::move(*store));
   SchedulerOptions so;
@@ -25,6 +27,7 @@ Result<std::unique_ptr<DominoService>> DominoService::open(const DominoServiceOp
   so.config = *config;
   so.clock = options.clock;
   so.warehouse = options.warehouse;
+  so.scheduler_id = config->scheduler_id;
   service->scheduler_ = std::make_unique<Scheduler>(so, *service->store_, service->registry_);
   service->dag_errors_ = service->scheduler_->reload_dags();
   return service;
@@ -47,8 +50,9 @@ std::vector<std::string> validate_dags(const std::filesystem::path& project_dir)
     for (const auto& d : set.dags) {
       for (const auto& t : d.tasks) {
         if (config->pool_slots(t.pool) == 0) {
-          errors.push_back(fmt::format("{}:{}: task '{}': pool '{}' is not configured (domino.pools)",
-                                       d.file.string(), t.line, t.id, t.pool));
+          errors.push_back(
+              fmt::format("{}:{}: task '{}': pool '{}' is not configured (domino.pools)",
+                          d.file.string(), t.line, t.id, t.pool));
         }
       }
     }

@@ -58,13 +58,17 @@ struct DagRun {
   std::string dag_hash;
   nlohmann::json params = nlohmann::json::object();  // trigger-time overrides
   int64_t created_us = 0, started_us = 0, ended_us = 0;
+  // The scheduler driving the run while it is active, and until when (see claim_runs);
+  // "" for a run nobody has claimed yet.
+  std::string owner;
+  int64_t lease_until_us = 0;
 };
 
 struct TaskInstance {
   int64_t run = 0;  // DagRun::id
   std::string task_id;
   TaskState state = TaskState::kNone;
-  int try_number = 0;  // attempts started so far
+  int try_number = 0;       // attempts started so far
   int64_t next_try_us = 0;  // up_for_retry: not before this
   int64_t pid = 0;          // running process (its process group id)
   std::string pid_token;    // the process's start time, so a reused pid is not mistaken for it
@@ -91,7 +95,7 @@ struct DagVersion {
 };
 
 struct RunFilter {
-  std::string dag_id;               // empty: all
+  std::string dag_id;  // empty: all
   std::optional<RunState> state;
   std::optional<UnixSeconds> from;  // logical date ≥
   std::optional<UnixSeconds> to;    // logical date ≤
@@ -105,6 +109,13 @@ class MetadataStore {
   // Runs `fn` (which calls this store) as one transaction: committed when it returns ok,
   // rolled back otherwise. Other threads' calls wait until it ends.
   virtual Status transaction(const std::function<Status()>& fn) = 0;
+
+  // A number that changes whenever a write is committed, through this object or by another
+  // connection or process. A cache of the store's state (the scheduler's active runs) reads it
+  // at the end of its own transaction and again before its next one: a different number means
+  // someone else changed the state, and the cache is reloaded. Numbers are comparable only
+  // between calls on the same store object.
+  virtual Result<uint64_t> version() = 0;
 
   // Records that `dag_id` is defined with `hash`; a new hash adds a version.
   virtual Status record_dag(const std::string& dag_id, const std::string& hash, int64_t now_us) = 0;
@@ -122,6 +133,13 @@ class MetadataStore {
   virtual Result<std::vector<DagRun>> list_runs(const RunFilter& filter) = 0;
   // Queued and running runs, oldest first.
   virtual Result<std::vector<DagRun>> active_runs() = 0;
+  // Sharing work between schedulers on one store: an active run is driven only by the
+  // scheduler holding its lease. Renews the leases `owner` holds to `lease_until_us`, and takes
+  // up to `limit` more active runs that nobody holds or whose lease ended before `now_us`,
+  // skipping those another scheduler is claiming at this moment (FOR UPDATE SKIP LOCKED on
+  // PostgreSQL). Returns the ids of every active run `owner` holds, ascending.
+  virtual Result<std::vector<int64_t>> claim_runs(const std::string& owner, int64_t now_us,
+                                                  int64_t lease_until_us, size_t limit) = 0;
   // The latest logical date of a scheduled run of the DAG.
   virtual Result<std::optional<UnixSeconds>> last_scheduled_date(const std::string& dag_id) = 0;
 
@@ -138,6 +156,14 @@ class MetadataStore {
 };
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode.
-Result<std::unique_ptr<MetadataStore>> open_sqlite_metadata_store(const std::filesystem::path& path);
+Result<std::unique_ptr<MetadataStore>> open_sqlite_metadata_store(
+    const std::filesystem::path& path);
+// Connects to PostgreSQL (a libpq URL or key=value string) and creates the tables if needed.
+Result<std::unique_ptr<MetadataStore>> open_postgres_metadata_store(const std::string& conninfo);
+// The store named by `domino.store`: "" → DATA_DIR/domino.db; "postgres://…" or
+// "postgresql://…" → PostgreSQL; "sqlite:PATH" or a path → that SQLite file (relative to
+// `data_dir`).
+Result<std::unique_ptr<MetadataStore>> open_metadata_store(const std::string& spec,
+                                                           const std::filesystem::path& data_dir);
 
 }  // namespace basalt::domino

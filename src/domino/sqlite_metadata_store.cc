@@ -4,8 +4,12 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "domino/metadata_store.h"
 
@@ -15,9 +19,9 @@ namespace {
 
 constexpr std::array<const char*, 4> kRunStates = {"queued", "running", "success", "failed"};
 constexpr std::array<const char*, 3> kRunTypes = {"scheduled", "manual", "backfill"};
-constexpr std::array<const char*, 9> kTaskStates = {
-    "none", "scheduled", "queued", "running", "success", "failed", "up_for_retry", "skipped",
-    "upstream_failed"};
+constexpr std::array<const char*, 9> kTaskStates = {"none",         "scheduled", "queued",
+                                                    "running",      "success",   "failed",
+                                                    "up_for_retry", "skipped",   "upstream_failed"};
 
 const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS dags (
@@ -30,7 +34,8 @@ CREATE TABLE IF NOT EXISTS dag_runs (
   run_type TEXT NOT NULL, state TEXT NOT NULL, logical_date INTEGER NOT NULL,
   interval_start INTEGER NOT NULL, interval_end INTEGER NOT NULL, dag_hash TEXT NOT NULL,
   params TEXT NOT NULL, created_us INTEGER NOT NULL, started_us INTEGER NOT NULL,
-  ended_us INTEGER NOT NULL, UNIQUE (dag_id, run_id));
+  ended_us INTEGER NOT NULL, owner TEXT NOT NULL DEFAULT '',
+  lease_until_us INTEGER NOT NULL DEFAULT 0, UNIQUE (dag_id, run_id));
 CREATE INDEX IF NOT EXISTS dag_runs_by_state ON dag_runs (state);
 CREATE INDEX IF NOT EXISTS dag_runs_by_date ON dag_runs (dag_id, logical_date);
 CREATE TABLE IF NOT EXISTS task_instances (
@@ -48,17 +53,50 @@ CREATE TABLE IF NOT EXISTS task_attempts (
 
 template <size_t N>
 int index_of(const std::array<const char*, N>& names, const std::string& s) {
-  for (size_t i = 0; i < N; ++i) if (s == names[i]) return static_cast<int>(i);
+  for (size_t i = 0; i < N; ++i)
+    if (s == names[i]) return static_cast<int>(i);
   return -1;
 }
 
-// One prepared statement; binds by position from 1.
+// Prepared statements kept for the connection's life, by SQL text, so the scheduler's many small
+// writes do not parse their SQL again. Not thread-safe: used under the store's mutex.
+class StatementCache {
+ public:
+  ~StatementCache() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  }
+  // The cached statement for `sql` (prepared on first use); rc set on a prepare error.
+  sqlite3_stmt* get(sqlite3* db, const char* sql, int& rc) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) cache_.emplace(sql, stmt);
+    return stmt;
+  }
+
+ private:
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+// One prepared statement; binds by position from 1. With a cache, the statement is taken from
+// it and reset (not finalized) at the end.
 class Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
     rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(sqlite3* db, const char* sql, StatementCache& cache) : db_(db), cached_(true) {
+    stmt_ = cache.get(db, sql, rc_);
+  }
+  ~Statement() {
+    if (!cached_) {
+      sqlite3_finalize(stmt_);
+    } else if (stmt_) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -67,7 +105,8 @@ class Statement {
     return *this;
   }
   Statement& bind(const std::string& v) {
-    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_text(stmt_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    if (rc_ == SQLITE_OK)
+      rc_ = sqlite3_bind_text(stmt_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
   // True while a row is available.
@@ -99,13 +138,14 @@ class Statement {
   }
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool cached_ = false;
   int rc_ = SQLITE_OK;
   int n_ = 0;
 };
 
 constexpr const char* kRunColumns =
     "id, dag_id, run_id, run_type, state, logical_date, interval_start, interval_end, dag_hash, "
-    "params, created_us, started_us, ended_us";
+    "params, created_us, started_us, ended_us, owner, lease_until_us";
 
 DagRun read_run(const Statement& s, int c = 0) {
   DagRun r;
@@ -123,6 +163,8 @@ DagRun read_run(const Statement& s, int c = 0) {
   r.created_us = s.i64(c + 10);
   r.started_us = s.i64(c + 11);
   r.ended_us = s.i64(c + 12);
+  r.owner = s.text(c + 13);
+  r.lease_until_us = s.i64(c + 14);
   return r;
 }
 
@@ -149,16 +191,33 @@ TaskInstance read_ti(const Statement& s) {
 class SqliteMetadataStore final : public MetadataStore {
  public:
   explicit SqliteMetadataStore(sqlite3* db) : db_(db) {}
-  ~SqliteMetadataStore() override { sqlite3_close(db_); }
+  // close_v2: the cached statements are finalized after this, when the members go.
+  ~SqliteMetadataStore() override { sqlite3_close_v2(db_); }
 
   Status init() {
     char* err = nullptr;
-    std::string sql = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                                  "PRAGMA busy_timeout=5000;") + kSchema;
+    std::string sql = std::string(
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                          "PRAGMA busy_timeout=5000;") +
+                      kSchema;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
       std::string m = err ? err : "unknown";
       sqlite3_free(err);
       return internal_error("metadata store: cannot create tables: " + m);
+    }
+    // A database made before runs had owners gets the columns.
+    bool has_owner = false;
+    {
+      Statement s(db_, "SELECT 1 FROM pragma_table_info('dag_runs') WHERE name = 'owner'");
+      auto row = s.step();
+      if (!row) return row.status();
+      has_owner = *row;
+    }
+    if (!has_owner) {
+      BASALT_RETURN_IF_ERROR(
+          exec("ALTER TABLE dag_runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''"));
+      BASALT_RETURN_IF_ERROR(
+          exec("ALTER TABLE dag_runs ADD COLUMN lease_until_us INTEGER NOT NULL DEFAULT 0"));
     }
     return Status::ok();
   }
@@ -178,18 +237,37 @@ class SqliteMetadataStore final : public MetadataStore {
     return exec("COMMIT");
   }
 
+  Result<uint64_t> version() override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    Statement s(db_, "PRAGMA data_version", cache_);
+    auto row = s.step();
+    if (!row) return row.status();
+    // data_version changes when another connection commits; writes_ counts this one's.
+    return (static_cast<uint64_t>(s.i64(0)) << 32) + writes_;
+  }
+
   Status record_dag(const std::string& dag_id, const std::string& hash, int64_t now_us) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    BASALT_RETURN_IF_ERROR(Statement(db_, "INSERT INTO dags (dag_id, hash) VALUES (?, ?) "
-                                          "ON CONFLICT (dag_id) DO UPDATE SET hash = excluded.hash")
-                               .bind(dag_id).bind(hash).run());
-    return Statement(db_, "INSERT OR IGNORE INTO dag_versions VALUES (?, ?, ?)")
-        .bind(dag_id).bind(hash).bind(now_us).run();
+    wrote();
+    BASALT_RETURN_IF_ERROR(Statement(db_,
+                                     "INSERT INTO dags (dag_id, hash) VALUES (?, ?) "
+                                     "ON CONFLICT (dag_id) DO UPDATE SET hash = excluded.hash",
+                                     cache_)
+                               .bind(dag_id)
+                               .bind(hash)
+                               .run());
+    return Statement(db_, "INSERT OR IGNORE INTO dag_versions VALUES (?, ?, ?)", cache_)
+        .bind(dag_id)
+        .bind(hash)
+        .bind(now_us)
+        .run();
   }
 
   Result<std::vector<DagVersion>> dag_versions(const std::string& dag_id) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    Statement s(db_, "SELECT hash, first_seen_us FROM dag_versions WHERE dag_id = ? ORDER BY first_seen_us");
+    Statement s(
+        db_, "SELECT hash, first_seen_us FROM dag_versions WHERE dag_id = ? ORDER BY first_seen_us",
+        cache_);
     s.bind(dag_id);
     std::vector<DagVersion> out;
     while (true) {
@@ -202,7 +280,7 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Result<bool> is_paused(const std::string& dag_id) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    Statement s(db_, "SELECT paused FROM dags WHERE dag_id = ?");
+    Statement s(db_, "SELECT paused FROM dags WHERE dag_id = ?", cache_);
     s.bind(dag_id);
     auto row = s.step();
     if (!row) return row.status();
@@ -211,20 +289,39 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Status set_paused(const std::string& dag_id, bool paused) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    return Statement(db_, "INSERT INTO dags (dag_id, paused) VALUES (?, ?) "
-                          "ON CONFLICT (dag_id) DO UPDATE SET paused = excluded.paused")
-        .bind(dag_id).bind(int64_t{paused}).run();
+    wrote();
+    return Statement(db_,
+                     "INSERT INTO dags (dag_id, paused) VALUES (?, ?) "
+                     "ON CONFLICT (dag_id) DO UPDATE SET paused = excluded.paused",
+                     cache_)
+        .bind(dag_id)
+        .bind(int64_t{paused})
+        .run();
   }
 
   Result<DagRun> create_run(const DagRun& run) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    Statement s(db_, "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date, "
-                     "interval_start, interval_end, dag_hash, params, created_us, started_us, "
-                     "ended_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    s.bind(run.dag_id).bind(run.run_id).bind(std::string(run_type_name(run.type)))
-        .bind(std::string(run_state_name(run.state))).bind(run.logical_date)
-        .bind(run.interval_start).bind(run.interval_end).bind(run.dag_hash)
-        .bind(run.params.dump()).bind(run.created_us).bind(run.started_us).bind(run.ended_us);
+    wrote();
+    Statement s(
+        db_,
+        "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date, "
+        "interval_start, interval_end, dag_hash, params, created_us, started_us, "
+        "ended_us, owner, lease_until_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        cache_);
+    s.bind(run.dag_id)
+        .bind(run.run_id)
+        .bind(std::string(run_type_name(run.type)))
+        .bind(std::string(run_state_name(run.state)))
+        .bind(run.logical_date)
+        .bind(run.interval_start)
+        .bind(run.interval_end)
+        .bind(run.dag_hash)
+        .bind(run.params.dump())
+        .bind(run.created_us)
+        .bind(run.started_us)
+        .bind(run.ended_us)
+        .bind(run.owner)
+        .bind(run.lease_until_us);
     Status st = s.run();
     if (!st.is_ok()) {
       if (st.code() == StatusCode::kAlreadyExists) {
@@ -240,16 +337,24 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Status update_run(const DagRun& run) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    return Statement(db_, "UPDATE dag_runs SET state = ?, started_us = ?, ended_us = ?, params = ? "
-                          "WHERE id = ?")
-        .bind(std::string(run_state_name(run.state))).bind(run.started_us).bind(run.ended_us)
-        .bind(run.params.dump()).bind(run.id).run();
+    wrote();
+    return Statement(db_,
+                     "UPDATE dag_runs SET state = ?, started_us = ?, ended_us = ?, params = ? "
+                     "WHERE id = ?",
+                     cache_)
+        .bind(std::string(run_state_name(run.state)))
+        .bind(run.started_us)
+        .bind(run.ended_us)
+        .bind(run.params.dump())
+        .bind(run.id)
+        .run();
   }
 
-  Result<std::vector<DagRun>> runs_where(const std::string& where,
-                                         const std::vector<std::variant<int64_t, std::string>>& args) {
+  Result<std::vector<DagRun>> runs_where(
+      const std::string& where, const std::vector<std::variant<int64_t, std::string>>& args) {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    Statement s(db_, fmt::format("SELECT {} FROM dag_runs {}", kRunColumns, where).c_str());
+    std::string sql = fmt::format("SELECT {} FROM dag_runs {}", kRunColumns, where);
+    Statement s(db_, sql.c_str(), cache_);
     for (const auto& a : args) std::visit([&](const auto& v) { s.bind(v); }, a);
     std::vector<DagRun> out;
     while (true) {
@@ -260,7 +365,8 @@ class SqliteMetadataStore final : public MetadataStore {
     }
   }
 
-  Result<std::optional<DagRun>> find_run(const std::string& dag_id, const std::string& run_id) override {
+  Result<std::optional<DagRun>> find_run(const std::string& dag_id,
+                                         const std::string& run_id) override {
     auto r = runs_where("WHERE dag_id = ? AND run_id = ?", {dag_id, run_id});
     if (!r) return r.status();
     if (r->empty()) return std::optional<DagRun>();
@@ -293,7 +399,8 @@ class SqliteMetadataStore final : public MetadataStore {
       where += " AND logical_date <= ?";
       args.emplace_back(*f.to);
     }
-    where += fmt::format(" ORDER BY logical_date DESC, id DESC LIMIT {}", f.limit);
+    where += " ORDER BY logical_date DESC, id DESC LIMIT ?";
+    args.emplace_back(static_cast<int64_t>(std::min<size_t>(f.limit, INT64_MAX)));
     return runs_where(where, args);
   }
 
@@ -301,9 +408,54 @@ class SqliteMetadataStore final : public MetadataStore {
     return runs_where("WHERE state IN ('queued', 'running') ORDER BY id", {});
   }
 
+  Result<std::vector<int64_t>> claim_runs(const std::string& owner, int64_t now_us,
+                                          int64_t lease_until_us, size_t limit) override {
+    std::vector<int64_t> out;
+    // SQLite has one writer at a time, so the transaction alone makes the claim safe.
+    Status st = transaction([&]() -> Status {
+      wrote();
+      BASALT_RETURN_IF_ERROR(
+          Statement(db_,
+                    "UPDATE dag_runs SET lease_until_us = ? WHERE owner = ? AND state IN "
+                    "('queued', 'running')",
+                    cache_)
+              .bind(lease_until_us)
+              .bind(owner)
+              .run());
+      BASALT_RETURN_IF_ERROR(
+          Statement(db_,
+                    "UPDATE dag_runs SET owner = ?, lease_until_us = ? WHERE id IN (SELECT id "
+                    "FROM dag_runs WHERE state IN ('queued', 'running') AND owner <> ? AND "
+                    "(owner = '' OR lease_until_us < ?) ORDER BY run_type = 'backfill', "
+                    "logical_date, id LIMIT ?)",
+                    cache_)
+              .bind(owner)
+              .bind(lease_until_us)
+              .bind(owner)
+              .bind(now_us)
+              .bind(static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)))
+              .run());
+      Statement s(db_,
+                  "SELECT id FROM dag_runs WHERE owner = ? AND state IN ('queued', 'running') "
+                  "ORDER BY id",
+                  cache_);
+      s.bind(owner);
+      while (true) {
+        auto row = s.step();
+        if (!row) return row.status();
+        if (!*row) return Status::ok();
+        out.push_back(s.i64(0));
+      }
+    });
+    if (!st.is_ok()) return st;
+    return out;
+  }
+
   Result<std::optional<UnixSeconds>> last_scheduled_date(const std::string& dag_id) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    Statement s(db_, "SELECT max(logical_date) FROM dag_runs WHERE dag_id = ? AND run_type = 'scheduled'");
+    Statement s(
+        db_, "SELECT max(logical_date) FROM dag_runs WHERE dag_id = ? AND run_type = 'scheduled'",
+        cache_);
     s.bind(dag_id);
     auto row = s.step();
     if (!row) return row.status();
@@ -311,10 +463,11 @@ class SqliteMetadataStore final : public MetadataStore {
     return std::optional<UnixSeconds>(s.i64(0));
   }
 
-  Result<std::vector<TaskInstance>> tis_where(const std::string& where,
-                                              const std::vector<std::variant<int64_t, std::string>>& args) {
+  Result<std::vector<TaskInstance>> tis_where(
+      const std::string& where, const std::vector<std::variant<int64_t, std::string>>& args) {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    Statement s(db_, fmt::format("SELECT {} FROM task_instances {}", kTiColumns, where).c_str());
+    std::string sql = fmt::format("SELECT {} FROM task_instances {}", kTiColumns, where);
+    Statement s(db_, sql.c_str(), cache_);
     for (const auto& a : args) std::visit([&](const auto& v) { s.bind(v); }, a);
     std::vector<TaskInstance> out;
     while (true) {
@@ -335,43 +488,75 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Status save_task_instance(const TaskInstance& t) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    return Statement(db_, "INSERT OR REPLACE INTO task_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(t.run).bind(t.task_id).bind(std::string(task_state_name(t.state)))
-        .bind(int64_t{t.try_number}).bind(t.next_try_us).bind(t.pid).bind(t.pid_token)
-        .bind(t.host).bind(t.started_us).bind(t.ended_us).bind(t.message).run();
+    wrote();
+    return Statement(
+               db_,
+               "INSERT OR REPLACE INTO task_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               cache_)
+        .bind(t.run)
+        .bind(t.task_id)
+        .bind(std::string(task_state_name(t.state)))
+        .bind(int64_t{t.try_number})
+        .bind(t.next_try_us)
+        .bind(t.pid)
+        .bind(t.pid_token)
+        .bind(t.host)
+        .bind(t.started_us)
+        .bind(t.ended_us)
+        .bind(t.message)
+        .run();
   }
 
-  Result<std::vector<std::pair<DagRun, TaskState>>> task_states_between(
-      const std::string& dag_id, const std::string& task_id, UnixSeconds from, UnixSeconds to) override {
+  Result<std::vector<std::pair<DagRun, TaskState>>> task_states_between(const std::string& dag_id,
+                                                                        const std::string& task_id,
+                                                                        UnixSeconds from,
+                                                                        UnixSeconds to) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    Statement s(db_, fmt::format("SELECT r.id, r.dag_id, r.run_id, r.run_type, r.state, r.logical_date, "
-                                 "r.interval_start, r.interval_end, r.dag_hash, r.params, r.created_us, "
-                                 "r.started_us, r.ended_us, coalesce(t.state, 'none') FROM dag_runs r "
-                                 "LEFT JOIN task_instances t ON t.run = r.id AND t.task_id = ? "
-                                 "WHERE r.dag_id = ? AND r.logical_date >= ? AND r.logical_date < ? "
-                                 "ORDER BY r.logical_date").c_str());
+    Statement s(db_,
+                fmt::format("SELECT r.id, r.dag_id, r.run_id, r.run_type, r.state, r.logical_date, "
+                            "r.interval_start, r.interval_end, r.dag_hash, r.params, r.created_us, "
+                            "r.started_us, r.ended_us, coalesce(t.state, 'none') FROM dag_runs r "
+                            "LEFT JOIN task_instances t ON t.run = r.id AND t.task_id = ? "
+                            "WHERE r.dag_id = ? AND r.logical_date >= ? AND r.logical_date < ? "
+                            "ORDER BY r.logical_date")
+                    .c_str(),
+                cache_);
     s.bind(task_id).bind(dag_id).bind(from).bind(to);
     std::vector<std::pair<DagRun, TaskState>> out;
     while (true) {
       auto row = s.step();
       if (!row) return row.status();
       if (!*row) return out;
-      out.emplace_back(read_run(s), static_cast<TaskState>(std::max(0, index_of(kTaskStates, s.text(13)))));
+      out.emplace_back(read_run(s),
+                       static_cast<TaskState>(std::max(0, index_of(kTaskStates, s.text(13)))));
     }
   }
 
   Status save_attempt(const TaskAttempt& a) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    return Statement(db_, "INSERT OR REPLACE INTO task_attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(a.run).bind(a.task_id).bind(int64_t{a.try_number})
-        .bind(std::string(task_state_name(a.state))).bind(a.started_us).bind(a.ended_us)
-        .bind(a.pid).bind(int64_t{a.exit_code}).bind(a.log_path).bind(a.message).run();
+    wrote();
+    return Statement(db_,
+                     "INSERT OR REPLACE INTO task_attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     cache_)
+        .bind(a.run)
+        .bind(a.task_id)
+        .bind(int64_t{a.try_number})
+        .bind(std::string(task_state_name(a.state)))
+        .bind(a.started_us)
+        .bind(a.ended_us)
+        .bind(a.pid)
+        .bind(int64_t{a.exit_code})
+        .bind(a.log_path)
+        .bind(a.message)
+        .run();
   }
 
   Result<std::vector<TaskAttempt>> attempts(int64_t run, const std::string& task_id) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    Statement s(db_, "SELECT try_number, state, started_us, ended_us, pid, exit_code, log_path, message "
-                     "FROM task_attempts WHERE run = ? AND task_id = ? ORDER BY try_number");
+    Statement s(db_,
+                "SELECT try_number, state, started_us, ended_us, pid, exit_code, log_path, message "
+                "FROM task_attempts WHERE run = ? AND task_id = ? ORDER BY try_number",
+                cache_);
     s.bind(run).bind(task_id);
     std::vector<TaskAttempt> out;
     while (true) {
@@ -404,8 +589,13 @@ class SqliteMetadataStore final : public MetadataStore {
     return Status::ok();
   }
 
-  std::recursive_mutex mu_;  // held through a transaction()
-  sqlite3* db_;              // protected by mu_
+  // Counts writes through this object, so version() changes with them.
+  void wrote() { ++writes_; }
+
+  std::recursive_mutex mu_;      // held through a transaction()
+  sqlite3* db_;                  // protected by mu_
+  StatementCache cache_;         // protected by mu_; declared after db_ so it is finalized first
+  uint64_t writes_ = 0;          // protected by mu_
   bool in_transaction_ = false;  // protected by mu_
 };
 
@@ -429,12 +619,25 @@ bool is_finished(TaskState s) {
          s == TaskState::kUpstreamFailed;
 }
 
-Result<std::unique_ptr<MetadataStore>> open_sqlite_metadata_store(const std::filesystem::path& path) {
+Result<std::unique_ptr<MetadataStore>> open_metadata_store(const std::string& spec,
+                                                           const std::filesystem::path& data_dir) {
+  if (spec.empty()) return open_sqlite_metadata_store(data_dir / "domino.db");
+  if (spec.starts_with("postgres://") || spec.starts_with("postgresql://")) {
+    return open_postgres_metadata_store(spec);
+  }
+  std::filesystem::path path = spec.starts_with("sqlite:") ? spec.substr(7) : spec;
+  if (path.empty()) return invalid_argument("domino.store: sqlite: needs a file path");
+  return open_sqlite_metadata_store(path.is_absolute() ? path : data_dir / path);
+}
+
+Result<std::unique_ptr<MetadataStore>> open_sqlite_metadata_store(
+    const std::filesystem::path& path) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string m = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,17 +18,20 @@ extern char** environ;
 
 namespace basalt::domino {
 
-Result<std::shared_ptr<AttemptLog>> AttemptLog::open(const std::filesystem::path& path, uint64_t max_bytes) {
+Result<std::shared_ptr<AttemptLog>> AttemptLog::open(const std::filesystem::path& path,
+                                                     uint64_t max_bytes) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return unavailable(fmt::format("cannot open log {}: {}", path.string(), std::strerror(errno)));
+  if (fd < 0)
+    return unavailable(fmt::format("cannot open log {}: {}", path.string(), std::strerror(errno)));
   return std::make_shared<AttemptLog>(path, fd, max_bytes);
 }
 
 Result<std::shared_ptr<AttemptLog>> AttemptLog::onto(int fd) {
   int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return unavailable(fmt::format("cannot duplicate fd {}: {}", fd, std::strerror(errno)));
+  if (copy < 0)
+    return unavailable(fmt::format("cannot duplicate fd {}: {}", fd, std::strerror(errno)));
   return std::make_shared<AttemptLog>(fmt::format("/dev/fd/{}", fd), copy, UINT64_MAX);
 }
 
@@ -90,11 +94,13 @@ Result<std::unique_ptr<TaskProcess>> TaskProcess::start(const CommandPlan& plan,
   sigset_t none, all;
   sigemptyset(&none);
   sigemptyset(&all);
-  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&all, sig);
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2})
+    sigaddset(&all, sig);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setpgroup(&attr, 0);  // its own process group, so a timeout kills the tree
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -102,10 +108,11 @@ Result<std::unique_ptr<TaskProcess>> TaskProcess::start(const CommandPlan& plan,
   ::close(fds[1]);
   if (rc != 0) {
     ::close(fds[0]);
-    return invalid_argument(fmt::format("cannot run {} in {}: {}", plan.argv[0], dir, std::strerror(rc)));
+    return invalid_argument(
+        fmt::format("cannot run {} in {}: {}", plan.argv[0], dir, std::strerror(rc)));
   }
   fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-  return std::make_unique<TaskProcess>(pid, fds[0], std::move(log));
+  return std::make_unique<TaskProcess>(pid, fds[0], open_exit_fd(pid), std::move(log));
 }
 
 TaskProcess::~TaskProcess() {
@@ -115,6 +122,7 @@ TaskProcess::~TaskProcess() {
   }
   drain();
   ::close(out_fd_);
+  if (exit_fd_ >= 0) ::close(exit_fd_);
 }
 
 void TaskProcess::drain() {
@@ -126,6 +134,7 @@ void TaskProcess::drain() {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0) output_open_ = false;
     return;  // EAGAIN (nothing now) or EOF
   }
 }
@@ -143,6 +152,8 @@ std::optional<int> TaskProcess::poll() {
 }
 
 void TaskProcess::signal_group(int signal) { kill(-pid_, signal); }
+
+int open_exit_fd(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 std::string process_start_token(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/stat", pid));

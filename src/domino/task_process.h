@@ -23,7 +23,8 @@ namespace basalt::domino {
 // Thread-safe.
 class AttemptLog {
  public:
-  static Result<std::shared_ptr<AttemptLog>> open(const std::filesystem::path& path, uint64_t max_bytes);
+  static Result<std::shared_ptr<AttemptLog>> open(const std::filesystem::path& path,
+                                                  uint64_t max_bytes);
   // A log onto a duplicate of `fd` (e.g. 1 for stdout), without a cap.
   static Result<std::shared_ptr<AttemptLog>> onto(int fd);
   // Use open() or onto(). Takes ownership of `fd`.
@@ -36,7 +37,7 @@ class AttemptLog {
  private:
   std::filesystem::path path_;
   std::mutex mu_;
-  int fd_;              // protected by mu_
+  int fd_;                // protected by mu_
   uint64_t written_ = 0;  // protected by mu_
   uint64_t max_bytes_;
   bool truncated_ = false;  // protected by mu_
@@ -48,9 +49,10 @@ class TaskProcess {
   static Result<std::unique_ptr<TaskProcess>> start(const CommandPlan& plan,
                                                     const std::filesystem::path& cwd,
                                                     std::shared_ptr<AttemptLog> log);
-  // Use start(). Takes ownership of `out_fd`, the read end of the output pipe.
-  TaskProcess(pid_t pid, int out_fd, std::shared_ptr<AttemptLog> log)
-      : pid_(pid), out_fd_(out_fd), log_(std::move(log)) {}
+  // Use start(). Takes ownership of `out_fd`, the read end of the output pipe, and of
+  // `exit_fd` (a pidfd of the process, or -1).
+  TaskProcess(pid_t pid, int out_fd, int exit_fd, std::shared_ptr<AttemptLog> log)
+      : pid_(pid), out_fd_(out_fd), exit_fd_(exit_fd), log_(std::move(log)) {}
   // Kills the process group (SIGKILL) if it still runs, and reaps the process.
   ~TaskProcess();
   TaskProcess(const TaskProcess&) = delete;
@@ -63,11 +65,20 @@ class TaskProcess {
   // Sends `signal` to the whole process group.
   void signal_group(int signal);
 
+  // For an event loop: a descriptor readable when the process has exited (a pidfd; -1 when
+  // the kernel has none), and one readable when output is waiting (-1 once the output pipe
+  // reached its end). pump_output() moves waiting output to the log without reaping.
+  int exit_fd() const { return exit_fd_; }
+  int output_fd() const { return output_open_ ? out_fd_ : -1; }
+  void pump_output() { drain(); }
+
  private:
   void drain();
 
   pid_t pid_;
   int out_fd_;
+  int exit_fd_;
+  bool output_open_ = true;
   std::shared_ptr<AttemptLog> log_;
   std::optional<int> exit_code_;
 };
@@ -75,5 +86,8 @@ class TaskProcess {
 // The start time of process `pid` (field 22 of /proc/PID/stat), "" when there is no such
 // process. Pairs with the pid to recognise a process after a restart.
 std::string process_start_token(pid_t pid);
+
+// A pidfd of process `pid` (readable once it has exited), or -1. The caller owns it.
+int open_exit_fd(pid_t pid);
 
 }  // namespace basalt::domino

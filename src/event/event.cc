@@ -6,10 +6,13 @@ namespace basalt::event {
 
 namespace {
 
-constexpr uint8_t kVersion = 1;
+// Version 2 added the typed values of events and the id and call type of quarantined events;
+// version 1 records are still read.
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kOldestVersion = 1;
 
-constexpr std::string_view kTypeNames[] = {"", "track", "identify", "page", "screen", "group",
-                                           "alias"};
+constexpr std::string_view kTypeNames[] = {"",       "track", "identify", "page",
+                                           "screen", "group", "alias"};
 
 void put_varint(uint64_t v, std::string& out) {
   while (v >= 0x80) {
@@ -32,6 +35,37 @@ void put_str(std::string_view s, std::string& out) {
 void put_opt(const std::optional<int64_t>& v, std::string& out) {
   out.push_back(v ? 1 : 0);
   if (v) put_i64(*v, out);
+}
+
+void put_f64(double v, std::string& out) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof bits);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+}
+
+void put_typed(const TypedField& f, std::string& out) {
+  put_str(f.name, out);
+  out.push_back(static_cast<char>(f.type));
+  switch (f.type) {
+    case ValueType::kString:
+    case ValueType::kJson:
+      put_str(f.text, out);
+      break;
+    case ValueType::kInt:
+    case ValueType::kBool:
+    case ValueType::kTimestamp:
+      put_i64(f.int_value, out);
+      break;
+    case ValueType::kFloat:
+      put_f64(f.float_value, out);
+      break;
+    case ValueType::kStringList:
+      put_varint(f.list.size(), out);
+      for (const auto& item : f.list) put_str(item, out);
+      break;
+    case ValueType::kNull:
+      break;
+  }
 }
 
 // Reads fields in order; the first failure sticks and later reads return empty values.
@@ -71,6 +105,25 @@ class Reader {
     if (byte() == 0) return std::nullopt;
     return i64();
   }
+  double f64() {
+    if (in_.size() - pos_ < 8) return static_cast<double>(fail());
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i)
+      bits |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+    pos_ += 8;
+    double v = 0;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
+  // A count of items that each take at least one byte: larger than what is left is corrupt.
+  uint64_t count() {
+    uint64_t n = varint();
+    if (n > in_.size() - pos_) return fail();
+    return n;
+  }
+  bool ok() const { return ok_; }
+  // Marks the record corrupt (e.g. an unknown value type).
+  void corrupt() { fail(); }
   Status finish(const char* what) const {
     if (!ok_) return data_loss(std::string(what) + " record is truncated");
     if (pos_ != in_.size()) return data_loss(std::string(what) + " record has trailing bytes");
@@ -114,11 +167,13 @@ void encode(const Event& e, std::string& out) {
   put_i64(e.received_at_us, out);
   put_opt(e.sent_at_us, out);
   put_opt(e.original_timestamp_us, out);
-  for (const std::string* s : {&e.ip, &e.user_agent, &e.library_name, &e.library_version,
-                               &e.os_name, &e.app_version, &e.properties_json, &e.traits_json,
-                               &e.context_json}) {
+  for (const std::string* s :
+       {&e.ip, &e.user_agent, &e.library_name, &e.library_version, &e.os_name, &e.app_version,
+        &e.properties_json, &e.traits_json, &e.context_json}) {
     put_str(*s, out);
   }
+  put_varint(e.typed.size(), out);
+  for (const TypedField& f : e.typed) put_typed(f, out);
 }
 
 void encode(const QuarantinedEvent& q, std::string& out) {
@@ -129,6 +184,8 @@ void encode(const QuarantinedEvent& q, std::string& out) {
   put_str(q.reason, out);
   put_str(q.raw_json, out);
   put_str(q.ip, out);
+  put_str(q.quarantine_id, out);
+  out.push_back(static_cast<char>(q.type ? static_cast<uint8_t>(*q.type) : 0));
 }
 
 Result<RecordKind> record_kind(std::string_view record) {
@@ -139,7 +196,8 @@ Result<RecordKind> record_kind(std::string_view record) {
       kind != static_cast<uint8_t>(RecordKind::kQuarantine)) {
     return data_loss("unknown record kind " + std::to_string(kind));
   }
-  if (version != kVersion) return data_loss("unknown record version " + std::to_string(version));
+  if (version < kOldestVersion || version > kVersion)
+    return data_loss("unknown record version " + std::to_string(version));
   return static_cast<RecordKind>(kind);
 }
 
@@ -166,6 +224,42 @@ Result<Event> decode_event(std::string_view record) {
                          &e.app_version, &e.properties_json, &e.traits_json, &e.context_json}) {
     *s = r.str();
   }
+  if (static_cast<uint8_t>(record[1]) >= 2) {
+    const uint64_t n = r.count();
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      TypedField f;
+      f.name = r.str();
+      const uint8_t t = r.byte();
+      if (t < static_cast<uint8_t>(ValueType::kString) ||
+          t > static_cast<uint8_t>(ValueType::kNull)) {
+        r.corrupt();
+        return data_loss("event record has a typed value of unknown type " + std::to_string(t));
+      }
+      f.type = static_cast<ValueType>(t);
+      switch (f.type) {
+        case ValueType::kString:
+        case ValueType::kJson:
+          f.text = r.str();
+          break;
+        case ValueType::kInt:
+        case ValueType::kBool:
+        case ValueType::kTimestamp:
+          f.int_value = r.i64();
+          break;
+        case ValueType::kFloat:
+          f.float_value = r.f64();
+          break;
+        case ValueType::kStringList: {
+          const uint64_t items = r.count();
+          for (uint64_t j = 0; j < items && r.ok(); ++j) f.list.push_back(r.str());
+          break;
+        }
+        case ValueType::kNull:
+          break;
+      }
+      e.typed.push_back(std::move(f));
+    }
+  }
   BASALT_RETURN_IF_ERROR(r.finish("event"));
   return e;
 }
@@ -181,6 +275,14 @@ Result<QuarantinedEvent> decode_quarantined(std::string_view record) {
   q.reason = r.str();
   q.raw_json = r.str();
   q.ip = r.str();
+  if (static_cast<uint8_t>(record[1]) >= 2) {
+    q.quarantine_id = r.str();
+    const uint8_t t = r.byte();
+    if (t >= std::size(kTypeNames)) {
+      return data_loss("quarantine record has unknown call type " + std::to_string(t));
+    }
+    if (t != 0) q.type = static_cast<EventType>(t);
+  }
   BASALT_RETURN_IF_ERROR(r.finish("quarantine"));
   return q;
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -16,6 +17,32 @@ enum class EventType : uint8_t { kTrack = 1, kIdentify, kPage, kScreen, kGroup, 
 
 std::string_view event_type_name(EventType type);  // "track", "identify", …
 std::optional<EventType> parse_event_type(std::string_view name);
+
+// The type of a validated value (the tracking plan's property types, plus null: an explicit
+// JSON null sent for a declared user attribute, which the `set` merge rule applies).
+enum class ValueType : uint8_t {
+  kString = 1,
+  kInt,
+  kFloat,
+  kBool,
+  kTimestamp,
+  kStringList,
+  kJson,
+  kNull
+};
+
+// One declared property (track) or user attribute (identify) after validation against the
+// tracking plan: the value its typed warehouse column (p_<name> / a_<name>) receives.
+struct TypedField {
+  std::string name;
+  ValueType type = ValueType::kString;
+  int64_t int_value = 0;          // int; bool (0/1); timestamp (µs since the Unix epoch, UTC)
+  double float_value = 0;         // float
+  std::string text;               // string; json (minified JSON text)
+  std::vector<std::string> list;  // string[]
+
+  bool operator==(const TypedField&) const = default;
+};
 
 // Times are microseconds since the Unix epoch, UTC. JSON members hold minified JSON text of an
 // object ("{}" when absent).
@@ -42,6 +69,10 @@ struct Event {
   std::string properties_json = "{}";
   std::string traits_json = "{}";  // identify and group traits
   std::string context_json = "{}";
+  // Validated values: the declared properties of a track event, or the declared attributes of
+  // an identify call's traits, in plan order. Empty when the source's mode is off or the event
+  // is not declared (the JSON columns always hold everything that was sent).
+  std::vector<TypedField> typed;
 
   bool operator==(const Event&) const = default;
 };
@@ -53,6 +84,10 @@ struct QuarantinedEvent {
   std::string reason;
   std::string raw_json;
   std::string ip;
+  // The call type when the event came alone on /v1/<type> (its raw JSON then has no "type"),
+  // so a replay can re-submit it; absent for batch items, whose raw JSON names its type.
+  std::optional<EventType> type{};
+  std::string quarantine_id{};  // unique per row (a UUID); empty in version 1 records
 
   bool operator==(const QuarantinedEvent&) const = default;
 };

@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <algorithm>
 #include <cassert>
 #include <stdexcept>
 
@@ -56,7 +57,13 @@ void Router::add_route(std::unique_ptr<Route> route) {
       return;
     }
   }
-  patterns_.push_back({std::move(segments), {r}});
+  // Prefix patterns ("/static/*", "/*") go after every parameter pattern, longer prefixes
+  // first, so a catch-all added early never hides a route added later.
+  bool star = segments.back() == "*";
+  auto at = std::find_if(patterns_.begin(), patterns_.end(), [&](const Pattern& p) {
+    return p.segments.back() == "*" && (!star || p.segments.size() < segments.size());
+  });
+  patterns_.insert(at, {std::move(segments), {r}});
 }
 
 Router::Match Router::choose(const std::vector<const Route*>& routes, std::string_view method) {

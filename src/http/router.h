@@ -1,7 +1,8 @@
 #pragma once
 // Maps (method, path) to a handler. Patterns are exact ("/v1/track"), with parameter segments
 // ("/api/v1/query/{id}") or with a trailing "*" matching any rest ("/static/*"). Exact patterns
-// win over parameter patterns, which are tried in the order they were added.
+// win over parameter patterns, which are tried in the order they were added; prefix patterns
+// come last, the longest prefix first (so "/*" is a fallback whatever the order of adding).
 //
 // Thread safety: add routes before the Router is handed to a Server; matching is then read-only
 // and safe from any thread.

@@ -1,16 +1,11 @@
 #include "loader/loader.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/thread_priority.h"
 #include "event/event.h"
 #include "loader/dedup_index.h"
 
@@ -158,10 +153,17 @@ void Loader::run() {
   // work that may lag for a while and catch up. A positive nice value for this thread (Linux
   // applies setpriority to one thread when given its id) lets the scheduler give the I/O
   // threads the core first when both want it; DuckDB runs this batch's work on this thread.
-  if (options_.thread_nice > 0 &&
-      setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.thread_nice) != 0) {
-    spdlog::warn("loader {}: cannot lower the thread's priority: {}", options_.consumer,
-                 std::strerror(errno));
+  if (options_.thread_nice > 0) {
+    if (Status s = set_current_thread_nice(options_.thread_nice); !s.is_ok()) {
+      spdlog::warn("loader {}: cannot lower the thread's priority: {}", options_.consumer,
+                   s.message());
+    }
+  }
+  if (options_.idle_io) {
+    if (Status s = lower_current_thread_io_priority(); !s.is_ok()) {
+      spdlog::warn("loader {}: cannot lower the thread's I/O priority: {}", options_.consumer,
+                   s.message());
+    }
   }
   while (true) {
     wal::Lsn target = drain_target_.load();

@@ -39,6 +39,9 @@ struct LoaderOptions {
   std::chrono::milliseconds retry_max{5000};
   std::chrono::seconds stuck_after{30};              // stuck(): lag and no commit for this long
   int thread_nice = 10;  // the loader thread's nice value: ingest gets the CPU first (0: as is)
+  // The loader thread's disk I/O (DuckDB's commits) in the idle class, so the WAL's syncs do
+  // not queue behind it.
+  bool idle_io = false;
 };
 
 struct LoaderStats {

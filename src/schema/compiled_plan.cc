@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
@@ -99,6 +100,8 @@ std::string did_you_mean(std::optional<std::string_view> suggestion) {
 }  // namespace
 
 CompiledPlan::CompiledPlan(const TrackingPlan& plan) : default_mode_(plan.default_mode) {
+  static std::atomic<uint64_t> generations{0};
+  generation_ = ++generations;
   for (const auto& p : plan.properties) {
     property_index_.emplace(p.name, static_cast<uint32_t>(properties_.size()));
     properties_.push_back(compile(p.name, p.type, p.allowed, p.min, p.max, p.regex));

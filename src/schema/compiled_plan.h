@@ -76,6 +76,9 @@ class CompiledPlan {
 
   EnforcementMode mode_of(std::string_view source) const;
 
+  // A number unique to this compiled plan in the process (per-thread caches key on it).
+  uint64_t generation() const { return generation_; }
+
   // Dense indexes, or nullopt when the name is not declared.
   std::optional<uint32_t> find_event(std::string_view name) const;
   std::optional<uint32_t> find_property(std::string_view name) const;
@@ -105,6 +108,7 @@ class CompiledPlan {
   std::vector<uint16_t> slot_;
   std::unordered_map<std::string, EnforcementMode, TextHash, std::equal_to<>> modes_;
   EnforcementMode default_mode_ = EnforcementMode::kLenient;
+  uint64_t generation_ = 0;
 };
 
 inline constexpr uint16_t kNoSlot = 0xffff;

@@ -250,7 +250,8 @@ class PlanReader {
     const YAML::Node t = n["type"];
     auto type = parse_property_type(t.IsScalar() ? t.Scalar() : "");
     if (!type) {
-      add(t, fmt::format("{}.type must be one of {}", what, join_names(kTypeNames)));
+      add(t, fmt::format("{}.type must be one of {}, got \"{}\"", what, join_names(kTypeNames),
+                         t.IsScalar() ? t.Scalar() : "a non-scalar"));
       return false;
     }
     out = *type;
@@ -436,7 +437,8 @@ class PlanReader {
       const YAML::Node m = n["merge"];
       auto rule = parse_merge_rule(m.IsScalar() ? m.Scalar() : "");
       if (!rule) {
-        add(m, fmt::format("{}.merge must be one of {}", what, join_names(kMergeNames)));
+        add(m, fmt::format("{}.merge must be one of {}, got \"{}\"", what,
+                           join_names(kMergeNames), m.IsScalar() ? m.Scalar() : "a non-scalar"));
         ok = false;
       } else {
         a.merge = *rule;

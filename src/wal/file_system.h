@@ -44,6 +44,8 @@ class WalFileSystem {
   // Names (not paths) of the regular files in `dir`.
   virtual Result<std::vector<std::string>> list(const std::filesystem::path& dir) = 0;
   virtual Status remove(const std::filesystem::path& path) = 0;
+  // rename(2): replaces `to` atomically when it exists. Durable once the directory is synced.
+  virtual Status rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
   // fsync of a directory, so created, renamed and removed entries are durable.
   virtual Status sync_dir(const std::filesystem::path& dir) = 0;
   // Replaces `path` with `contents` atomically: a temporary file, fsync, rename, sync of the dir.

@@ -104,6 +104,11 @@ class PosixFileSystem final : public WalFileSystem {
     return Status::ok();
   }
 
+  Status rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return os_error("rename", from, errno);
+    return Status::ok();
+  }
+
   Status sync_dir(const std::filesystem::path& dir) override {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return os_error("open", dir, errno);

@@ -33,6 +33,11 @@ struct WalOptions {
   std::chrono::microseconds group_commit_delay{0};
   // Largest group written with one sync.
   uint64_t max_group_bytes = 8ull << 20;
+  // Keep the next segment ready: a background thread writes it full of zeros and syncs it
+  // before it is needed, so appends overwrite blocks already allocated and each group's
+  // fdatasync writes only its own data, with no file-system journal commit that would wait
+  // for other files' writes (the warehouse's) on the same disk.
+  bool preallocate = true;
   // Disk budget of the segments (0: none). While the segments on disk hold more than this,
   // append refuses new records with kResourceExhausted (the ingest API answers 503 with
   // Retry-After), until consumers commit past old segments so they can be deleted.
@@ -56,6 +61,9 @@ struct WalStats {
   uint64_t segments = 0;
   uint64_t groups_written = 0;
   uint64_t records_written = 0;
+  uint64_t preallocated_rotations = 0;  // rotations onto a segment prepared in advance
+  uint64_t preallocation_failures = 0;  // spare segments that could not be prepared
+  bool spare_ready = false;             // a prepared segment waits for the next rotation
 };
 
 struct WalRecord {

@@ -19,8 +19,8 @@ SegmentScan scan_segment(std::string_view bytes, Lsn lowest_lsn, Lsn end_lsn) {
   SegmentScan scan;
   const size_t n = bytes.size();
   size_t pos = 0;
-  size_t call_start = 0;   // end of the last complete call (or of the last damaged span)
-  uint64_t pending = 0;    // records of the call being read
+  size_t call_start = 0;  // end of the last complete call (or of the last damaged span)
+  uint64_t pending = 0;   // records of the call being read
   Lsn pending_last = 0;
 
   auto starts_call = [&](const DecodedFrame& f) {
@@ -94,6 +94,10 @@ Result<RecoveredLog> recover_log(WalFileSystem& fs, const std::filesystem::path&
     Lsn lowest = last_lsn ? std::max(base, *last_lsn + 1) : base;
     Lsn end = is_last ? std::numeric_limits<Lsn>::max() : files[i + 1].first;
     SegmentScan scan = scan_segment(*bytes, lowest, end);
+    // Zeros after the last complete call are space prepared in advance (WalOptions::preallocate)
+    // and not yet written: neither torn nor damaged. The file keeps them.
+    const bool zero_tail = std::all_of(bytes->begin() + static_cast<ptrdiff_t>(scan.tail_start),
+                                       bytes->end(), [](char c) { return c == '\0'; });
     bytes->clear();
     bytes->shrink_to_fit();
 
@@ -108,7 +112,9 @@ Result<RecoveredLog> recover_log(WalFileSystem& fs, const std::filesystem::path&
       meta->skip.push_back(span);
     }
     uint64_t durable_size = size;
-    if (scan.tail_start < size) {
+    if (scan.tail_start < size && zero_tail) {
+      durable_size = scan.tail_start;
+    } else if (scan.tail_start < size) {
       const uint64_t tail = size - scan.tail_start;
       if (is_last) {
         auto file = fs.open(path, OpenMode::kWrite);

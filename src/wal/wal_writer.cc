@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/thread_priority.h"
 #include "wal/consumers.h"
 #include "wal/record_format.h"
 #include "wal/segment_table.h"
@@ -28,6 +29,11 @@ struct PendingCall {
 
 Status as_unavailable(const Status& s) { return unavailable(s.message()); }
 
+// The spare segment's file name; recovery ignores it (it is no segment name).
+constexpr const char* kSpareSegmentName = "next-segment.tmp";
+// Zeros written (and synced) per step when a spare segment is prepared.
+constexpr uint64_t kPreallocateStepBytes = 1 << 20;
+
 class SegmentedWal final : public Wal {
  public:
   SegmentedWal(WalOptions options, std::shared_ptr<SegmentTable> table, RecoveryReport report,
@@ -39,7 +45,14 @@ class SegmentedWal final : public Wal {
         consumers_(std::move(consumers)),
         active_(std::move(active)),
         active_size_(active_size),
-        next_lsn_(next_lsn) {
+        next_lsn_(next_lsn),
+        spare_path_(options_.dir / kSpareSegmentName) {
+    if (options_.preallocate) {
+      // Whatever an earlier process left there is rewritten from scratch.
+      (void)table_->fs->remove(spare_path_);
+      spare_wanted_ = true;
+      preparer_ = std::thread([this] { preparer_loop(); });
+    }
     writer_ = std::thread([this] { writer_loop(); });
   }
 
@@ -114,8 +127,8 @@ class SegmentedWal final : public Wal {
                        std::to_string(first) + ")");
     }
     if (from > table_->durable_end) {
-      return invalid_argument("WAL position " + std::to_string(from) +
-                              " is past the durable end " + std::to_string(table_->durable_end));
+      return invalid_argument("WAL position " + std::to_string(from) + " is past the durable end " +
+                              std::to_string(table_->durable_end));
     }
     return make_segment_reader(table_, from);
   }
@@ -161,6 +174,12 @@ class SegmentedWal final : public Wal {
     }
     s.groups_written = groups_written_.load(std::memory_order_relaxed);
     s.records_written = records_written_.load(std::memory_order_relaxed);
+    s.preallocated_rotations = preallocated_rotations_.load(std::memory_order_relaxed);
+    s.preallocation_failures = preallocation_failures_.load(std::memory_order_relaxed);
+    {
+      std::lock_guard lock(spare_mu_);
+      s.spare_ready = spare_ready_;
+    }
     return s;
   }
 
@@ -189,6 +208,14 @@ class SegmentedWal final : public Wal {
     }
     queue_cv_.notify_all();
     writer_.join();
+    if (preparer_.joinable()) {
+      {
+        std::lock_guard lock(spare_mu_);
+        spare_stopping_ = true;
+      }
+      spare_cv_.notify_all();
+      preparer_.join();
+    }
     active_.reset();
     {
       std::lock_guard lock(table_->mu);
@@ -214,8 +241,8 @@ class SegmentedWal final : public Wal {
           });
         }
         writer_waiting_ = false;
-        rotate = must_rotate_ || (active_size_ > 0 &&
-                                  active_size_ + queue_.front().bytes > options_.segment_bytes);
+        rotate = must_rotate_ ||
+                 (active_size_ > 0 && active_size_ + queue_.front().bytes > options_.segment_bytes);
         uint64_t room = options_.segment_bytes - (rotate ? 0 : active_size_);
         uint64_t budget = std::min<uint64_t>(options_.max_group_bytes, room);
         uint64_t taken = 0;
@@ -292,12 +319,19 @@ class SegmentedWal final : public Wal {
     }
   }
 
-  // Starts a new active segment named by next_lsn_. Writer thread only.
+  // Starts a new active segment named by next_lsn_: the prepared spare renamed, or a new empty
+  // file when none is ready. Writer thread only.
   Status rotate_segment() {
     auto meta = std::make_shared<SegmentMeta>();
     meta->base = next_lsn_;
     meta->path = options_.dir / segment_file_name(next_lsn_);
-    auto file = table_->fs->open(meta->path, OpenMode::kCreateWrite);
+    Result<std::unique_ptr<WalFile>> file = unavailable("no spare segment");
+    if (take_spare() && table_->fs->rename(spare_path_, meta->path).is_ok()) {
+      file = table_->fs->open(meta->path, OpenMode::kWrite);
+      if (file) preallocated_rotations_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!file) file = table_->fs->open(meta->path, OpenMode::kCreateWrite);
+    want_spare();
     if (!file) return file.status();
     BASALT_RETURN_IF_ERROR(table_->fs->sync_dir(options_.dir));
     {
@@ -315,6 +349,65 @@ class SegmentedWal final : public Wal {
     must_rotate_ = false;
     // A sealed segment may already be consumed by everyone.
     (void)delete_consumed_segments();
+    return Status::ok();
+  }
+
+  // True when a spare is ready; it is the caller's from then on. Writer thread only.
+  bool take_spare() {
+    std::lock_guard lock(spare_mu_);
+    if (!spare_ready_) return false;
+    spare_ready_ = false;
+    return true;
+  }
+
+  void want_spare() {
+    if (!options_.preallocate) return;
+    {
+      std::lock_guard lock(spare_mu_);
+      if (spare_ready_ || spare_wanted_) return;
+      spare_wanted_ = true;
+    }
+    spare_cv_.notify_one();
+  }
+
+  // Runs on the preparer thread until close: whenever a spare is wanted, writes one segment's
+  // worth of zeros to the spare file in small synced steps, then marks it ready. Its I/O is
+  // background work: it runs at the idle I/O class, and in steps small enough that a group's
+  // sync never queues behind much of it.
+  void preparer_loop() {
+    // Best effort: at the normal class the steps are small enough to interleave with groups.
+    (void)lower_current_thread_io_priority();
+    while (true) {
+      {
+        std::unique_lock lock(spare_mu_);
+        spare_cv_.wait(lock, [&] { return spare_wanted_ || spare_stopping_; });
+        if (spare_stopping_) return;
+      }
+      Status s = prepare_spare();
+      std::lock_guard lock(spare_mu_);
+      spare_wanted_ = false;
+      if (s.is_ok()) {
+        spare_ready_ = true;
+      } else if (!spare_stopping_) {
+        // The next rotation creates its segment the old way and asks again.
+        preallocation_failures_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  Status prepare_spare() {
+    static const std::string kZeros(kPreallocateStepBytes, '\0');
+    auto file = table_->fs->open(spare_path_, OpenMode::kCreateWrite);
+    if (!file) return file.status();
+    for (uint64_t at = 0; at < options_.segment_bytes; at += kPreallocateStepBytes) {
+      {
+        std::lock_guard lock(spare_mu_);
+        if (spare_stopping_) return unavailable("the WAL is closing");
+      }
+      const uint64_t n = std::min<uint64_t>(kPreallocateStepBytes, options_.segment_bytes - at);
+      BASALT_RETURN_IF_ERROR((*file)->write_at(at, std::string_view(kZeros.data(), n)));
+      BASALT_RETURN_IF_ERROR((*file)->sync());
+    }
     return Status::ok();
   }
 
@@ -366,6 +459,18 @@ class SegmentedWal final : public Wal {
   std::atomic<bool> writable_{true};
   std::atomic<uint64_t> groups_written_{0};
   std::atomic<uint64_t> records_written_{0};
+  std::atomic<uint64_t> preallocated_rotations_{0};
+  std::atomic<uint64_t> preallocation_failures_{0};
+
+  // The spare segment (options_.preallocate): the preparer thread writes it, the writer thread
+  // renames it into place at a rotation.
+  const std::filesystem::path spare_path_;
+  mutable std::mutex spare_mu_;
+  std::condition_variable spare_cv_;
+  bool spare_wanted_ = false;    // protected by spare_mu_: the preparer should make one
+  bool spare_ready_ = false;     // protected by spare_mu_: a complete, synced spare exists
+  bool spare_stopping_ = false;  // protected by spare_mu_
+  std::thread preparer_;
 
   std::mutex close_mu_;
   bool closed_ = false;  // protected by close_mu_

@@ -6,11 +6,77 @@
 namespace basalt::warehouse {
 
 Status Warehouse::for_each_loaded_message(
-    int64_t since_us,
-    const std::function<void(std::string_view, std::string_view, int64_t)>& fn) {
-  return for_each_message_id(since_us, [&](std::string_view source, std::string_view id) {
-    fn(source, id, since_us);
-  });
+    int64_t since_us, const std::function<void(std::string_view, std::string_view, int64_t)>& fn) {
+  return for_each_message_id(
+      since_us, [&](std::string_view source, std::string_view id) { fn(source, id, since_us); });
+}
+
+Result<std::vector<std::string>> Warehouse::apply_plan_columns(const PlanColumns&) {
+  return std::vector<std::string>{};
+}
+
+namespace {
+
+event::ValueType value_type_of(schema::PropertyType t) {
+  using P = schema::PropertyType;
+  using V = event::ValueType;
+  switch (t) {
+    case P::kString:
+      return V::kString;
+    case P::kInt:
+      return V::kInt;
+    case P::kFloat:
+      return V::kFloat;
+    case P::kBool:
+      return V::kBool;
+    case P::kTimestamp:
+      return V::kTimestamp;
+    case P::kStringList:
+      return V::kStringList;
+    case P::kJson:
+      return V::kJson;
+  }
+  return V::kJson;
+}
+
+}  // namespace
+
+PlanColumns plan_columns(const schema::TrackingPlan& plan) {
+  PlanColumns out;
+  for (const auto& p : plan.properties) out.properties.push_back({p.name, value_type_of(p.type)});
+  for (const auto& a : plan.attributes)
+    out.attributes.push_back({a.name, value_type_of(a.type), a.merge});
+  return out;
+}
+
+std::string_view sql_type_of(event::ValueType type) {
+  switch (type) {
+    case event::ValueType::kString:
+      return "VARCHAR";
+    case event::ValueType::kInt:
+      return "BIGINT";
+    case event::ValueType::kFloat:
+      return "DOUBLE";
+    case event::ValueType::kBool:
+      return "BOOLEAN";
+    case event::ValueType::kTimestamp:
+      return "TIMESTAMPTZ";
+    case event::ValueType::kStringList:
+      return "VARCHAR[]";
+    case event::ValueType::kJson:
+      return "JSON";
+    case event::ValueType::kNull:
+      return "JSON";
+  }
+  return "JSON";
+}
+
+Result<QueryResult> Warehouse::query(const std::string& sql, const std::vector<Value>& params,
+                                     const QueryOptions& options) {
+  if (!params.empty()) {
+    return failed_precondition("this warehouse engine does not support bound parameters");
+  }
+  return query(sql, options);
 }
 
 // Every engine is listed here, explicitly: no static registration.

@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "event/event.h"
+#include "schema/tracking_plan.h"
 
 namespace basalt::warehouse {
 
@@ -51,6 +52,26 @@ struct QueryOptions {
   size_t max_rows = 100000;
   std::chrono::milliseconds timeout{30000};  // the query is interrupted past this
 };
+
+// A typed column the tracking plan declares: p_<name> on `events` for a property, a_<name> on
+// `users` for a user attribute (types in docs/warehouse_tables.md).
+struct PlanColumn {
+  std::string name;  // the plan's name, without the prefix
+  event::ValueType type = event::ValueType::kString;
+  schema::MergeRule merge = schema::MergeRule::kSet;  // attributes only
+};
+
+struct PlanColumns {
+  std::vector<PlanColumn> properties;
+  std::vector<PlanColumn> attributes;
+};
+
+// The plan's columns: every property of the dictionary and every user attribute.
+PlanColumns plan_columns(const schema::TrackingPlan& plan);
+
+// The column type an engine-neutral ValueType maps to in SQL (DuckDB spelling): VARCHAR,
+// BIGINT, DOUBLE, BOOLEAN, TIMESTAMPTZ, VARCHAR[], JSON.
+std::string_view sql_type_of(event::ValueType type);
 
 class Warehouse {
  public:
@@ -80,9 +101,24 @@ class Warehouse {
       const std::function<void(std::string_view source, std::string_view message_id,
                                int64_t received_at_us)>& fn);
 
+  // Makes the tables carry the plan's typed columns: adds the missing ones (ALTER TABLE …
+  // ADD COLUMN: existing rows get NULL, nothing is rewritten); from then on load() fills them
+  // from Event::typed and merges identify updates into a_ columns by their rules. Columns
+  // whose property left the plan keep their data and are no longer filled; a column whose
+  // stored type differs from the plan's keeps its type and is not filled (one message per
+  // such column is returned). Engines without typed columns keep the default: nothing to do.
+  virtual Result<std::vector<std::string>> apply_plan_columns(const PlanColumns& columns);
+
   // Runs one SQL statement. Errors carry the engine's message (kInvalidArgument for SQL the
   // engine refuses, kDeadlineExceeded for a timeout).
   virtual Result<QueryResult> query(const std::string& sql, const QueryOptions& options) = 0;
+
+  // Runs one SQL statement with `params` bound, in order, to its placeholders (`?` or `$1`,
+  // `$2`, …): values never become SQL text. kInvalidArgument when the statement has a different
+  // number of placeholders. Engines without parameter support keep this default, which refuses
+  // any parameter with kFailedPrecondition.
+  virtual Result<QueryResult> query(const std::string& sql, const std::vector<Value>& params,
+                                    const QueryOptions& options);
 };
 
 struct WarehouseOptions {

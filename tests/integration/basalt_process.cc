@@ -166,6 +166,10 @@ void BasaltServer::kill9() {
   pid_ = -1;
 }
 
+void BasaltServer::send_signal(int signal) {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
 int BasaltServer::terminate() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);

@@ -53,6 +53,7 @@ class BasaltServer {
   void start(const std::vector<std::string>& extra_args = {});
   void kill9();     // SIGKILL, then reap
   int terminate();  // SIGTERM, then wait; returns the exit status
+  void send_signal(int signal);  // e.g. SIGHUP; no wait
   bool running() const { return pid_ > 0; }
 
   std::string ingest_url() const { return "http://127.0.0.1:" + std::to_string(ingest_port_); }

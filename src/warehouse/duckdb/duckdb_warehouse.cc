@@ -12,6 +12,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "schema/attribute_merge.h"
 #include "warehouse/duckdb/value_text.h"
 
 namespace basalt::warehouse {
@@ -19,6 +23,8 @@ namespace basalt::warehouse {
 namespace {
 
 using duck::exec;
+
+std::string quote_identifier(std::string_view name);
 
 constexpr const char* kSchemaSql = R"sql(
 CREATE TABLE IF NOT EXISTS events (
@@ -84,9 +90,14 @@ DELETE FROM basalt_users_stage;
 // Traits: the stored object patched by each identify's traits in event-timestamp order
 // (json_merge_patch, RFC 7396: later wins per key, null deletes a key); users without an
 // identify in the batch keep their stored traits untouched. The stage's anonymous ids are
-// already distinct. The old rows are then deleted and the merged ones inserted: cheaper in
-// DuckDB than MERGE/UPDATE, which rewrites list columns row by row.
-constexpr const char* kUsersMergeSql = R"sql(
+// already distinct. Typed attribute columns (a_*) and attribute_times come from
+// basalt_users_attr_stage, where the loader merged them by their rules, for users with
+// attribute updates; every other column is carried over. The old rows are then deleted and
+// the merged ones inserted: cheaper in DuckDB than MERGE/UPDATE, which rewrites list columns
+// row by row.
+std::string users_merge_sql(const std::vector<std::string>& carried,
+                            const std::unordered_map<std::string, size_t>& merged_columns) {
+  std::string sql = R"sql(
 CREATE OR REPLACE TEMP TABLE basalt_users_merged AS
 SELECT s.user_id,
   CASE WHEN u.user_id IS NULL THEN list_sort(s.anonymous_ids)
@@ -98,19 +109,53 @@ SELECT s.user_id,
                         lambda acc, p: json_merge_patch(acc, p)::VARCHAR)::JSON END AS traits,
   CASE WHEN u.user_id IS NULL THEN s.first_seen ELSE least(u.first_seen, s.first_seen) END AS first_seen,
   CASE WHEN u.user_id IS NULL THEN s.last_seen ELSE greatest(u.last_seen, s.last_seen) END AS last_seen,
-  now() AS updated_at
-FROM basalt_users_stage AS s LEFT JOIN users AS u ON u.user_id = s.user_id;
+  now() AS updated_at)sql";
+  for (const std::string& c : carried) {
+    std::string q = quote_identifier(c);
+    bool merged =
+        c == "attribute_times" || (c.rfind("a_", 0) == 0 && merged_columns.contains(c.substr(2)));
+    if (merged) {
+      sql += ",\n  CASE WHEN t.user_id IS NULL THEN u." + q + " ELSE t." + q + " END AS " + q;
+    } else {
+      sql += ",\n  u." + q + " AS " + q;
+    }
+  }
+  sql += R"sql(
+FROM basalt_users_stage AS s LEFT JOIN users AS u ON u.user_id = s.user_id
+  LEFT JOIN basalt_users_attr_stage AS t ON t.user_id = s.user_id;
 DELETE FROM users WHERE user_id IN (SELECT user_id FROM basalt_users_stage);
-INSERT INTO users (user_id, anonymous_ids, traits, first_seen, last_seen, updated_at)
-  SELECT user_id, anonymous_ids, traits, first_seen, last_seen, updated_at FROM basalt_users_merged;
+INSERT INTO users BY NAME SELECT * FROM basalt_users_merged;
 )sql";
+  return sql;
+}
 
 constexpr const char* kOffsetSql = R"sql(
 INSERT INTO basalt_offsets (consumer, next_lsn, updated_at) VALUES ($1, $2, now())
 ON CONFLICT (consumer) DO UPDATE SET next_lsn = excluded.next_lsn, updated_at = excluded.updated_at
 )sql";
 
-enum class ColumnKind { kVarchar, kJson, kTimestampTz, kVarcharList };
+enum class ColumnKind { kVarchar, kJson, kTimestampTz, kVarcharList, kBigint, kDouble, kBoolean };
+
+ColumnKind kind_of(event::ValueType t) {
+  switch (t) {
+    case event::ValueType::kString:
+      return ColumnKind::kVarchar;
+    case event::ValueType::kInt:
+      return ColumnKind::kBigint;
+    case event::ValueType::kFloat:
+      return ColumnKind::kDouble;
+    case event::ValueType::kBool:
+      return ColumnKind::kBoolean;
+    case event::ValueType::kTimestamp:
+      return ColumnKind::kTimestampTz;
+    case event::ValueType::kStringList:
+      return ColumnKind::kVarcharList;
+    case event::ValueType::kJson:
+    case event::ValueType::kNull:
+      return ColumnKind::kJson;
+  }
+  return ColumnKind::kJson;
+}
 
 Status close_appender(duckdb_appender app, const char* table);
 
@@ -144,6 +189,15 @@ class ChunkWriter {
           t = duck::LogicalType(duckdb_create_list_type(child.get()));
           break;
         }
+        case ColumnKind::kBigint:
+          t = duck::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_BIGINT));
+          break;
+        case ColumnKind::kDouble:
+          t = duck::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE));
+          break;
+        case ColumnKind::kBoolean:
+          t = duck::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN));
+          break;
       }
       raw.push_back(t.get());
       types_.push_back(std::move(t));
@@ -183,6 +237,9 @@ class ChunkWriter {
   void set_timestamp(size_t col, int64_t micros) {
     static_cast<int64_t*>(data_[col])[rows_] = micros;
   }
+  void set_int64(size_t col, int64_t v) { static_cast<int64_t*>(data_[col])[rows_] = v; }
+  void set_double(size_t col, double v) { static_cast<double*>(data_[col])[rows_] = v; }
+  void set_bool(size_t col, bool v) { static_cast<bool*>(data_[col])[rows_] = v; }
   void set_null(size_t col) {
     duckdb_vector_ensure_validity_writable(vectors_[col]);
     duckdb_validity_set_row_invalid(duckdb_vector_get_validity(vectors_[col]), rows_);
@@ -282,6 +339,163 @@ Status close_appender(duckdb_appender app, const char* table) {
                           (e ? e : "unknown error"));
   }
   return Status::ok();
+}
+
+// Rows of a query as text (NULL as nullopt), for the loader's small reads of its own tables.
+Result<std::vector<std::vector<std::optional<std::string>>>> fetch_text(duckdb_connection conn,
+                                                                        const std::string& sql) {
+  duck::QueryResult r;
+  if (duckdb_query(conn, sql.c_str(), r.get()) == DuckDBError) return duck::status_of(r.get());
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  const idx_t ncols = duckdb_column_count(r.get());
+  const idx_t nrows = duckdb_row_count(r.get());
+  for (idx_t i = 0; i < nrows; ++i) {
+    auto& row = rows.emplace_back();
+    for (idx_t c = 0; c < ncols; ++c) {
+      if (duckdb_value_is_null(r.get(), c, i)) {
+        row.emplace_back();
+        continue;
+      }
+      char* v = duckdb_value_varchar(r.get(), c, i);
+      row.emplace_back(v ? v : "");
+      duckdb_free(v);
+    }
+  }
+  return rows;
+}
+
+// Sets a typed column from a validated value; false (the caller sets NULL) when the value's
+// type is not the column's (the plan changed the type, or an explicit null).
+bool set_typed(ChunkWriter& w, size_t col, const event::TypedField& f, event::ValueType column) {
+  if (f.type != column) return false;
+  switch (f.type) {
+    case event::ValueType::kString:
+      w.set_string(col, f.text, false);
+      return true;
+    case event::ValueType::kInt:
+      w.set_int64(col, f.int_value);
+      return true;
+    case event::ValueType::kFloat:
+      w.set_double(col, f.float_value);
+      return true;
+    case event::ValueType::kBool:
+      w.set_bool(col, f.int_value != 0);
+      return true;
+    case event::ValueType::kTimestamp:
+      w.set_timestamp(col, f.int_value);
+      return true;
+    case event::ValueType::kStringList:
+      w.set_list(col, f.list);
+      return true;
+    case event::ValueType::kJson:
+      w.set_json(col, f.text);
+      return true;
+    case event::ValueType::kNull:
+      return false;
+  }
+  return false;
+}
+
+schema::AttributeValue attribute_value_of(const event::TypedField& f) {
+  switch (f.type) {
+    case event::ValueType::kString:
+    case event::ValueType::kJson:
+      return f.text;
+    case event::ValueType::kInt:
+    case event::ValueType::kTimestamp:
+      return f.int_value;
+    case event::ValueType::kFloat:
+      return f.float_value;
+    case event::ValueType::kBool:
+      return f.int_value != 0;
+    case event::ValueType::kStringList:
+      return f.list;
+    case event::ValueType::kNull:
+      return std::monostate{};
+  }
+  return std::monostate{};
+}
+
+// A stored a_ column value, read back as JSON (json_object of the columns; timestamps as
+// epoch µs), as an AttributeValue of the column's type.
+schema::AttributeValue attribute_value_of(simdjson::dom::element v, event::ValueType type) {
+  using simdjson::dom::element_type;
+  if (v.is_null()) return std::monostate{};
+  switch (type) {
+    case event::ValueType::kString: {
+      std::string_view s;
+      if (!v.get_string().get(s)) return std::string(s);
+      return std::monostate{};
+    }
+    case event::ValueType::kInt:
+    case event::ValueType::kTimestamp: {
+      int64_t i = 0;
+      if (!v.get_int64().get(i)) return i;
+      double d = 0;
+      if (!v.get_double().get(d)) return static_cast<int64_t>(d);
+      return std::monostate{};
+    }
+    case event::ValueType::kFloat: {
+      double d = 0;
+      if (!v.get_double().get(d)) return d;
+      int64_t i = 0;
+      if (!v.get_int64().get(i)) return static_cast<double>(i);
+      return std::monostate{};
+    }
+    case event::ValueType::kBool: {
+      bool b = false;
+      if (!v.get_bool().get(b)) return b;
+      return std::monostate{};
+    }
+    case event::ValueType::kStringList: {
+      std::vector<std::string> out;
+      simdjson::dom::array a;
+      if (v.get_array().get(a)) return std::monostate{};
+      for (auto item : a) {
+        std::string_view s;
+        if (!item.get_string().get(s)) out.emplace_back(s);
+      }
+      return out;
+    }
+    case event::ValueType::kJson:
+    case event::ValueType::kNull:
+      return simdjson::minify(v);
+  }
+  return std::monostate{};
+}
+
+// Writes a merged attribute into its a_ column (NULL when it has no value or, after a plan
+// change, a value of another type).
+void set_attribute(ChunkWriter& w, size_t col, const schema::AttributeValue& v,
+                   event::ValueType column) {
+  using V = event::ValueType;
+  if (const auto* b = std::get_if<bool>(&v); b && column == V::kBool) return w.set_bool(col, *b);
+  if (const auto* i = std::get_if<int64_t>(&v)) {
+    if (column == V::kInt) return w.set_int64(col, *i);
+    if (column == V::kTimestamp) return w.set_timestamp(col, *i);
+    if (column == V::kFloat) return w.set_double(col, static_cast<double>(*i));
+  }
+  if (const auto* d = std::get_if<double>(&v); d && column == V::kFloat)
+    return w.set_double(col, *d);
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    if (column == V::kString) return w.set_string(col, *s, false);
+    if (column == V::kJson) return w.set_json(col, *s);
+  }
+  if (const auto* l = std::get_if<std::vector<std::string>>(&v); l && column == V::kStringList)
+    return w.set_list(col, *l);
+  w.set_null(col);
+}
+
+// The type DuckDB's information_schema prints for a plan column type.
+std::string_view information_schema_type(event::ValueType t) {
+  if (t == event::ValueType::kTimestamp) return "TIMESTAMP WITH TIME ZONE";
+  return sql_type_of(t);
+}
+
+// The columns of `users` the merge writes itself; every other column is carried over.
+bool is_fixed_users_column(std::string_view c) {
+  return c == "user_id" || c == "anonymous_ids" || c == "traits" || c == "first_seen" ||
+         c == "last_seen" || c == "updated_at";
 }
 
 // The CPUs this process may run on (its affinity mask), at least 1.
@@ -562,7 +776,74 @@ Result<duck::Connection> DuckDbWarehouse::connect() {
 Status DuckDbWarehouse::ensure_schema() {
   if (options_.read_only) return failed_precondition("the warehouse is open read-only");
   std::lock_guard lock(load_mu_);
-  return exec(loader_conn_.get(), kSchemaSql);
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), kSchemaSql));
+  // Added by version 2 of the tables: per user attribute, the event time of its value.
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(),
+                              "ALTER TABLE users ADD COLUMN IF NOT EXISTS attribute_times JSON;"
+                              "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS quarantine_id "
+                              "VARCHAR;ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS call_type "
+                              "VARCHAR;"));
+  return refresh_users_columns();
+}
+
+Status DuckDbWarehouse::refresh_users_columns() {
+  auto rows =
+      fetch_text(loader_conn_.get(),
+                 "SELECT column_name FROM information_schema.columns WHERE "
+                 "table_schema = 'main' AND table_name = 'users' ORDER BY ordinal_position");
+  if (!rows) return rows.status();
+  users_carried_.clear();
+  for (const auto& row : *rows) {
+    if (row[0] && !is_fixed_users_column(*row[0])) users_carried_.push_back(*row[0]);
+  }
+  return Status::ok();
+}
+
+Result<std::vector<std::string>> DuckDbWarehouse::apply_plan_columns(const PlanColumns& columns) {
+  if (options_.read_only) return failed_precondition("the warehouse is open read-only");
+  std::lock_guard lock(load_mu_);
+  auto rows =
+      fetch_text(loader_conn_.get(),
+                 "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                 "WHERE table_schema = 'main' AND table_name IN ('events', 'users')");
+  if (!rows) return rows.status();
+  std::unordered_map<std::string, std::string> existing;  // "table.column" → type
+  for (const auto& row : *rows) {
+    if (row[0] && row[1] && row[2]) existing.emplace(*row[0] + "." + *row[1], *row[2]);
+  }
+  std::vector<std::string> messages;
+  auto apply = [&](const char* table, const char* prefix, const std::vector<PlanColumn>& plan,
+                   std::vector<FilledColumn>& filled,
+                   std::unordered_map<std::string, size_t>& index) -> Status {
+    std::vector<FilledColumn> next;
+    for (const PlanColumn& c : plan) {
+      std::string column = prefix + c.name;
+      auto it = existing.find(std::string(table) + "." + column);
+      if (it == existing.end()) {
+        std::string sql = "ALTER TABLE " + std::string(table) + " ADD COLUMN " +
+                          quote_identifier(column) + " " + std::string(sql_type_of(c.type));
+        BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), sql));
+        spdlog::info("warehouse: added column {}.{} {}", table, column, sql_type_of(c.type));
+      } else if (it->second != information_schema_type(c.type)) {
+        messages.push_back(std::string(table) + "." + column + " is " + it->second +
+                           " but the tracking plan says " + std::string(sql_type_of(c.type)) +
+                           ": the column keeps its type and is no longer filled (migrate it, "
+                           "e.g. ALTER TABLE … ALTER COLUMN, or rename the property)");
+        continue;
+      }
+      next.push_back({c.name, std::move(column), c.type, c.merge});
+    }
+    filled = std::move(next);
+    index.clear();
+    for (size_t i = 0; i < filled.size(); ++i) index.emplace(filled[i].name, i);
+    return Status::ok();
+  };
+  BASALT_RETURN_IF_ERROR(
+      apply("events", "p_", columns.properties, event_columns_, event_column_index_));
+  BASALT_RETURN_IF_ERROR(
+      apply("users", "a_", columns.attributes, user_columns_, user_column_index_));
+  BASALT_RETURN_IF_ERROR(refresh_users_columns());
+  return messages;
 }
 
 Result<std::optional<uint64_t>> DuckDbWarehouse::load_offset(const std::string& consumer) {
@@ -616,10 +897,18 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
       K::kVarchar, K::kVarchar, K::kVarchar, K::kTimestampTz, K::kTimestampTz, K::kTimestampTz,
       K::kTimestampTz, K::kVarchar, K::kVarchar, K::kVarchar, K::kVarchar, K::kVarchar,
       K::kVarchar, K::kJson, K::kJson, K::kJson};
-  auto app = make_appender(loader_conn_.get(), "events", kColumns);
+  std::vector<const char*> columns = kColumns;
+  std::vector<ColumnKind> kinds = kKinds;
+  const size_t first_typed = columns.size();
+  for (const FilledColumn& c : event_columns_) {
+    columns.push_back(c.column.c_str());
+    kinds.push_back(kind_of(c.type));
+  }
+  std::vector<uint8_t> filled(event_columns_.size());
+  auto app = make_appender(loader_conn_.get(), "events", columns);
   if (!app) return app.status();
   {
-    ChunkWriter w(std::move(*app), kKinds);
+    ChunkWriter w(std::move(*app), kinds);
     auto json = [](const std::string& s) {
       return s.empty() ? std::string_view("{}") : std::string_view(s);
     };
@@ -651,6 +940,20 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
       w.set_json(19, json(e.properties_json));
       w.set_json(20, json(e.traits_json));
       w.set_json(21, json(e.context_json));
+      if (!event_columns_.empty()) {
+        std::fill(filled.begin(), filled.end(), 0);
+        if (e.type == event::EventType::kTrack) {
+          for (const event::TypedField& f : e.typed) {
+            auto it = event_column_index_.find(f.name);
+            if (it == event_column_index_.end()) continue;  // not a column (yet)
+            filled[it->second] =
+                set_typed(w, first_typed + it->second, f, event_columns_[it->second].type);
+          }
+        }
+        for (size_t i = 0; i < filled.size(); ++i) {
+          if (!filled[i]) w.set_null(first_typed + i);
+        }
+      }
       w.end_row();
     }
     return w.close("events");
@@ -660,10 +963,11 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
 Status DuckDbWarehouse::append_quarantine(const LoadBatch& batch) {
   if (batch.quarantined.empty()) return Status::ok();
   static const std::vector<const char*> kColumns = {"received_at", "source", "reason", "raw",
-                                                    "ip"};
+                                                    "ip", "quarantine_id", "call_type"};
   using K = ColumnKind;
   static const std::vector<ColumnKind> kKinds = {K::kTimestampTz, K::kVarchar, K::kVarchar,
-                                                 K::kVarchar, K::kVarchar};
+                                                 K::kVarchar, K::kVarchar, K::kVarchar,
+                                                 K::kVarchar};
   auto app = make_appender(loader_conn_.get(), "quarantine", kColumns);
   if (!app) return app.status();
   {
@@ -675,6 +979,8 @@ Status DuckDbWarehouse::append_quarantine(const LoadBatch& batch) {
       w.set_string(2, q.reason, false);
       w.set_string(3, q.raw_json, false);
       w.set_string(4, q.ip, true);
+      w.set_string(5, q.quarantine_id, true);
+      w.set_string(6, q.type ? event::event_type_name(*q.type) : std::string_view(), true);
       w.end_row();
     }
     return w.close("quarantine");
@@ -688,6 +994,7 @@ Status DuckDbWarehouse::merge_users(const LoadBatch& batch) {
     int64_t last_seen_us = std::numeric_limits<int64_t>::min();
     std::vector<std::string_view> anonymous_ids;
     std::vector<std::pair<int64_t, std::string_view>> patches;  // (timestamp, traits)
+    std::vector<const event::Event*> attribute_updates;  // identify calls with typed values
   };
   std::unordered_map<std::string_view, UserDelta> users;
   std::vector<std::string_view> order;
@@ -706,6 +1013,9 @@ Status DuckDbWarehouse::merge_users(const LoadBatch& batch) {
     if (e.type == event::EventType::kIdentify && !e.traits_json.empty() &&
         e.traits_json != "{}" && duck::is_valid_json(e.traits_json)) {
       d.patches.emplace_back(e.timestamp_us, e.traits_json);
+    }
+    if (e.type == event::EventType::kIdentify && !e.typed.empty() && !user_columns_.empty()) {
+      d.attribute_updates.push_back(&e);
     }
   }
   if (users.empty()) return Status::ok();
@@ -740,7 +1050,130 @@ Status DuckDbWarehouse::merge_users(const LoadBatch& batch) {
     }
     BASALT_RETURN_IF_ERROR(w.close("basalt_users_stage"));
   }
-  return exec(loader_conn_.get(), kUsersMergeSql);
+  std::vector<std::pair<std::string_view, std::vector<const event::Event*>>> updates;
+  for (std::string_view id : order) {
+    UserDelta& d = users[id];
+    if (!d.attribute_updates.empty()) updates.emplace_back(id, std::move(d.attribute_updates));
+  }
+  BASALT_RETURN_IF_ERROR(stage_attributes(updates));
+  // Read each time: the table may have gained columns from elsewhere (an operator's ALTER).
+  BASALT_RETURN_IF_ERROR(refresh_users_columns());
+  return exec(loader_conn_.get(), users_merge_sql(users_carried_, user_column_index_));
+}
+
+Status DuckDbWarehouse::stage_attributes(
+    const std::vector<std::pair<std::string_view, std::vector<const event::Event*>>>& updates) {
+  std::string create =
+      "CREATE OR REPLACE TEMP TABLE basalt_users_attr_stage (user_id VARCHAR, "
+      "attribute_times JSON";
+  for (const FilledColumn& c : user_columns_)
+    create += ", " + quote_identifier(c.column) + " " + std::string(sql_type_of(c.type));
+  create += ")";
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), create));
+  if (updates.empty()) return Status::ok();
+
+  // The stored values and their times, for the users with updates.
+  using State = std::optional<schema::AttributeState>;
+  std::unordered_map<std::string_view, std::vector<State>> states;
+  for (const auto& u : updates) states[u.first].assign(user_columns_.size(), std::nullopt);
+  std::string select = "SELECT u.user_id, u.attribute_times::VARCHAR, json_object(";
+  for (size_t i = 0; i < user_columns_.size(); ++i) {
+    const FilledColumn& c = user_columns_[i];
+    if (i) select += ", ";
+    select += "'" + c.name + "', ";  // plan names are identifiers: no quoting needed
+    select += c.type == event::ValueType::kTimestamp
+                  ? "epoch_us(u." + quote_identifier(c.column) + ")"
+                  : "u." + quote_identifier(c.column);
+  }
+  select += ")::VARCHAR FROM users AS u JOIN basalt_users_stage AS s ON u.user_id = s.user_id";
+  auto stored = fetch_text(loader_conn_.get(), select);
+  if (!stored) return stored.status();
+  simdjson::dom::parser parser;
+  for (const auto& row : *stored) {
+    if (!row[0]) continue;
+    auto it = states.find(*row[0]);
+    if (it == states.end()) continue;
+    simdjson::dom::element times, values;
+    bool has_times = row[1] && parser.parse(*row[1]).get(times) == simdjson::SUCCESS;
+    std::unordered_map<std::string, int64_t> time_of;
+    simdjson::dom::object times_object;
+    if (has_times && times.get_object().get(times_object) == simdjson::SUCCESS) {
+      for (auto [key, v] : times_object) {
+        int64_t us = 0;
+        if (!v.get_int64().get(us)) time_of.emplace(std::string(key), us);
+      }
+    }
+    simdjson::dom::parser values_parser;
+    if (!row[2] || values_parser.parse(*row[2]).get(values) != simdjson::SUCCESS) continue;
+    for (size_t i = 0; i < user_columns_.size(); ++i) {
+      const FilledColumn& c = user_columns_[i];
+      simdjson::dom::element v;
+      if (values.at_key(c.name).get(v) != simdjson::SUCCESS) continue;
+      auto t = time_of.find(c.name);
+      schema::AttributeValue value = attribute_value_of(v, c.type);
+      if (std::holds_alternative<std::monostate>(value) && t == time_of.end()) continue;
+      it->second[i] = schema::AttributeState{std::move(value), t == time_of.end() ? 0 : t->second};
+    }
+  }
+
+  std::vector<const char*> columns = {"user_id", "attribute_times"};
+  std::vector<ColumnKind> kinds = {ColumnKind::kVarchar, ColumnKind::kJson};
+  for (const FilledColumn& c : user_columns_) {
+    columns.push_back(c.column.c_str());
+    kinds.push_back(kind_of(c.type));
+  }
+  auto app = make_appender(loader_conn_.get(), "basalt_users_attr_stage", columns);
+  if (!app) return app.status();
+  size_t refused = 0;
+  std::string first_refusal;
+  ChunkWriter w(std::move(*app), kinds);
+  for (const auto& [id, events] : updates) {
+    std::vector<State>& state = states[id];
+    // By skew-corrected event time: a late arrival never overwrites a newer update.
+    std::vector<const event::Event*> ordered = events;
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const event::Event* a, const event::Event* b) {
+                       return a->timestamp_us < b->timestamp_us;
+                     });
+    for (const event::Event* e : ordered) {
+      for (const event::TypedField& f : e->typed) {
+        auto c = user_column_index_.find(f.name);
+        if (c == user_column_index_.end()) continue;
+        const FilledColumn& col = user_columns_[c->second];
+        if (f.type != col.type && f.type != event::ValueType::kNull) continue;
+        auto merged = schema::merge_attribute(col.merge, state[c->second],
+                                              {attribute_value_of(f), e->timestamp_us});
+        if (!merged) {
+          if (refused++ == 0) first_refusal = merged.status().message();
+          continue;
+        }
+        state[c->second] = std::move(*merged);
+      }
+    }
+    BASALT_RETURN_IF_ERROR(w.begin_row());
+    w.set_string(0, id, false);
+    std::string times = "{";
+    for (size_t i = 0; i < user_columns_.size(); ++i) {
+      if (!state[i]) continue;
+      if (times.size() > 1) times.push_back(',');
+      times += "\"" + user_columns_[i].name + "\":" + std::to_string(state[i]->time_us);
+    }
+    times.push_back('}');
+    w.set_json(1, times);
+    for (size_t i = 0; i < user_columns_.size(); ++i) {
+      if (state[i]) {
+        set_attribute(w, 2 + i, state[i]->value, user_columns_[i].type);
+      } else {
+        w.set_null(2 + i);
+      }
+    }
+    w.end_row();
+  }
+  if (refused > 0) {
+    spdlog::warn("warehouse: {} attribute updates could not be merged (first: {})", refused,
+                 first_refusal);
+  }
+  return w.close("basalt_users_attr_stage");
 }
 
 Status DuckDbWarehouse::store_offset(const std::string& consumer, uint64_t next_lsn) {
@@ -805,6 +1238,11 @@ Status DuckDbWarehouse::for_each_loaded_message(
 }
 
 Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const QueryOptions& options) {
+  return query(sql, {}, options);
+}
+
+Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const std::vector<Value>& params,
+                                           const QueryOptions& options) {
   auto conn_or = connect();
   if (!conn_or) return conn_or.status();
   duckdb_connection conn = conn_or->get();
@@ -852,6 +1290,34 @@ Result<QueryResult> DuckDbWarehouse::query(const std::string& sql, const QueryOp
     if (duckdb_prepare(conn, outer.c_str(), stmt.out()) == DuckDBError) {
       const char* e = duckdb_prepare_error(stmt.get());
       return invalid_argument(e ? e : "the statement could not be prepared");
+    }
+  }
+
+  if (duckdb_nparams(stmt.get()) != params.size()) {
+    return invalid_argument("the statement has " + std::to_string(duckdb_nparams(stmt.get())) +
+                            " parameters but " + std::to_string(params.size()) +
+                            " values were given");
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    idx_t at = i + 1;
+    duckdb_state st = std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            return duckdb_bind_null(stmt.get(), at);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            return duckdb_bind_boolean(stmt.get(), at, v);
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            return duckdb_bind_int64(stmt.get(), at, v);
+          } else if constexpr (std::is_same_v<T, double>) {
+            return duckdb_bind_double(stmt.get(), at, v);
+          } else {
+            return duckdb_bind_varchar_length(stmt.get(), at, v.data(), v.size());
+          }
+        },
+        params[i]);
+    if (st == DuckDBError) {
+      return invalid_argument("parameter " + std::to_string(at) + " could not be bound");
     }
   }
 

@@ -1,7 +1,11 @@
 #include <signal.h>
 
+#include <set>
+#include <sstream>
+
 #include "domino/task_process.h"
 #include "scheduler_fixture.h"
+#include "support/postgres_server.h"
 
 namespace basalt::domino {
 namespace {
@@ -11,10 +15,12 @@ constexpr int64_t kUs = 1'000'000;
 
 TEST_F(SchedulerTest, RunsAChainInOrderWithLogs) {
   auto& s = make();
-  s.set_dags({dag("dag: chain\ntasks:\n"
-                  "  - {id: c, type: shell, command: 'echo c >> order', upstream: [b]}\n"
-                  "  - {id: b, type: shell, command: 'echo b >> order; echo to-stderr >&2', upstream: [a]}\n"
-                  "  - {id: a, type: shell, command: 'echo a >> order; echo ds={{ ds }} run={{ run_id }}'}\n")});
+  s.set_dags({dag(
+      "dag: chain\ntasks:\n"
+      "  - {id: c, type: shell, command: 'echo c >> order', upstream: [b]}\n"
+      "  - {id: b, type: shell, command: 'echo b >> order; echo to-stderr >&2', upstream: [a]}\n"
+      "  - {id: a, type: shell, command: 'echo a >> order; echo ds={{ ds }} run={{ run_id "
+      "}}'}\n")});
   auto run = s.trigger("chain", from_civil(2026, 11, 23), {});
   ASSERT_TRUE(run.is_ok()) << run.status().message();
   ASSERT_TRUE(run_until([&] { return run_done(*run); }));
@@ -24,21 +30,28 @@ TEST_F(SchedulerTest, RunsAChainInOrderWithLogs) {
   ASSERT_EQ(attempts->size(), 1u);
   EXPECT_EQ(attempts->front().exit_code, 0);
   std::string log = read(attempts->front().log_path);
-  EXPECT_NE(log.find("ds=2026-11-23 run=manual__2026-11-23T00:00:00+00:00"), std::string::npos) << log;
-  EXPECT_NE(read(store_->attempts(run->id, "b")->front().log_path).find("to-stderr"), std::string::npos);
+  EXPECT_NE(log.find("ds=2026-11-23 run=manual__2026-11-23T00:00:00+00:00"), std::string::npos)
+      << log;
+  EXPECT_NE(read(store_->attempts(run->id, "b")->front().log_path).find("to-stderr"),
+            std::string::npos);
 }
 
 TEST_F(SchedulerTest, TriggerRules) {
   auto& s = make();
-  s.set_dags({dag("dag: rules\ntasks:\n"
-                  "  - {id: bad, type: shell, command: 'exit 3'}\n"
-                  "  - {id: good, type: shell, command: 'true'}\n"
-                  "  - {id: after_bad, type: shell, command: 'true', upstream: [bad]}\n"
-                  "  - {id: after_after, type: shell, command: 'true', upstream: [after_bad]}\n"
-                  "  - {id: on_failure, type: shell, command: 'true', upstream: [bad, good], trigger_rule: one_failed}\n"
-                  "  - {id: no_failure, type: shell, command: 'true', upstream: [good], trigger_rule: one_failed}\n"
-                  "  - {id: cleanup, type: shell, command: 'true', upstream: [bad, good], trigger_rule: all_done}\n"
-                  "  - {id: any_ok, type: shell, command: 'true', upstream: [bad, good], trigger_rule: one_success}\n")});
+  s.set_dags(
+      {dag("dag: rules\ntasks:\n"
+           "  - {id: bad, type: shell, command: 'exit 3'}\n"
+           "  - {id: good, type: shell, command: 'true'}\n"
+           "  - {id: after_bad, type: shell, command: 'true', upstream: [bad]}\n"
+           "  - {id: after_after, type: shell, command: 'true', upstream: [after_bad]}\n"
+           "  - {id: on_failure, type: shell, command: 'true', upstream: [bad, good], "
+           "trigger_rule: one_failed}\n"
+           "  - {id: no_failure, type: shell, command: 'true', upstream: [good], trigger_rule: "
+           "one_failed}\n"
+           "  - {id: cleanup, type: shell, command: 'true', upstream: [bad, good], trigger_rule: "
+           "all_done}\n"
+           "  - {id: any_ok, type: shell, command: 'true', upstream: [bad, good], trigger_rule: "
+           "one_success}\n")});
   auto run = s.trigger("rules", std::nullopt, {});
   ASSERT_TRUE(run_until([&] { return run_done(*run); }));
   EXPECT_EQ(state(*run, "bad"), TaskState::kFailed);
@@ -55,10 +68,11 @@ TEST_F(SchedulerTest, TriggerRules) {
 TEST_F(SchedulerTest, RetriesWithExponentialBackoff) {
   auto& s = make();
   // Fails twice, then succeeds.
-  s.set_dags({dag("dag: flaky\ntasks:\n"
-                  "  - id: t\n    type: shell\n    retries: 3\n    retry_delay: 10s\n"
-                  "    retry_backoff: exponential\n"
-                  "    command: 'echo x >> tries; test $(wc -l < tries) -ge 3'\n")});
+  s.set_dags(
+      {dag("dag: flaky\ntasks:\n"
+           "  - id: t\n    type: shell\n    retries: 3\n    retry_delay: 10s\n"
+           "    retry_backoff: exponential\n"
+           "    command: 'echo x >> tries; test $(wc -l < tries) -ge 3'\n")});
   auto run = s.trigger("flaky", std::nullopt, {});
   const int64_t t0 = clock_.now_us();
   ASSERT_TRUE(run_until([&] { return state(*run, "t") == TaskState::kUpForRetry; }));
@@ -67,7 +81,8 @@ TEST_F(SchedulerTest, RetriesWithExponentialBackoff) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(s.tick().is_ok());
   EXPECT_EQ(state(*run, "t"), TaskState::kUpForRetry);
   clock_.advance_us(10 * kUs);
-  ASSERT_TRUE(run_until([&] { return state(*run, "t") == TaskState::kUpForRetry && ti(*run, "t").try_number == 2; }));
+  ASSERT_TRUE(run_until(
+      [&] { return state(*run, "t") == TaskState::kUpForRetry && ti(*run, "t").try_number == 2; }));
   EXPECT_EQ(ti(*run, "t").next_try_us, t0 + 30 * kUs);  // 10s, then 20s
   clock_.advance_us(20 * kUs);
   ASSERT_TRUE(run_until([&] { return run_done(*run); }));
@@ -79,11 +94,14 @@ TEST_F(SchedulerTest, TimeoutKillsTheWholeProcessGroup) {
   DominoConfig config;
   config.kill_grace = std::chrono::milliseconds(100);
   auto& s = make(config);
-  s.set_dags({dag("dag: slow\ntasks:\n  - id: t\n    type: shell\n    timeout: 5s\n"
-                  "    command: 'sleep 30 & echo $! > child.pid; wait'\n")});
+  s.set_dags(
+      {dag("dag: slow\ntasks:\n  - id: t\n    type: shell\n    timeout: 5s\n"
+           "    command: 'sleep 30 & echo $! > child.pid; wait'\n")});
   auto run = s.trigger("slow", std::nullopt, {});
-  ASSERT_TRUE(run_until([&] { return std::filesystem::exists(project() / "child.pid") &&
-                                     !read(project() / "child.pid").empty(); }));
+  ASSERT_TRUE(run_until([&] {
+    return std::filesystem::exists(project() / "child.pid") &&
+           !read(project() / "child.pid").empty();
+  }));
   pid_t child = std::stoi(read(project() / "child.pid"));
   ASSERT_EQ(kill(child, 0), 0);
   clock_.advance_us(6 * kUs);
@@ -98,10 +116,11 @@ TEST_F(SchedulerTest, PoolsAndPrioritiesAndWhy) {
   DominoConfig config;
   config.pools["serial"] = 1;
   auto& s = make(config);
-  s.set_dags({dag("dag: p\ndefaults: {pool: serial}\ntasks:\n"
-                  "  - {id: low, type: shell, priority: 1, command: 'echo low >> order; sleep 0.2'}\n"
-                  "  - {id: high, type: shell, priority: 5, command: 'echo high >> order; sleep 0.2'}\n"
-                  "  - {id: mid, type: shell, priority: 3, command: 'echo mid >> order; sleep 0.2'}\n")});
+  s.set_dags(
+      {dag("dag: p\ndefaults: {pool: serial}\ntasks:\n"
+           "  - {id: low, type: shell, priority: 1, command: 'echo low >> order; sleep 0.2'}\n"
+           "  - {id: high, type: shell, priority: 5, command: 'echo high >> order; sleep 0.2'}\n"
+           "  - {id: mid, type: shell, priority: 3, command: 'echo mid >> order; sleep 0.2'}\n")});
   auto run = s.trigger("p", std::nullopt, {});
   ASSERT_TRUE(run_until([&] { return state(*run, "high") == TaskState::kRunning; }));
   EXPECT_EQ(state(*run, "mid"), TaskState::kQueued);
@@ -114,18 +133,21 @@ TEST_F(SchedulerTest, FreshRunsGoBeforeBackfillsAndParallelismHolds) {
   DominoConfig config;
   config.parallelism = 1;
   auto& s = make(config);
-  s.set_dags({dag("dag: daily\nschedule: '0 2 * * *'\nstart_date: 2026-11-01\nmax_active_runs: 5\n"
-                  "tasks:\n  - {id: t, type: shell, command: 'echo {{ run_id }} >> order'}\n")});
+  s.set_dags(
+      {dag("dag: daily\nschedule: '0 2 * * *'\nstart_date: 2026-11-01\nmax_active_runs: 5\n"
+           "tasks:\n  - {id: t, type: shell, command: 'echo {{ run_id }} >> order'}\n")});
   auto back = s.backfill("daily", from_civil(2026, 11, 10), from_civil(2026, 11, 11, 23), false);
   ASSERT_TRUE(back.is_ok()) << back.status().message();
   ASSERT_EQ(back->size(), 2u);
   auto fresh = s.trigger("daily", from_civil(2026, 11, 22, 2), {});
-  ASSERT_TRUE(run_until([&] { return run_done(*fresh) && run_done(back->at(0)) && run_done(back->at(1)); }));
+  ASSERT_TRUE(run_until(
+      [&] { return run_done(*fresh) && run_done(back->at(0)) && run_done(back->at(1)); }));
   EXPECT_EQ(read(project() / "order"),
             "manual__2026-11-22T02:00:00+00:00\nbackfill__2026-11-10T02:00:00+00:00\n"
             "backfill__2026-11-11T02:00:00+00:00\n");
   // A second backfill over the same dates creates nothing.
-  EXPECT_TRUE(s.backfill("daily", from_civil(2026, 11, 10), from_civil(2026, 11, 11, 23), false)->empty());
+  EXPECT_TRUE(
+      s.backfill("daily", from_civil(2026, 11, 10), from_civil(2026, 11, 11, 23), false)->empty());
 }
 
 TEST_F(SchedulerTest, MaxActiveRunsAndCatchup) {
@@ -158,8 +180,9 @@ TEST_F(SchedulerTest, MaxActiveRunsAndCatchup) {
 
 TEST_F(SchedulerTest, PausedDagsGetNoRunsStarted) {
   auto& s = make({}, true);
-  s.set_dags({dag("dag: p\nschedule: '0 2 * * *'\nstart_date: 2026-11-20\n"
-                  "tasks:\n  - {id: t, type: shell, command: 'true'}\n")});
+  s.set_dags(
+      {dag("dag: p\nschedule: '0 2 * * *'\nstart_date: 2026-11-20\n"
+           "tasks:\n  - {id: t, type: shell, command: 'true'}\n")});
   ASSERT_TRUE(store_->set_paused("p", true).is_ok());
   auto run = s.trigger("p", std::nullopt, {});
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(s.tick().is_ok());
@@ -173,11 +196,13 @@ TEST_F(SchedulerTest, PausedDagsGetNoRunsStarted) {
 
 TEST_F(SchedulerTest, CrossDagDependencyAllHoursOfDay) {
   auto& s = make();
-  s.set_dags({dag("dag: hourly\nschedule: '@hourly'\nstart_date: 2026-11-01\ntimezone: Asia/Shanghai\n"
-                  "tasks:\n  - {id: done, type: shell, command: 'true'}\n"),
-              dag("dag: daily\ntimezone: Asia/Shanghai\ntasks:\n"
-                  "  - {id: wait, type: dependency, dag: hourly, task: done, mapping: all_hours_of_day, timeout: 1h}\n"
-                  "  - {id: after, type: shell, command: 'true', upstream: [wait]}\n")});
+  s.set_dags(
+      {dag("dag: hourly\nschedule: '@hourly'\nstart_date: 2026-11-01\ntimezone: Asia/Shanghai\n"
+           "tasks:\n  - {id: done, type: shell, command: 'true'}\n"),
+       dag("dag: daily\ntimezone: Asia/Shanghai\ntasks:\n"
+           "  - {id: wait, type: dependency, dag: hourly, task: done, mapping: all_hours_of_day, "
+           "timeout: 1h}\n"
+           "  - {id: after, type: shell, command: 'true', upstream: [wait]}\n")});
   auto tz = TimeZone::load("Asia/Shanghai").value();
   // 23 of the 24 hourly runs of 2026-11-22 (Shanghai) succeeded.
   UnixSeconds day = *parse_time("2026-11-22", tz);
@@ -198,8 +223,9 @@ TEST_F(SchedulerTest, CrossDagDependencyAllHoursOfDay) {
   auto run = s.trigger("daily", day, {});
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(s.tick().is_ok());
   EXPECT_EQ(state(*run, "wait"), TaskState::kRunning);
-  EXPECT_EQ(ti(*run, "wait").message,
-            "dependency on DAG hourly task done for date 2026-11-22 not met (23 of 24 run(s) succeeded)");
+  EXPECT_EQ(
+      ti(*run, "wait").message,
+      "dependency on DAG hourly task done for date 2026-11-22 not met (23 of 24 run(s) succeeded)");
   EXPECT_EQ(s.executing(), 0u);  // waiting holds no worker slot
   auto last = *store_->find_run("hourly", "h23");
   TaskInstance t = ti(*last, "done");
@@ -211,8 +237,10 @@ TEST_F(SchedulerTest, CrossDagDependencyAllHoursOfDay) {
 
 TEST_F(SchedulerTest, DependencyTimesOut) {
   auto& s = make();
-  s.set_dags({dag("dag: d\ntasks:\n"
-                  "  - {id: wait, type: dependency, dag: nothing, task: x, mapping: previous_day, timeout: 30m}\n")});
+  s.set_dags(
+      {dag("dag: d\ntasks:\n"
+           "  - {id: wait, type: dependency, dag: nothing, task: x, mapping: previous_day, "
+           "timeout: 30m}\n")});
   auto run = s.trigger("d", from_civil(2026, 11, 23), {});
   ASSERT_TRUE(s.tick().is_ok());
   EXPECT_NE(ti(*run, "wait").message.find("for date 2026-11-22 not met"), std::string::npos);
@@ -224,8 +252,9 @@ TEST_F(SchedulerTest, DependencyTimesOut) {
 }
 
 TEST_F(SchedulerTest, RestartFailsVanishedProcessesAndWatchesLiveOnes) {
-  Dag d = dag("dag: r\ntasks:\n  - {id: gone, type: shell, command: 'true', retries: 1, retry_delay: 1m}\n"
-              "  - {id: alive, type: shell, command: 'true'}\n");
+  Dag d = dag(
+      "dag: r\ntasks:\n  - {id: gone, type: shell, command: 'true', retries: 1, retry_delay: 1m}\n"
+      "  - {id: alive, type: shell, command: 'true'}\n");
   auto& s = make();
   s.set_dags({d});
   // A run as a crashed scheduler left it: both tasks "running".
@@ -283,13 +312,165 @@ TEST_F(SchedulerTest, LogsAreCapped) {
   DominoConfig config;
   config.log_max_bytes = 1000;
   auto& s = make(config);
-  s.set_dags({dag("dag: big\ntasks:\n  - {id: t, type: shell, command: 'yes 0123456789 | head -c 100000'}\n")});
+  s.set_dags({dag(
+      "dag: big\ntasks:\n  - {id: t, type: shell, command: 'yes 0123456789 | head -c 100000'}\n")});
   auto run = s.trigger("big", std::nullopt, {});
   ASSERT_TRUE(run_until([&] { return run_done(*run); }));
   EXPECT_EQ(run_state(*run), RunState::kSuccess);
   std::string log = read(store_->attempts(run->id, "t")->front().log_path);
   EXPECT_LT(log.size(), 1200u);
   EXPECT_NE(log.find("[domino: log truncated at 1000 bytes]"), std::string::npos);
+}
+
+// The started loop, on the real clock: passes come from events and timers, not from polling.
+class SchedulerLoopTest : public SchedulerFixture {
+ protected:
+  Scheduler& start(std::chrono::milliseconds tick_interval, MetadataStore* store = nullptr) {
+    SchedulerOptions o;
+    o.project_dir = project();
+    o.data_dir = data();
+    o.config.tick_interval = tick_interval;
+    scheduler_ = std::make_unique<Scheduler>(o, store ? *store : *store_, registry_);
+    return *scheduler_;
+  }
+  // Waits (without ticking: the loop does) until `done` holds; false after `limit`.
+  static bool eventually(const std::function<bool()>& done,
+                         std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  }
+};
+
+TEST_F(SchedulerLoopTest, ProcessExitsAndTriggersWakeTheLoop) {
+  // With a pass only every 60 s, a chain can only finish in time if each exit wakes the loop.
+  auto& s = start(std::chrono::seconds(60));
+  s.set_dags({dag(
+      "dag: chain\ntasks:\n  - {id: a, type: shell, command: 'sleep 0.2; echo a >> order'}\n"
+      "  - {id: b, type: shell, command: 'echo b >> order', upstream: [a]}\n"
+      "  - {id: c, type: http, url: 'http://127.0.0.1:1/', upstream: [b], trigger_rule: all_done}\n"
+      "  - {id: d, type: shell, command: 'echo d >> order', upstream: [c], trigger_rule: "
+      "all_done}\n")});
+  ASSERT_TRUE(s.start().is_ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first pass is over
+  auto run = s.trigger("chain", std::nullopt, {});
+  ASSERT_TRUE(run.is_ok());
+  ASSERT_TRUE(eventually([&] { return run_done(*run); }));
+  EXPECT_EQ(read(project() / "order"), "a\nb\nd\n");
+  EXPECT_EQ(state(*run, "c"), TaskState::kFailed);  // an in-process task's end wakes it too
+}
+
+TEST_F(SchedulerLoopTest, RetryTimerWakesTheLoop) {
+  auto& s = start(std::chrono::seconds(60));
+  s.set_dags(
+      {dag("dag: flaky\ntasks:\n  - id: t\n    type: shell\n    retries: 1\n    retry_delay: 1s\n"
+           "    command: 'echo x >> tries; test $(wc -l < tries) -ge 2'\n")});
+  ASSERT_TRUE(s.start().is_ok());
+  auto run = s.trigger("flaky", std::nullopt, {});
+  ASSERT_TRUE(eventually([&] { return run_done(*run); }, std::chrono::seconds(8)));
+  EXPECT_EQ(run_state(*run), RunState::kSuccess);
+  EXPECT_EQ(ti(*run, "t").try_number, 2);
+}
+
+TEST_F(SchedulerLoopTest, SeesWritesOfOtherProcessesAndOperations) {
+  auto& s = start(std::chrono::milliseconds(100));
+  Dag d = dag("dag: w\ntasks:\n  - {id: t, type: shell, command: 'echo {{ run_id }} >> out'}\n");
+  s.set_dags({d});
+  ASSERT_TRUE(s.start().is_ok());
+  // Another connection (as `basalt dag trigger` without a server) creates a run.
+  auto other = open_sqlite_metadata_store(data() / "domino.db");
+  ASSERT_TRUE(other.is_ok());
+  DagRun r;
+  r.dag_id = "w";
+  r.run_id = "manual__from_cli";
+  r.dag_hash = d.hash;
+  auto run = (*other)->create_run(r);
+  ASSERT_TRUE(run.is_ok());
+  ASSERT_TRUE(eventually([&] { return run_done(*run); }));
+  EXPECT_EQ(read(project() / "out"), "manual__from_cli\n");
+  // A clear through this process's store object (as the API does) reruns the task.
+  TaskInstance t = ti(*run, "t");
+  t.state = TaskState::kNone;
+  t.try_number = 0;
+  DagRun again = *(*store_->run_by_id(run->id));
+  again.state = RunState::kQueued;
+  ASSERT_TRUE(store_
+                  ->transaction([&]() -> Status {
+                    BASALT_RETURN_IF_ERROR(store_->save_task_instance(t));
+                    return store_->update_run(again);
+                  })
+                  .is_ok());
+  ASSERT_TRUE(eventually(
+      [&] { return read(project() / "out") == "manual__from_cli\nmanual__from_cli\n"; }));
+  ASSERT_TRUE(eventually([&] { return run_done(*run); }));
+}
+
+TEST_F(SchedulerLoopTest, TwoSchedulersShareAPostgresStoreAndRunEachTaskOnce) {
+  auto pg = testing::PostgresServer::start();
+  ASSERT_TRUE(pg.is_ok()) << pg.status().message();
+  auto store_a = open_postgres_metadata_store((*pg)->url());
+  auto store_b = open_postgres_metadata_store((*pg)->url());
+  ASSERT_TRUE(store_a.is_ok()) << store_a.status().message();
+  ASSERT_TRUE(store_b.is_ok()) << store_b.status().message();
+  auto make_one = [&](MetadataStore& store, const std::string& id) {
+    SchedulerOptions o;
+    o.project_dir = project();
+    o.data_dir = data();
+    o.clock = &clock_;
+    o.create_scheduled_runs = false;
+    o.scheduler_id = id;
+    o.claim_batch = 3;
+    return std::make_unique<Scheduler>(o, store, registry_);
+  };
+  auto a = make_one(**store_a, "a");
+  auto b = make_one(**store_b, "b");
+  Dag d =
+      dag("dag: daily\nschedule: '@daily'\nstart_date: 2026-11-01\nmax_active_runs: 6\ntasks:\n"
+          "  - {id: t, type: shell, command: 'echo {{ ds }} >> out'}\n"
+          "  - {id: u, type: shell, command: 'echo {{ ds }}u >> out', upstream: [t]}\n");
+  a->set_dags({d});
+  b->set_dags({d});
+  auto runs = a->backfill("daily", from_civil(2026, 11, 10), from_civil(2026, 11, 15), false);
+  ASSERT_TRUE(runs.is_ok()) << runs.status().message();
+  ASSERT_EQ(runs->size(), 6u);
+  ASSERT_TRUE(a->recover().is_ok());  // a claims the first 3
+  ASSERT_TRUE(b->recover().is_ok());  // b the other 3
+  auto done = [&] {
+    for (const auto& r : *runs) {
+      auto s = (*(*store_a)->run_by_id(r.id))->state;
+      if (s != RunState::kSuccess && s != RunState::kFailed) return false;
+    }
+    return true;
+  };
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done() && std::chrono::steady_clock::now() < end) {
+    ASSERT_TRUE(a->tick().is_ok());
+    ASSERT_TRUE(b->tick().is_ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(done());
+  std::map<std::string, int> owners;
+  for (const auto& r : *runs) {
+    auto now = *(*store_a)->run_by_id(r.id);
+    EXPECT_EQ(now->state, RunState::kSuccess);
+    ++owners[now->owner];
+    EXPECT_EQ((*store_a)->attempts(r.id, "t")->size(), 1u);  // started once, by its owner
+  }
+  EXPECT_EQ(owners["a"], 3);
+  EXPECT_EQ(owners["b"], 3);
+  // Each task ran exactly once: 12 lines, no repeats.
+  std::string out = read(project() / "out");
+  std::istringstream lines(out);
+  std::set<std::string> seen;
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count)
+    EXPECT_TRUE(seen.insert(line).second) << line;
+  EXPECT_EQ(count, 12) << out;
+  a.reset();
+  b.reset();
 }
 
 }  // namespace

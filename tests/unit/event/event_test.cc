@@ -51,6 +51,73 @@ TEST(EventRecordTest, EveryTruncationIsAnErrorNotACrash) {
   EXPECT_FALSE(decode_event(rec + "x").is_ok());
 }
 
+Event with_typed_values() {
+  Event e = sample();
+  e.typed.push_back({"server", ValueType::kString, 0, 0, "eu-1", {}});
+  e.typed.push_back({"level", ValueType::kInt, -42, 0, "", {}});
+  e.typed.push_back({"amount", ValueType::kFloat, 0, 9.99, "", {}});
+  e.typed.push_back({"vip", ValueType::kBool, 1, 0, "", {}});
+  e.typed.push_back({"at", ValueType::kTimestamp, 1'700'000'000'000'001, 0, "", {}});
+  e.typed.push_back({"tags", ValueType::kStringList, 0, 0, "", {"a", "", "ü"}});
+  e.typed.push_back({"extra", ValueType::kJson, 0, 0, R"({"x":[1,2]})", {}});
+  e.typed.push_back({"channel", ValueType::kNull, 0, 0, "", {}});
+  return e;
+}
+
+TEST(EventRecordTest, TypedValuesRoundTripAndTruncationsFail) {
+  std::string rec;
+  encode(with_typed_values(), rec);
+  auto back = decode_event(rec);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(*back, with_typed_values());
+  for (size_t n = 0; n < rec.size(); ++n) {
+    EXPECT_FALSE(decode_event(std::string_view(rec).substr(0, n)).is_ok()) << n;
+  }
+}
+
+TEST(EventRecordTest, UnknownTypedValueTypeIsDataLoss) {
+  Event e = sample();
+  e.typed.push_back({"x", ValueType::kNull, 0, 0, "", {}});
+  std::string rec;
+  encode(e, rec);
+  rec.back() = 99;  // the last byte is the value's type
+  auto back = decode_event(rec);
+  ASSERT_FALSE(back.is_ok());
+  EXPECT_NE(back.status().message().find("unknown type 99"), std::string::npos);
+}
+
+// A version 1 record, as the previous release wrote it: no typed values, no quarantine id.
+TEST(EventRecordTest, ReadsVersionOneRecords) {
+  std::string rec;
+  encode(sample(), rec);
+  ASSERT_EQ(rec.back(), '\0');  // an empty list of typed values
+  rec.pop_back();
+  rec[1] = 1;
+  auto back = decode_event(rec);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(*back, sample());
+
+  QuarantinedEvent q{"app", 12, "bad", "{}", "::1", std::nullopt, ""};
+  rec.clear();
+  encode(q, rec);
+  rec.resize(rec.size() - 2);  // the empty id and the absent call type
+  rec[1] = 1;
+  auto qb = decode_quarantined(rec);
+  ASSERT_TRUE(qb.is_ok()) << qb.status().to_string();
+  EXPECT_EQ(*qb, q);
+}
+
+TEST(EventRecordTest, QuarantineKeepsIdAndCallType) {
+  QuarantinedEvent q{"app", 12, "bad", R"({"event":"x"})", "::1", EventType::kTrack, "q-1"};
+  std::string rec;
+  encode(q, rec);
+  auto qb = decode_quarantined(rec);
+  ASSERT_TRUE(qb.is_ok());
+  EXPECT_EQ(*qb, q);
+  rec[rec.size() - 1] = 9;
+  EXPECT_FALSE(decode_quarantined(rec).is_ok());
+}
+
 TEST(EventTypeTest, NamesRoundTrip) {
   for (auto t : {EventType::kTrack, EventType::kIdentify, EventType::kPage, EventType::kScreen,
                  EventType::kGroup, EventType::kAlias}) {

@@ -53,6 +53,23 @@ TEST(RouterTest, ParametersAndPrefixes) {
   EXPECT_EQ(router.match("POST", "/api/v1/query/7").status, 405);
 }
 
+TEST(RouterTest, PrefixPatternsComeLastLongestFirst) {
+  Router router;
+  router.add("GET", "/*", ok);  // a catch-all added first must not hide later routes
+  router.add("GET", "/static/*", ok);
+  router.add("GET", "/api/v1/dags/{dag}", ok);
+  auto m = router.match("GET", "/api/v1/dags/daily");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/api/v1/dags/{dag}");
+  m = router.match("GET", "/static/app.js");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/static/*");
+  m = router.match("GET", "/domino/daily");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->pattern, "/*");
+  EXPECT_EQ(m.params[0].second, "domino/daily");
+}
+
 TEST(RequestTest, QueryHeadersAndPath) {
   Request r = Request::make("GET", "/x/y?a=1&b=hello+world&c=%2F&a=2", "",
                             {{"X-Thing", "v"}});

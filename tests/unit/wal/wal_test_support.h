@@ -129,6 +129,10 @@ class FaultyFileSystem final : public WalFileSystem {
     if (faults_->crashed) return errno_status(EIO);
     return inner_->remove(path);
   }
+  Status rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
+    if (faults_->crashed) return errno_status(EIO);
+    return inner_->rename(from, to);
+  }
   Status sync_dir(const std::filesystem::path& dir) override { return inner_->sync_dir(dir); }
   Status write_file_atomically(const std::filesystem::path& path,
                                std::string_view contents) override {
@@ -150,6 +154,8 @@ inline WalOptions small_options(const std::filesystem::path& dir) {
   o.dir = dir;
   o.segment_bytes = 4096;
   o.sync = true;
+  // The preparer thread would share the injected faults; wal_preallocate_test covers it.
+  o.preallocate = false;
   return o;
 }
 

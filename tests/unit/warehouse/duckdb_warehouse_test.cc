@@ -559,3 +559,47 @@ TEST_F(DuckDbWarehouseTest, DISABLED_LoadThroughput) {
 
 }  // namespace
 }  // namespace basalt::warehouse
+
+namespace basalt::warehouse {
+namespace {
+
+TEST(DuckDbParameters, ValuesAreBoundNeverSpliced) {
+  auto w = make_warehouse(WarehouseOptions{});
+  ASSERT_TRUE(w) << w.status().message();
+  auto r = (*w)->query("SELECT $1 AS s, $2 + 1 AS i, $3 * 2 AS d, $4 AS b, $5 IS NULL AS n, $1 || '!' AS again",
+                       {Value(std::string("x'); DROP TABLE events; --")), Value(int64_t{41}),
+                        Value(1.25), Value(true), Value()},
+                       QueryOptions{});
+  ASSERT_TRUE(r) << r.status().message();
+  ASSERT_EQ(r->rows.size(), 1u);
+  for (size_t i = 0; i < r->columns.size(); ++i) {
+    SCOPED_TRACE(r->columns[i].name + " " + r->columns[i].type + " " + std::to_string(r->rows[0][i].index()));
+  }
+  ASSERT_EQ(r->rows[0][1].index(), 2u) << r->columns[1].type;
+  ASSERT_EQ(r->rows[0][2].index(), 3u) << r->columns[2].type;
+  ASSERT_EQ(r->rows[0][0].index(), 4u) << r->columns[0].type;
+  ASSERT_EQ(r->rows[0][3].index(), 1u) << r->columns[3].type;
+  ASSERT_EQ(r->rows[0][4].index(), 1u) << r->columns[4].type;
+  ASSERT_EQ(r->rows[0][5].index(), 4u) << r->columns[5].type;
+  EXPECT_EQ(std::get<std::string>(r->rows[0][0]), "x'); DROP TABLE events; --");
+  EXPECT_EQ(std::get<int64_t>(r->rows[0][1]), 42);
+  EXPECT_EQ(std::get<double>(r->rows[0][2]), 2.5);
+  EXPECT_EQ(std::get<bool>(r->rows[0][3]), true);
+  EXPECT_EQ(std::get<bool>(r->rows[0][4]), true);
+  EXPECT_EQ(std::get<std::string>(r->rows[0][5]), "x'); DROP TABLE events; --!");
+  auto count = (*w)->query("SELECT count(*) FROM events", QueryOptions{});
+  EXPECT_TRUE(count) << "the events table is still there";
+
+  auto wrong = (*w)->query("SELECT $1, $2", {Value(int64_t{1})}, QueryOptions{});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("2 parameters but 1 values"), std::string::npos);
+  // A parameterised query whose result needs the VARCHAR wrap (a list column) still binds.
+  auto listed = (*w)->query("SELECT [CAST($1 AS VARCHAR), $1] AS l", {Value(std::string("a"))}, QueryOptions{});
+  ASSERT_TRUE(listed) << listed.status().message();
+  ASSERT_EQ(listed->rows[0][0].index(), 4u) << listed->columns[0].type;
+  EXPECT_EQ(std::get<std::string>(listed->rows[0][0]), "[a, a]");
+}
+
+}  // namespace
+}  // namespace basalt::warehouse

@@ -1,0 +1,18 @@
+#pragma once
+// Priorities of the calling thread, for background work that must not delay acknowledging
+// events (the WAL's segment preparer, the warehouse loader). Linux applies both to one thread
+// when given its id.
+
+#include "common/status.h"
+
+namespace basalt {
+
+// Sets the calling thread's nice value (0..19; higher yields the CPU to others).
+Status set_current_thread_nice(int nice);
+
+// Puts the calling thread's disk I/O in the idle class: the block layer serves it when no
+// other I/O waits (with the kernel's aging, so it is delayed, never starved). Best effort: a
+// failure leaves the thread as it was and is returned for the caller to report.
+Status lower_current_thread_io_priority();
+
+}  // namespace basalt

@@ -1,0 +1,807 @@
+#include "semantic/compiler.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "semantic/metric_expr.h"
+
+namespace basalt::semantic {
+
+namespace {
+
+using warehouse::Value;
+
+// True when `sql` names `model` as a qualifier ("users.a_channel").
+bool mentions(const std::string& sql, const std::string& model) {
+  size_t at = 0;
+  while ((at = sql.find(model, at)) != std::string::npos) {
+    bool start_ok =
+        at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) || sql[at - 1] == '_');
+    size_t after = at + model.size();
+    if (start_ok && after < sql.size() && sql[after] == '.') return true;
+    at = after;
+  }
+  return false;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+template <typename T>
+std::string known_list(const std::vector<T>& items) {
+  std::vector<std::string> n;
+  for (const auto& i : items) n.push_back(i.name);
+  return n.empty() ? "none" : join_names(n);
+}
+
+class Builder {
+ public:
+  Builder(const Query& q, const ModelSet& models, const Model& m, const CompileContext& ctx)
+      : q_(q), models_(models), m_(m), ctx_(ctx), d_(*ctx.dialect) {}
+
+  // The time zone's placeholder, bound on first use.
+  std::string tz() {
+    if (tz_.empty()) tz_ = param(Value(ctx_.timezone));
+    return tz_;
+  }
+
+  // Appends a bound value; returns its placeholder.
+  std::string param(Value v) {
+    params_.push_back(std::move(v));
+    return d_.placeholder(params_.size() - 1);
+  }
+  std::vector<Value> take_params() { return std::move(params_); }
+
+  std::string col(const std::string& c) const { return d_.quote(m_.name) + "." + d_.quote(c); }
+  std::string time_col() const { return col(m_.time); }
+  std::string user_col() const { return col(m_.user); }
+
+  Result<std::string> dimension_sql(const std::string& name) {
+    const Dimension* dim = m_.dimension(name);
+    if (!dim) {
+      return invalid_argument(fmt::format("unknown dimension '{}' in model '{}' (known: {})", name,
+                                          m_.name, known_list(m_.dimensions)));
+    }
+    std::string s = dim->column.empty() ? "(" + dim->sql + ")" : col(dim->column);
+    snippets_.push_back(s);
+    return s;
+  }
+
+  std::string measure_sql(const Measure& me) {
+    std::string e = me.column.empty() ? (me.sql.empty() ? "" : "(" + me.sql + ")") : col(me.column);
+    std::string f = me.filter.empty() ? "" : "(" + me.filter + ")";
+    snippets_.push_back(e);
+    snippets_.push_back(f);
+    return d_.aggregate(me.agg, e, f, me.percentile);
+  }
+
+  // The condition of one filter on `lhs`.
+  std::string condition(const std::string& lhs, const Filter& f) {
+    auto p = [&](size_t i) { return param(f.values[i]); };
+    switch (f.op) {
+      case FilterOp::kEq:
+        return lhs + " = " + p(0);
+      case FilterOp::kNe:
+        return lhs + " <> " + p(0);
+      case FilterOp::kGt:
+        return lhs + " > " + p(0);
+      case FilterOp::kGe:
+        return lhs + " >= " + p(0);
+      case FilterOp::kLt:
+        return lhs + " < " + p(0);
+      case FilterOp::kLe:
+        return lhs + " <= " + p(0);
+      case FilterOp::kBetween: {
+        std::string a = p(0);
+        return lhs + " BETWEEN " + a + " AND " + p(1);
+      }
+      case FilterOp::kIn:
+      case FilterOp::kNotIn: {
+        std::vector<std::string> ps;
+        for (size_t i = 0; i < f.values.size(); ++i) ps.push_back(p(i));
+        return lhs + (f.op == FilterOp::kIn ? " IN (" : " NOT IN (") + join_names(ps) + ")";
+      }
+      case FilterOp::kContains:
+        return d_.contains(lhs, p(0));
+      case FilterOp::kStartsWith:
+        return d_.starts_with(lhs, p(0));
+      case FilterOp::kIsNull:
+        return lhs + " IS NULL";
+      case FilterOp::kIsNotNull:
+        return lhs + " IS NOT NULL";
+    }
+    return "FALSE";
+  }
+
+  // Conditions of dimension filters (metric filters refused here).
+  Result<std::vector<std::string>> dimension_conditions(const std::vector<Filter>& filters) {
+    std::vector<std::string> out;
+    for (const auto& f : filters) {
+      if (f.on_metric) {
+        return invalid_argument(
+            fmt::format("filter on metric '{}' is not allowed here: only "
+                        "dimension filters",
+                        f.field));
+      }
+      auto lhs = dimension_sql(f.field);
+      if (!lhs) return lhs.status();
+      out.push_back(condition(*lhs, f));
+    }
+    return out;
+  }
+
+  std::string local(const std::string& instant) { return d_.local_time(instant, tz()); }
+  std::string instant(domino::LocalSeconds local_s) {
+    std::string p = param(Value(local_text(local_s)));
+    return d_.instant_of_local(p, tz());
+  }
+  std::string range_condition(const LocalRange& r) {
+    std::string a = instant(r.start);
+    return time_col() + " >= " + a + " AND " + time_col() + " < " + instant(r.end);
+  }
+
+  // "FROM <table> AS <model>" and the joins the snippets used so far need. Call last.
+  std::string from() const {
+    std::string s = "FROM " + d_.quote(m_.table) + " AS " + d_.quote(m_.name);
+    for (const auto& j : m_.joins) {
+      bool used = std::any_of(snippets_.begin(), snippets_.end(),
+                              [&](const std::string& x) { return mentions(x, j.model); });
+      if (!used) continue;
+      const Model* other = models_.find(j.model);
+      if (!other) continue;
+      s += " LEFT JOIN " + d_.quote(other->table) + " AS " + d_.quote(other->name) + " ON (" +
+           j.on + ")";
+    }
+    return s;
+  }
+  void clear_snippets() { snippets_.clear(); }
+
+  const Dialect& d() const { return d_; }
+  const Model& model() const { return m_; }
+
+ private:
+  const Query& q_;
+  const ModelSet& models_;
+  const Model& m_;
+  const CompileContext& ctx_;
+  const Dialect& d_;
+  std::string tz_;
+  std::vector<Value> params_;
+  std::vector<std::string> snippets_;
+};
+
+std::string where(const std::vector<std::string>& conds) {
+  if (conds.empty()) return "";
+  return " WHERE " + fmt::format("{}", fmt::join(conds, " AND "));
+}
+
+Result<LocalRange> range_of(const Query& q, const CompileContext& ctx, bool required) {
+  if (!q.time) {
+    if (required) return invalid_argument("\"time\" with a \"range\" is required for this query");
+    return LocalRange{};
+  }
+  return resolve_range(*q.time, ctx.now_us, *ctx.tz);
+}
+
+std::string format_of(const Model& m, const std::string& name) {
+  if (const Measure* me = m.measure(name)) return me->format.empty() ? "number" : me->format;
+  if (const Metric* mt = m.metric(name)) return mt->format.empty() ? "number" : mt->format;
+  return "number";
+}
+std::string description_of(const Model& m, const std::string& name) {
+  if (const Measure* me = m.measure(name)) return me->description;
+  if (const Metric* mt = m.metric(name)) return mt->description;
+  if (const Dimension* d = m.dimension(name)) return d->description;
+  return "";
+}
+
+// ---- metrics ----
+
+Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, const Model& m,
+                                      const CompileContext& ctx) {
+  if (q.metrics.empty())
+    return invalid_argument("\"metrics\" must name at least one metric or measure");
+  std::optional<Grain> grain = q.time ? q.time->grain : std::nullopt;
+  if ((grain || q.time) && m.time.empty()) {
+    return invalid_argument("model '" + m.name +
+                            "' has no time column, so \"time\" cannot be used");
+  }
+  if (q.compare != Compare::kNone && !q.time) {
+    return invalid_argument("\"compare\" needs a \"time\" range to compare with");
+  }
+  CompiledQuery out;
+  out.type = QueryType::kMetrics;
+  out.model = m.name;
+  Builder b(q, models, m, ctx);
+  const Dialect& d = b.d();
+
+  // Which items to compute: requested, then those named by metric filters and order.
+  std::set<std::string> seen_items;
+  for (const auto& n : q.metrics) {
+    if (!m.measure(n) && !m.metric(n)) {
+      std::vector<std::string> known;
+      for (const auto& x : m.measures) known.push_back(x.name);
+      for (const auto& x : m.metrics) known.push_back(x.name);
+      return invalid_argument(fmt::format("unknown metric '{}' in model '{}' (known: {})", n,
+                                          m.name, join_names(known)));
+    }
+    if (!seen_items.insert(n).second) return invalid_argument("metric '" + n + "' is asked twice");
+  }
+  std::set<std::string> seen_dims;
+  for (const auto& n : q.dimensions) {
+    if (!seen_dims.insert(n).second)
+      return invalid_argument("dimension '" + n + "' is asked twice");
+    if (n == "time")
+      return invalid_argument(
+          "'time' is the time dimension: ask for it with \"time\":{\"grain\":…}");
+  }
+  std::vector<std::string> items = q.metrics;
+  for (const auto& f : q.filters) {
+    if (!f.on_metric) continue;
+    if (!m.measure(f.field) && !m.metric(f.field)) {
+      return invalid_argument(
+          fmt::format("filter on unknown metric '{}' in model '{}'", f.field, m.name));
+    }
+    if (std::find(items.begin(), items.end(), f.field) == items.end()) items.push_back(f.field);
+  }
+
+  // Measures needed (transitively through metrics).
+  std::vector<std::string> measures;
+  std::function<void(const std::string&)> need = [&](const std::string& n) {
+    if (m.measure(n)) {
+      if (std::find(measures.begin(), measures.end(), n) == measures.end()) measures.push_back(n);
+      return;
+    }
+    if (const Metric* mt = m.metric(n)) {
+      auto tokens = parse_metric_expr(mt->expr);
+      if (!tokens) return;
+      for (const auto& t : *tokens)
+        if (t.kind == ExprToken::Kind::kName) need(t.text);
+    }
+  };
+  for (const auto& n : items) need(n);
+
+  LocalRange range;
+  if (q.time) {
+    auto r = range_of(q, ctx, true);
+    if (!r) return r.status();
+    range = *r;
+    out.has_range = true;
+    out.range = range;
+  }
+  Shift shift = compare_shift(q.compare, range);
+
+  // Dimension filters are shared by both periods.
+  std::vector<std::string> dim_sql;
+  for (const auto& n : q.dimensions) {
+    auto s = b.dimension_sql(n);
+    if (!s) return s.status();
+    dim_sql.push_back(*s);
+  }
+  std::vector<std::string> keys;  // output key columns
+  if (grain) keys.push_back("time");
+  for (const auto& n : q.dimensions) keys.push_back(n);
+
+  // One aggregation CTE per period: keys and measures.
+  auto aggregate_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
+    std::vector<std::string> select;
+    if (grain) {
+      std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
+      select.push_back(d.format_period(*grain, d.truncate(*grain, lt)) + " AS " + d.quote("time"));
+    }
+    for (size_t i = 0; i < dim_sql.size(); ++i)
+      select.push_back(dim_sql[i] + " AS " + d.quote(q.dimensions[i]));
+    for (const auto& n : measures)
+      select.push_back(b.measure_sql(*m.measure(n)) + " AS " + d.quote(n));
+    std::vector<std::string> conds;
+    if (q.time) conds.push_back(b.range_condition(r));
+    auto dc = b.dimension_conditions([&] {
+      std::vector<Filter> fs;
+      for (const auto& f : q.filters)
+        if (!f.on_metric) fs.push_back(f);
+      return fs;
+    }());
+    if (!dc) return dc.status();
+    for (auto& c : *dc) conds.push_back(c);
+    std::string sql = "SELECT " + join_names(select) + " " + b.from() + where(conds);
+    if (!keys.empty()) {
+      std::vector<std::string> ords;
+      for (size_t i = 0; i < keys.size(); ++i) ords.push_back(std::to_string(i + 1));
+      sql += " GROUP BY " + join_names(ords);
+    }
+    return sql;
+  };
+  // The metric layer on an aggregation CTE: keys and every item.
+  auto metric_cte = [&](const std::string& agg) {
+    std::vector<std::string> select;
+    for (const auto& k : keys) select.push_back(d.quote(k));
+    std::function<std::string(const std::string&)> name_sql =
+        [&](const std::string& n) -> std::string {
+      if (m.measure(n)) return d.quote(n);
+      const Metric* mt = m.metric(n);
+      auto tokens = parse_metric_expr(mt->expr);
+      return "(" +
+             render_metric_expr(
+                 *tokens, name_sql,
+                 [&](const std::string& a, const std::string& bb) { return d.divide(a, bb); }) +
+             ")";
+    };
+    for (const auto& n : items) {
+      if (m.measure(n)) {
+        select.push_back(d.quote(n));
+      } else {
+        select.push_back(name_sql(n) + " AS " + d.quote(n));
+      }
+    }
+    return "SELECT " + join_names(select) + " FROM " + agg;
+  };
+
+  auto cur_agg = aggregate_cte(range, Shift{});
+  if (!cur_agg) return cur_agg.status();
+  std::string sql = "WITH cur_agg AS (" + *cur_agg + "), cur AS (" + metric_cte("cur_agg") + ")";
+  bool comparing = q.compare != Compare::kNone;
+  if (comparing) {
+    LocalRange prev{shift_local(range.start, shift, true), shift_local(range.end, shift, true)};
+    b.clear_snippets();
+    for (const auto& n : q.dimensions) (void)b.dimension_sql(n);
+    auto prev_agg = aggregate_cte(prev, shift);
+    if (!prev_agg) return prev_agg.status();
+    sql += ", prev_agg AS (" + *prev_agg + "), prev AS (" + metric_cte("prev_agg") + ")";
+  }
+
+  std::vector<std::string> select;
+  for (const auto& k : keys) {
+    select.push_back("c." + d.quote(k));
+    ColumnMeta cm{k, k == "time" ? "time" : "dimension", "", description_of(m, k)};
+    out.columns.push_back(cm);
+  }
+  for (const auto& n : q.metrics) {
+    select.push_back("c." + d.quote(n));
+    out.columns.push_back({n, "metric", format_of(m, n), description_of(m, n)});
+  }
+  if (comparing) {
+    for (const auto& n : q.metrics) {
+      select.push_back("p." + d.quote(n) + " AS " + d.quote(n + "_compare"));
+      out.columns.push_back(
+          {n + "_compare", "compare", format_of(m, n), "the comparison period's " + n});
+    }
+    for (const auto& n : q.metrics) {
+      select.push_back(d.divide("c." + d.quote(n) + " - p." + d.quote(n), "p." + d.quote(n)) +
+                       " AS " + d.quote(n + "_change"));
+      out.columns.push_back({n + "_change", "change", "percent", "relative change of " + n});
+    }
+  }
+  sql += " SELECT " + join_names(select) + " FROM cur AS c";
+  if (comparing) {
+    std::vector<std::string> on;
+    for (const auto& k : keys) on.push_back(d.same("c." + d.quote(k), "p." + d.quote(k)));
+    sql += " LEFT JOIN prev AS p ON " +
+           (on.empty() ? std::string("TRUE") : fmt::format("{}", fmt::join(on, " AND ")));
+  }
+  std::vector<std::string> having;
+  for (const auto& f : q.filters) {
+    if (f.on_metric) having.push_back(b.condition("c." + d.quote(f.field), f));
+  }
+  sql += where(having);
+
+  // Order: named output columns only.
+  std::vector<std::string> order;
+  for (const auto& o : q.order) {
+    bool known = std::any_of(out.columns.begin(), out.columns.end(),
+                             [&](const ColumnMeta& c) { return c.name == o.field; });
+    if (!known) {
+      return invalid_argument(
+          fmt::format("\"order\" names '{}', which is not a column of the "
+                      "answer (time, dimensions, metrics asked)",
+                      o.field));
+    }
+    std::string qual = (std::find(keys.begin(), keys.end(), o.field) != keys.end() ||
+                        std::find(q.metrics.begin(), q.metrics.end(), o.field) != q.metrics.end())
+                           ? "c." + d.quote(o.field)
+                           : d.quote(o.field);
+    order.push_back(qual + (o.desc ? " DESC NULLS LAST" : " ASC NULLS LAST"));
+  }
+  if (order.empty()) {
+    if (!keys.empty()) {
+      for (const auto& k : keys) order.push_back("c." + d.quote(k) + " ASC NULLS LAST");
+    } else {
+      order.push_back("c." + d.quote(q.metrics.front()) + " DESC NULLS LAST");
+    }
+  }
+  sql += " ORDER BY " + join_names(order);
+  if (q.limit && *q.limit > ctx.max_rows) {
+    return invalid_argument(
+        fmt::format("\"limit\" {} is above the row cap of {} rows", *q.limit, ctx.max_rows));
+  }
+  sql += fmt::format(" LIMIT {}", q.limit ? *q.limit : ctx.max_rows + 1);
+  out.sql = std::move(sql);
+  out.params = b.take_params();
+  return out;
+}
+
+// ---- analyses ----
+
+// Conditions selecting a step's rows: the event shorthand and the step's filters.
+Result<std::vector<std::string>> step_conditions(Builder& b, const FunnelStep& s) {
+  std::vector<std::string> conds;
+  if (!s.event.empty()) {
+    if (!b.model().dimension("event")) {
+      return invalid_argument("model '" + b.model().name +
+                              "' has no dimension 'event' for the step's event name");
+    }
+    Filter f;
+    f.field = "event";
+    f.values.push_back(Value(s.event));
+    auto c = b.dimension_conditions({f});
+    if (!c) return c.status();
+    conds.insert(conds.end(), c->begin(), c->end());
+  }
+  auto c = b.dimension_conditions(s.filters);
+  if (!c) return c.status();
+  conds.insert(conds.end(), c->begin(), c->end());
+  return conds;
+}
+
+Status needs_time_and_user(const Model& m) {
+  if (m.time.empty())
+    return invalid_argument("model '" + m.name + "' has no time column for analyses");
+  return Status::ok();
+}
+
+Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, const Model& m,
+                                     const CompileContext& ctx) {
+  BASALT_RETURN_IF_ERROR(needs_time_and_user(m));
+  if (q.steps.size() < 2 || q.steps.size() > 20)
+    return invalid_argument("a funnel needs 2 to 20 \"steps\"");
+  auto r = range_of(q, ctx, true);
+  if (!r) return r.status();
+  CompiledQuery out;
+  out.type = QueryType::kFunnel;
+  out.model = m.name;
+  out.has_range = true;
+  out.range = *r;
+  Builder b(q, models, m, ctx);
+  const Dialect& d = b.d();
+  std::string sql = "WITH ";
+  for (size_t k = 0; k < q.steps.size(); ++k) {
+    b.clear_snippets();
+    std::vector<std::string> select = {b.user_col() + " AS u", b.time_col() + " AS t"};
+    if (k == 0 && !q.breakdown.empty()) {
+      auto bd = b.dimension_sql(q.breakdown);
+      if (!bd) return bd.status();
+      select.push_back(*bd + " AS b");
+    }
+    auto sc = step_conditions(b, q.steps[k]);
+    if (!sc) return sc.status();
+    // Common filters again for this step (their parameters are bound per use).
+    auto cc = b.dimension_conditions(q.filters);
+    if (!cc) return cc.status();
+    std::vector<std::string> conds;
+    LocalRange er = *r;
+    if (k > 0)
+      er.end += q.window_seconds;  // later steps may land after the range, within the window
+    conds.push_back(b.range_condition(er));
+    conds.push_back(b.user_col() + " IS NOT NULL");
+    conds.insert(conds.end(), sc->begin(), sc->end());
+    conds.insert(conds.end(), cc->begin(), cc->end());
+    std::string from = b.from();
+    sql += fmt::format("e{} AS (SELECT {} {}{}), ", k + 1, join_names(select), from, where(conds));
+  }
+  bool bd = !q.breakdown.empty();
+  out.breakdown = bd;
+  sql += fmt::format("s1 AS (SELECT u, min(t) AS t1{} FROM e1 GROUP BY u)",
+                     bd ? ", " + d.value_at_min("b", "t") + " AS b" : "");
+  for (size_t k = 2; k <= q.steps.size(); ++k) {
+    std::vector<std::string> carried = {"s.u"};
+    if (bd) carried.push_back("s.b");
+    for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("s.t{}", j));
+    sql += fmt::format(
+        ", s{k} AS (SELECT {carried}, min(e.t) AS t{k} FROM s{p} AS s LEFT JOIN e{k} AS e ON e.u = "
+        "s.u AND s.t{p} IS NOT NULL AND e.t > s.t{p} AND e.t <= {deadline} GROUP BY {carried})",
+        fmt::arg("k", k), fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
+        fmt::arg("deadline", d.add_seconds("s.t1", q.window_seconds)));
+  }
+  std::vector<std::string> select;
+  if (bd) select.push_back("b");
+  for (size_t k = 1; k <= q.steps.size(); ++k)
+    select.push_back(fmt::format("count(t{}) AS step_{}", k, k));
+  for (size_t k = 2; k <= q.steps.size(); ++k) {
+    select.push_back(
+        fmt::format("median({}) AS median_{}",
+                    d.seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)), k));
+  }
+  sql += fmt::format(" SELECT {} FROM s{}", join_names(select), q.steps.size());
+  if (bd) sql += " GROUP BY b ORDER BY step_1 DESC, b NULLS LAST";
+  sql += fmt::format(" LIMIT {}", ctx.max_rows + 1);
+  for (size_t k = 0; k < q.steps.size(); ++k) {
+    out.steps.push_back(q.steps[k].event.empty() ? fmt::format("step {}", k + 1)
+                                                 : q.steps[k].event);
+  }
+  if (bd) out.columns.push_back({q.breakdown, "dimension", "", description_of(m, q.breakdown)});
+  out.columns.push_back({"step", "dimension", "", "step number, from 1"});
+  out.columns.push_back({"event", "dimension", "", "the step's event"});
+  out.columns.push_back({"users", "metric", "number", "users who reached the step"});
+  out.columns.push_back({"conversion", "metric", "percent", "share of the first step's users"});
+  out.columns.push_back(
+      {"step_conversion", "metric", "percent", "share of the previous step's users"});
+  out.columns.push_back(
+      {"median_seconds", "metric", "number", "median time from the previous step"});
+  out.sql = std::move(sql);
+  out.params = b.take_params();
+  return out;
+}
+
+Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, const Model& m,
+                                        const CompileContext& ctx) {
+  BASALT_RETURN_IF_ERROR(needs_time_and_user(m));
+  if (q.start.event.empty() && q.start.filters.empty())
+    return invalid_argument("retention needs \"start\" (the cohort's first event)");
+  if (q.returning.event.empty() && q.returning.filters.empty())
+    return invalid_argument("retention needs \"return\" (the returning event)");
+  auto r = range_of(q, ctx, true);
+  if (!r) return r.status();
+  CompiledQuery out;
+  out.type = QueryType::kRetention;
+  out.model = m.name;
+  out.has_range = true;
+  out.range = *r;
+  Builder b(q, models, m, ctx);
+  const Dialect& d = b.d();
+  Grain g = q.period;
+
+  auto events_cte = [&](const FunnelStep& s,
+                        const std::vector<std::string>& time_conds) -> Result<std::string> {
+    b.clear_snippets();
+    auto sc = step_conditions(b, s);
+    if (!sc) return sc.status();
+    auto cc = b.dimension_conditions(q.filters);
+    if (!cc) return cc.status();
+    std::vector<std::string> conds = time_conds;
+    conds.push_back(b.user_col() + " IS NOT NULL");
+    conds.insert(conds.end(), sc->begin(), sc->end());
+    conds.insert(conds.end(), cc->begin(), cc->end());
+    std::string from = b.from();
+    return "SELECT " + b.user_col() + " AS u, " + b.time_col() + " AS t " + from + where(conds);
+  };
+  auto a = events_cte(q.start, {b.time_col() + " < " + b.instant(r->end)});
+  if (!a) return a.status();
+  Shift horizon;
+  if (g == Grain::kDay) horizon.days = q.periods + 1;
+  if (g == Grain::kWeek) horizon.days = 7 * (q.periods + 1);
+  if (g == Grain::kMonth) horizon.months = q.periods + 1;
+  std::string lo = b.instant(r->start);
+  auto ret = events_cte(q.returning,
+                        {b.time_col() + " >= " + lo,
+                         b.time_col() + " < " + b.instant(shift_local(r->end, horizon, false))});
+  if (!ret) return ret.status();
+  std::string tz_local_t0 = d.truncate(g, b.local("t0"));
+  std::string sql = fmt::format(
+      "WITH a AS ({a}), firsts AS (SELECT u, min(t) AS t0 FROM a GROUP BY u), "
+      "cohort AS (SELECT u, {c} AS c FROM firsts WHERE t0 >= {lo}), "
+      "r AS ({ret}), "
+      "returned AS (SELECT DISTINCT h.u, h.c, {k} AS k FROM cohort AS h JOIN r ON r.u = h.u WHERE "
+      "r.t >= {lo}), "
+      "sizes AS (SELECT c, count(*) AS n FROM cohort GROUP BY c) "
+      "SELECT {cohort} AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS users, {rate} "
+      "AS rate "
+      "FROM sizes AS s JOIN returned AS x ON x.c = s.c AND x.k BETWEEN 0 AND {n} "
+      "GROUP BY s.c, s.n, x.k ORDER BY s.c, x.k LIMIT {cap}",
+      fmt::arg("a", *a), fmt::arg("c", tz_local_t0), fmt::arg("lo", lo), fmt::arg("ret", *ret),
+      fmt::arg("k", d.periods_between(g, "h.c", d.truncate(g, b.local("r.t")))),
+      fmt::arg("cohort", d.format_period(g, "s.c")),
+      fmt::arg("rate", d.divide("count(x.u)", "s.n")), fmt::arg("n", q.periods),
+      fmt::arg("cap", ctx.max_rows + 1));
+  out.columns = {{"cohort", "time", "", "the period of the users' first start event"},
+                 {"cohort_size", "metric", "number", "users in the cohort"},
+                 {"period", "dimension", "",
+                  fmt::format("{}s since the cohort's {}", grain_name(g), grain_name(g))},
+                 {"users", "metric", "number", "cohort users with the return event in the period"},
+                 {"rate", "metric", "percent", "users / cohort_size"}};
+  out.sql = std::move(sql);
+  out.params = b.take_params();
+  return out;
+}
+
+Result<CompiledQuery> compile_distribution(const Query& q, const ModelSet& models, const Model& m,
+                                           const CompileContext& ctx) {
+  BASALT_RETURN_IF_ERROR(needs_time_and_user(m));
+  const Measure* me = m.measure(q.measure);
+  if (!me) {
+    return invalid_argument(fmt::format("distribution needs \"measure\", one of model '{}': {}",
+                                        m.name, known_list(m.measures)));
+  }
+  auto r = range_of(q, ctx, true);
+  if (!r) return r.status();
+  CompiledQuery out;
+  out.type = QueryType::kDistribution;
+  out.model = m.name;
+  out.has_range = true;
+  out.range = *r;
+  out.buckets = q.buckets.empty() ? std::vector<double>{1, 2, 3, 5, 10, 20, 50, 100} : q.buckets;
+  Builder b(q, models, m, ctx);
+  const Dialect& d = b.d();
+  std::string v = b.measure_sql(*me);
+  std::vector<std::string> conds = {b.range_condition(*r), b.user_col() + " IS NOT NULL"};
+  auto cc = b.dimension_conditions(q.filters);
+  if (!cc) return cc.status();
+  conds.insert(conds.end(), cc->begin(), cc->end());
+  std::string having = "v IS NOT NULL";
+  if (!me->filter.empty())
+    having = "v IS NOT NULL AND " +
+             d.aggregate(Aggregation::kCount, "", "(" + me->filter + ")", 0) + " > 0";
+  std::string from = b.from();
+  std::string cases = "CASE";
+  for (size_t i = 0; i < out.buckets.size(); ++i) {
+    cases += fmt::format(" WHEN v < {} THEN {}", b.param(Value(out.buckets[i])), i);
+  }
+  cases += fmt::format(" ELSE {} END", out.buckets.size());
+  std::string sql = fmt::format(
+      "WITH per_user AS (SELECT {u} AS u, {v} AS v {from}{where} GROUP BY {u} HAVING {having}) "
+      "SELECT {cases} AS bucket, count(*) AS users, min(v) AS min_value, max(v) AS max_value "
+      "FROM per_user GROUP BY 1 ORDER BY 1",
+      fmt::arg("u", b.user_col()), fmt::arg("v", v), fmt::arg("from", from),
+      fmt::arg("where", where(conds)), fmt::arg("having", having), fmt::arg("cases", cases));
+  out.columns = {{"bucket", "dimension", "", "the range of the per-user value"},
+                 {"from", "dimension", "", "lower bound (inclusive), null for the first bucket"},
+                 {"to", "dimension", "", "upper bound (exclusive), null for the last bucket"},
+                 {"users", "metric", "number", "users whose value falls in the bucket"},
+                 {"share", "metric", "percent", "users / all users with a value"}};
+  out.sql = std::move(sql);
+  out.params = b.take_params();
+  return out;
+}
+
+Result<CompiledQuery> compile_activity(const Query& q, const ModelSet& models, const Model& m,
+                                       const CompileContext& ctx) {
+  BASALT_RETURN_IF_ERROR(needs_time_and_user(m));
+  auto r = range_of(q, ctx, true);
+  if (!r) return r.status();
+  CompiledQuery out;
+  out.type = QueryType::kActivity;
+  out.model = m.name;
+  out.has_range = true;
+  out.range = *r;
+  Builder b(q, models, m, ctx);
+  const Dialect& d = b.d();
+  LocalRange wide{r->start - 29 * 86400, r->end};
+  std::vector<std::string> conds = {b.range_condition(wide), b.user_col() + " IS NOT NULL"};
+  auto cc = b.dimension_conditions(q.filters);
+  if (!cc) return cc.status();
+  conds.insert(conds.end(), cc->begin(), cc->end());
+  std::string from = b.from();
+  std::string day = d.truncate(Grain::kDay, b.local(b.time_col()));
+  std::string first_day = "CAST(" + b.param(Value(r->start_text())) + " AS TIMESTAMP)";
+  std::string sql = fmt::format(
+      "WITH ud AS (SELECT DISTINCT {u} AS u, {day} AS d {from}{where}), "
+      "days AS (SELECT DISTINCT d FROM ud WHERE d >= {first}) "
+      "SELECT {label} AS day, count(DISTINCT ud.u) FILTER (WHERE ud.d = days.d) AS dau, "
+      "count(DISTINCT ud.u) FILTER (WHERE ud.d > {w}) AS wau, count(DISTINCT ud.u) AS mau, "
+      "{stick} AS stickiness "
+      "FROM days JOIN ud ON ud.d > {mo} AND ud.d <= days.d GROUP BY days.d ORDER BY days.d",
+      fmt::arg("u", b.user_col()), fmt::arg("day", day), fmt::arg("from", from),
+      fmt::arg("where", where(conds)), fmt::arg("first", first_day),
+      fmt::arg("label", d.format_period(Grain::kDay, "days.d")),
+      fmt::arg("w", d.shift_local("days.d", Shift{0, -7, 0})),
+      fmt::arg("mo", d.shift_local("days.d", Shift{0, -30, 0})),
+      fmt::arg("stick", d.divide("count(DISTINCT ud.u) FILTER (WHERE ud.d = days.d)",
+                                 "count(DISTINCT ud.u)")));
+  out.columns = {
+      {"day", "time", "", "the local day"},
+      {"dau", "metric", "number", "distinct users active that day"},
+      {"wau", "metric", "number", "distinct users active in the 7 days ending that day"},
+      {"mau", "metric", "number", "distinct users active in the 30 days ending that day"},
+      {"stickiness", "metric", "percent", "dau / mau"}};
+  out.sql = std::move(sql);
+  out.params = b.take_params();
+  return out;
+}
+
+}  // namespace
+
+Result<CompiledQuery> compile(const Query& q, const ModelSet& models, const CompileContext& ctx) {
+  const Model* m = models.find(q.model);
+  if (!m) {
+    return invalid_argument(
+        fmt::format("unknown model '{}' (known: {})", q.model, known_list(models.models())));
+  }
+  switch (q.type) {
+    case QueryType::kMetrics:
+      return compile_metrics(q, models, *m, ctx);
+    case QueryType::kFunnel:
+      return compile_funnel(q, models, *m, ctx);
+    case QueryType::kRetention:
+      return compile_retention(q, models, *m, ctx);
+    case QueryType::kDistribution:
+      return compile_distribution(q, models, *m, ctx);
+    case QueryType::kActivity:
+      return compile_activity(q, models, *m, ctx);
+  }
+  return invalid_argument("unknown query type");
+}
+
+namespace {
+
+double number_of(const Value& v) {
+  if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  if (const auto* x = std::get_if<double>(&v)) return *x;
+  return 0;
+}
+
+}  // namespace
+
+warehouse::QueryResult reshape(const CompiledQuery& c, warehouse::QueryResult in) {
+  if (c.type == QueryType::kFunnel) {
+    warehouse::QueryResult out;
+    out.truncated = in.truncated;
+    size_t off = c.breakdown ? 1 : 0;
+    if (c.breakdown)
+      out.columns.push_back(
+          {c.columns[0].name, in.columns.empty() ? "VARCHAR" : in.columns[0].type});
+    out.columns.push_back({"step", "BIGINT"});
+    out.columns.push_back({"event", "VARCHAR"});
+    out.columns.push_back({"users", "BIGINT"});
+    out.columns.push_back({"conversion", "DOUBLE"});
+    out.columns.push_back({"step_conversion", "DOUBLE"});
+    out.columns.push_back({"median_seconds", "DOUBLE"});
+    size_t n = c.steps.size();
+    for (const auto& row : in.rows) {
+      double first = number_of(row[off]);
+      for (size_t k = 0; k < n; ++k) {
+        std::vector<Value> r;
+        if (c.breakdown) r.push_back(row[0]);
+        r.push_back(static_cast<int64_t>(k + 1));
+        r.push_back(c.steps[k]);
+        double users = number_of(row[off + k]);
+        r.push_back(static_cast<int64_t>(users));
+        r.push_back(first > 0 ? Value(users / first) : Value());
+        double prev = k == 0 ? users : number_of(row[off + k - 1]);
+        r.push_back(prev > 0 ? Value(users / prev) : Value());
+        r.push_back(k == 0 ? Value() : row[off + n + k - 1]);
+        out.rows.push_back(std::move(r));
+      }
+    }
+    return out;
+  }
+  if (c.type == QueryType::kDistribution) {
+    warehouse::QueryResult out;
+    out.columns = {{"bucket", "VARCHAR"},
+                   {"from", "DOUBLE"},
+                   {"to", "DOUBLE"},
+                   {"users", "BIGINT"},
+                   {"share", "DOUBLE"}};
+    size_t nb = c.buckets.size() + 1;
+    std::vector<int64_t> counts(nb, 0);
+    int64_t total = 0;
+    for (const auto& row : in.rows) {
+      auto i = static_cast<size_t>(number_of(row[0]));
+      if (i < nb) counts[i] = static_cast<int64_t>(number_of(row[1]));
+      total += static_cast<int64_t>(number_of(row[1]));
+    }
+    auto num = [](double x) { return fmt::format("{}", x); };
+    for (size_t i = 0; i < nb; ++i) {
+      std::string label;
+      Value from, to;
+      if (i == 0) {
+        label = "< " + num(c.buckets[0]);
+        to = c.buckets[0];
+      } else if (i == nb - 1) {
+        label = ">= " + num(c.buckets.back());
+        from = c.buckets.back();
+      } else {
+        label = "[" + num(c.buckets[i - 1]) + ", " + num(c.buckets[i]) + ")";
+        from = c.buckets[i - 1];
+        to = c.buckets[i];
+      }
+      out.rows.push_back({label, from, to, counts[i],
+                          total > 0 ? Value(static_cast<double>(counts[i]) / total) : Value()});
+    }
+    return out;
+  }
+  return in;
+}
+
+}  // namespace basalt::semantic

@@ -1,0 +1,35 @@
+#pragma once
+// DuckDB's SQL (1.4, with the ICU extension for time zones).
+
+#include "semantic/dialect.h"
+
+namespace basalt::semantic {
+
+class DuckDbDialect final : public Dialect {
+ public:
+  std::string name() const override { return "duckdb"; }
+  std::string quote(const std::string& name) const override;
+  std::string placeholder(size_t index) const override;
+  std::string aggregate(Aggregation agg, const std::string& expr_sql, const std::string& filter_sql,
+                        double p) const override;
+  std::string local_time(const std::string& instant_sql, const std::string& tz_sql) const override;
+  std::string instant_of_local(const std::string& local_sql,
+                               const std::string& tz_sql) const override;
+  std::string truncate(Grain grain, const std::string& local_sql) const override;
+  std::string format_period(Grain grain, const std::string& local_sql) const override;
+  std::string shift_local(const std::string& local_sql, const Shift& shift) const override;
+  std::string periods_between(Grain grain, const std::string& from_sql,
+                              const std::string& to_sql) const override;
+  std::string seconds_between(const std::string& from_sql,
+                              const std::string& to_sql) const override;
+  std::string add_seconds(const std::string& instant_sql, int64_t seconds) const override;
+  std::string divide(const std::string& a_sql, const std::string& b_sql) const override;
+  std::string value_at_min(const std::string& value_sql,
+                           const std::string& order_sql) const override;
+  std::string contains(const std::string& text_sql, const std::string& part_sql) const override;
+  std::string starts_with(const std::string& text_sql,
+                          const std::string& prefix_sql) const override;
+  std::string same(const std::string& a_sql, const std::string& b_sql) const override;
+};
+
+}  // namespace basalt::semantic

@@ -1,0 +1,8 @@
+WITH a AS (SELECT "events"."user_id" AS u, "events"."timestamp" AS t FROM "events" AS "events" WHERE "events"."timestamp" < timezone($2, CAST($1 AS TIMESTAMP)) AND "events"."user_id" IS NOT NULL AND "events"."event" = $3), firsts AS (SELECT u, min(t) AS t0 FROM a GROUP BY u), cohort AS (SELECT u, date_trunc('week', timezone($2, t0)) AS c FROM firsts WHERE t0 >= timezone($2, CAST($4 AS TIMESTAMP))), r AS (SELECT "events"."user_id" AS u, "events"."timestamp" AS t FROM "events" AS "events" WHERE "events"."timestamp" >= timezone($2, CAST($4 AS TIMESTAMP)) AND "events"."timestamp" < timezone($2, CAST($5 AS TIMESTAMP)) AND "events"."user_id" IS NOT NULL AND "events"."event" = $6), returned AS (SELECT DISTINCT h.u, h.c, date_diff('week', h.c, date_trunc('week', timezone($2, r.t))) AS k FROM cohort AS h JOIN r ON r.u = h.u WHERE r.t >= timezone($2, CAST($4 AS TIMESTAMP))), sizes AS (SELECT c, count(*) AS n FROM cohort GROUP BY c) SELECT strftime(s.c, '%Y-%m-%d') AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS users, (CAST(count(x.u) AS DOUBLE) / NULLIF(CAST(s.n AS DOUBLE), 0)) AS rate FROM sizes AS s JOIN returned AS x ON x.c = s.c AND x.k BETWEEN 0 AND 4 GROUP BY s.c, s.n, x.k ORDER BY s.c, x.k LIMIT 1001
+-- params:
+'2026-12-01 00:00:00'
+'UTC'
+'install'
+'2026-11-01 00:00:00'
+'2027-01-05 00:00:00'
+'login'

@@ -1,0 +1,100 @@
+#include "semantic_data.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "collect/ingest_parser.h"
+#include "common/clock.h"
+#include "event/event.h"
+#include "gen/game_event_generator.h"
+
+namespace basalt::semantic::testing {
+
+namespace {
+
+class FixedClock final : public Clock {
+ public:
+  int64_t now_us() const override { return kEndUs; }
+};
+
+std::unique_ptr<warehouse::Warehouse> build(uint64_t players, uint32_t days) {
+  FixedClock clock;
+  gen::GenOptions go;
+  go.users = players;
+  go.days = days;
+  go.seed = 11;
+  go.end_time_us = kEndUs;
+  auto g = gen::GameEventGenerator::create(go, clock);
+  EXPECT_TRUE(g) << g.status().message();
+  collect::SourceDirectory sources(std::vector<SourceConfig>{SourceConfig{"game", "key"}});
+  collect::IngestParser parser(collect::IngestLimits{}, sources);
+  collect::RequestMeta meta;
+  meta.ip = "203.0.113.7";
+  meta.source = "game";
+  warehouse::WarehouseOptions wo;  // empty path: in memory
+  auto wh = warehouse::make_warehouse(wo);
+  EXPECT_TRUE(wh) << wh.status().message();
+  warehouse::LoadBatch batch;
+  uint64_t lsn = 0;
+  auto flush = [&] {
+    lsn += batch.events.size();
+    batch.next_lsn = lsn;
+    Status s = (*wh)->load(batch, "warehouse");
+    EXPECT_TRUE(s.is_ok()) << s.message();
+    batch.events.clear();
+  };
+  while (auto body = g->next_body()) {
+    meta.received_at_us = kEndUs;
+    auto parsed = parser.parse(collect::Endpoint::kBatch, *body, meta);
+    EXPECT_TRUE(parsed) << parsed.status().message();
+    if (!parsed) break;
+    for (const std::string& r : parsed->records) {
+      auto e = event::decode_event(r);
+      if (!e) continue;
+      if (e->original_timestamp_us) e->timestamp_us = *e->original_timestamp_us;
+      e->received_at_us = e->timestamp_us + 20000;
+      batch.events.push_back(std::move(*e));
+    }
+    if (batch.events.size() >= 20000) flush();
+  }
+  if (!batch.events.empty()) flush();
+  for (const char* sql : {"ALTER TABLE events ADD COLUMN IF NOT EXISTS p_amount DOUBLE",
+                          "UPDATE events SET p_amount = CAST(properties->>'amount' AS DOUBLE)",
+                          "ALTER TABLE users ADD COLUMN IF NOT EXISTS a_channel VARCHAR",
+                          "UPDATE users SET a_channel = traits->>'channel'"}) {
+    auto r = (*wh)->query(sql, {});
+    EXPECT_TRUE(r) << sql << ": " << r.status().message();
+  }
+  return std::move(*wh);
+}
+
+}  // namespace
+
+warehouse::Warehouse& generated_warehouse(uint64_t players, uint32_t days) {
+  static std::map<std::pair<uint64_t, uint32_t>, std::unique_ptr<warehouse::Warehouse>> cache;
+  auto& slot = cache[{players, days}];
+  if (!slot) slot = build(players, days);
+  return *slot;
+}
+
+const ModelSet& demo_models() {
+  static const ModelSet models = [] {
+    auto loaded = ModelSet::load(BASALT_SOURCE_DIR "/examples/demo");
+    EXPECT_TRUE(loaded.errors.empty());
+    return loaded.models;
+  }();
+  return models;
+}
+
+double scalar(warehouse::Warehouse& w, const std::string& sql) {
+  auto r = w.query(sql, {});
+  EXPECT_TRUE(r) << sql << ": " << r.status().message();
+  if (!r || r->rows.empty() || r->rows[0].empty()) return -1;
+  const auto& v = r->rows[0][0];
+  if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  return -1;
+}
+
+}  // namespace basalt::semantic::testing

@@ -1,0 +1,26 @@
+#pragma once
+// Test data for the semantic layer: the game generator's events, parsed and loaded as the
+// loader does into an in-memory DuckDB warehouse, plus the typed columns the demo model reads
+// (events.p_amount from properties.amount, users.a_channel from traits.channel).
+
+#include <memory>
+#include <string>
+
+#include "semantic/model.h"
+#include "warehouse/warehouse.h"
+
+namespace basalt::semantic::testing {
+
+constexpr int64_t kEndUs = 1795514400'000000;  // 2026-11-24T10:00:00Z, end of the history
+
+// A warehouse with `players` players over `days` days ending at kEndUs (shared by the tests of
+// one binary for the same arguments).
+warehouse::Warehouse& generated_warehouse(uint64_t players = 400, uint32_t days = 21);
+
+// The demo project's models.
+const ModelSet& demo_models();
+
+// First column of the first row as a double (integers converted); fails the test on error.
+double scalar(warehouse::Warehouse& w, const std::string& sql);
+
+}  // namespace basalt::semantic::testing
