@@ -230,6 +230,15 @@ TEST_F(ClickHouseTest, QueriesReturnTypedValuesAndPreciseErrors) {
   EXPECT_EQ(many->rows.size(), 10u);
   EXPECT_TRUE(many->truncated);
 
+  auto bound = w->query("SELECT count() FROM numbers(100) WHERE number < ? AND 'x?' = ?",
+                        {Value(int64_t(5)), Value(std::string("x?"))}, QueryOptions{});
+  ASSERT_TRUE(bound.is_ok()) << bound.status().to_string();
+  EXPECT_EQ(std::get<int64_t>(bound->rows[0][0]), 5);
+  std::string hostile = "'; DROP TABLE events; --";
+  auto safe = w->query("SELECT ? AS v", {Value(hostile)}, QueryOptions{});
+  ASSERT_TRUE(safe.is_ok()) << safe.status().to_string();
+  EXPECT_EQ(std::get<std::string>(safe->rows[0][0]), hostile);
+
   auto bad = w->query("SELEC 1", {});
   ASSERT_FALSE(bad.is_ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
