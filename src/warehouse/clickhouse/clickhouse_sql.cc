@@ -1,6 +1,7 @@
 #include "warehouse/clickhouse/clickhouse_sql.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 namespace basalt::warehouse::clickhouse {
@@ -71,6 +72,104 @@ std::string quote_identifier(std::string_view name) {
   out.push_back('`');
   escape_into(name, '`', out);
   out.push_back('`');
+  return out;
+}
+
+std::string render_literal(const Value& v) {
+  if (std::holds_alternative<std::monostate>(v)) return "NULL";
+  if (const bool* b = std::get_if<bool>(&v)) return *b ? "1" : "0";
+  if (const int64_t* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  if (const double* d = std::get_if<double>(&v)) {
+    if (std::isnan(*d)) return "nan";
+    if (std::isinf(*d)) return *d > 0 ? "inf" : "-inf";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", *d);
+    std::string text = buf;
+    // A whole double stays a Float64 literal.
+    if (text.find_first_of(".en") == std::string::npos) text += ".0";
+    return text;
+  }
+  return quote_string(std::get<std::string>(v));
+}
+
+Result<std::string> bind_parameters(std::string_view sql, const std::vector<Value>& params) {
+  std::string out;
+  out.reserve(sql.size() + 16 * params.size());
+  size_t next = 0;  // for `?`
+  bool question = false, dollar = false;
+  std::vector<bool> used(params.size(), false);
+  for (size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (c == '\'' || c == '"' || c == '`') {  // a quoted string or identifier, copied whole
+      size_t j = i + 1;
+      while (j < sql.size()) {
+        if (sql[j] == '\\' && j + 1 < sql.size()) {
+          j += 2;
+          continue;
+        }
+        if (sql[j] == c) {
+          if (j + 1 < sql.size() && sql[j + 1] == c) {  // doubled quote
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        ++j;
+      }
+      out.append(sql.substr(i, j + 1 - i));
+      i = j;
+      continue;
+    }
+    if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      size_t nl = sql.find('\n', i);
+      if (nl == std::string_view::npos) nl = sql.size();
+      out.append(sql.substr(i, nl - i));
+      i = nl - 1;
+      continue;
+    }
+    if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      size_t end = sql.find("*/", i + 2);
+      end = end == std::string_view::npos ? sql.size() : end + 2;
+      out.append(sql.substr(i, end - i));
+      i = end - 1;
+      continue;
+    }
+    if (c == '?') {
+      question = true;
+      if (next >= params.size()) {
+        return invalid_argument("the statement has more ? placeholders than the " +
+                                std::to_string(params.size()) + " parameters given");
+      }
+      used[next] = true;
+      out += render_literal(params[next++]);
+      continue;
+    }
+    if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      dollar = true;
+      size_t j = i + 1;
+      size_t n = 0;
+      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) {
+        n = n * 10 + static_cast<size_t>(sql[j] - '0');
+        ++j;
+      }
+      if (n == 0 || n > params.size()) {
+        return invalid_argument("placeholder $" + std::to_string(n) + " has no parameter (" +
+                                std::to_string(params.size()) + " given)");
+      }
+      used[n - 1] = true;
+      out += render_literal(params[n - 1]);
+      i = j - 1;
+      continue;
+    }
+    out.push_back(c);
+  }
+  if (question && dollar) return invalid_argument("the statement mixes ? and $n placeholders");
+  for (size_t k = 0; k < used.size(); ++k) {
+    if (!used[k]) {
+      return invalid_argument("parameter " + std::to_string(k + 1) + " of " +
+                              std::to_string(params.size()) + " has no placeholder");
+    }
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "warehouse/warehouse.h"
 
 namespace basalt::warehouse::clickhouse {
 
@@ -23,6 +24,16 @@ std::string quote_identifier(std::string_view name);
 std::string unescape_tsv(std::string_view field);
 // Splits a TabSeparated line into its (still escaped) fields.
 std::vector<std::string_view> split_tsv(std::string_view line);
+
+// The literal of `v`: NULL, true/false, a number, or quote_string of the text.
+std::string render_literal(const Value& v);
+
+// `sql` with its placeholders — `?` in order, or `$1`, `$2`, … (one style per statement) —
+// replaced by the literals of `params` (18.16 has no server-side parameters, so values are
+// bound here, always through render_literal). Placeholders inside quoted strings, quoted
+// identifiers and comments are left alone. kInvalidArgument when the placeholders and the
+// parameters do not match.
+Result<std::string> bind_parameters(std::string_view sql, const std::vector<Value>& params);
 
 struct ServerVersion {
   int major = 0;

@@ -552,3 +552,15 @@ Result<QueryResult> ClickHouseWarehouse::query(const std::string& sql,
 }
 
 }  // namespace basalt::warehouse::clickhouse
+
+namespace basalt::warehouse::clickhouse {
+
+Result<QueryResult> ClickHouseWarehouse::query(const std::string& sql,
+                                               const std::vector<Value>& params,
+                                               const QueryOptions& options) {
+  auto bound = bind_parameters(sql, params);
+  if (!bound) return bound.status();
+  return query(*bound, options);
+}
+
+}  // namespace basalt::warehouse::clickhouse

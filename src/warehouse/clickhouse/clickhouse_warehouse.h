@@ -48,6 +48,9 @@ class ClickHouseWarehouse final : public Warehouse {
       int64_t since_us,
       const std::function<void(std::string_view, std::string_view, int64_t)>& fn) override;
   Result<QueryResult> query(const std::string& sql, const QueryOptions& options) override;
+  // Parameters are bound in the client through bind_parameters (clickhouse_sql.h).
+  Result<QueryResult> query(const std::string& sql, const std::vector<Value>& params,
+                            const QueryOptions& options) override;
 
   const ServerVersion& version() const { return schema_.version; }
   // Runs one statement and returns the response body (for tests and tools); `body` is sent

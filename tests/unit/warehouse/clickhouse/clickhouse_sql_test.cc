@@ -71,3 +71,25 @@ TEST(ClickHouseSql, SchemaForOneServerAndForACluster) {
 
 }  // namespace
 }  // namespace basalt::warehouse::clickhouse
+
+namespace basalt::warehouse::clickhouse {
+namespace {
+
+TEST(ClickHouseSql, BindsParametersAsLiteralsOutsideQuotesAndComments) {
+  auto q = bind_parameters("SELECT ?, ?, ?, ?, ? FROM t WHERE a = '?' AND `b?` = ? -- ?\n",
+                           {Value(int64_t(-3)), Value(2.5), Value(true), Value(std::monostate{}),
+                            Value(std::string("it's")), Value(std::string("x"))});
+  ASSERT_TRUE(q.is_ok()) << q.status().to_string();
+  EXPECT_EQ(*q, "SELECT -3, 2.5, 1, NULL, 'it\\'s' FROM t WHERE a = '?' AND `b?` = 'x' -- ?\n");
+  auto d = bind_parameters("SELECT $2, $1, $2 /* $3 */", {Value(int64_t(1)), Value(3.0)});
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  EXPECT_EQ(*d, "SELECT 3.0, 1, 3.0 /* $3 */");
+  EXPECT_FALSE(bind_parameters("SELECT ?", {}).is_ok());
+  EXPECT_FALSE(bind_parameters("SELECT 1", {Value(int64_t(1))}).is_ok());
+  EXPECT_FALSE(bind_parameters("SELECT $2", {Value(int64_t(1))}).is_ok());
+  EXPECT_FALSE(bind_parameters("SELECT ?, $1", {Value(int64_t(1))}).is_ok());
+  EXPECT_EQ(*bind_parameters("SELECT 'a\\'?' , ?", {Value(int64_t(7))}), "SELECT 'a\\'?' , 7");
+}
+
+}  // namespace
+}  // namespace basalt::warehouse::clickhouse

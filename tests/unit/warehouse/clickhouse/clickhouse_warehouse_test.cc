@@ -5,7 +5,9 @@
 #include <regex>
 #include <set>
 
+#include "loader/loader.h"
 #include "support/clickhouse_server.h"
+#include "support/memory_wal.h"
 #include "warehouse/warehouse.h"
 
 namespace basalt::warehouse::clickhouse {
@@ -230,6 +232,15 @@ TEST_F(ClickHouseTest, QueriesReturnTypedValuesAndPreciseErrors) {
   EXPECT_EQ(many->rows.size(), 10u);
   EXPECT_TRUE(many->truncated);
 
+  auto bound = w->query("SELECT count() FROM numbers(100) WHERE number < ? AND 'x?' = ?",
+                        {Value(int64_t(5)), Value(std::string("x?"))}, QueryOptions{});
+  ASSERT_TRUE(bound.is_ok()) << bound.status().to_string();
+  EXPECT_EQ(std::get<int64_t>(bound->rows[0][0]), 5);
+  std::string hostile = "'; DROP TABLE events; --";
+  auto safe = w->query("SELECT ? AS v", {Value(hostile)}, QueryOptions{});
+  ASSERT_TRUE(safe.is_ok()) << safe.status().to_string();
+  EXPECT_EQ(std::get<std::string>(safe->rows[0][0]), hostile);
+
   auto bad = w->query("SELEC 1", {});
   ASSERT_FALSE(bad.is_ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
@@ -242,6 +253,46 @@ TEST_F(ClickHouseTest, QueriesReturnTypedValuesAndPreciseErrors) {
   auto slow = w->query("SELECT count() FROM system.numbers WHERE sipHash64(number) = 7", quick);
   ASSERT_FALSE(slow.is_ok());
   EXPECT_EQ(slow.status().code(), StatusCode::kDeadlineExceeded) << slow.status().to_string();
+}
+
+// The warehouse loader (src/loader) on ClickHouse: a restart resumes from the offset stored in
+// ClickHouse and loads every WAL record once.
+TEST_F(ClickHouseTest, TheLoaderLoadsEachWalRecordOnceAcrossRestarts) {
+  auto w = open();
+  ASSERT_TRUE(w && w->ensure_schema().is_ok());
+  basalt::testing::MemoryWal wal;
+  auto append = [&](int from, int to) {
+    std::vector<std::string> records;
+    for (int i = from; i < to; ++i) {
+      std::string r;
+      event::encode(make_event(i), r);
+      records.push_back(std::move(r));
+    }
+    ASSERT_TRUE(wal.append_sync(std::move(records)).is_ok());
+  };
+  loader::LoaderOptions lo;
+  lo.batch_events = 70;
+  lo.batch_interval = std::chrono::milliseconds(20);
+  lo.thread_nice = 0;
+  ManualClock clock(1'700'000'000'000'000);
+  append(0, 300);
+  {
+    MetricsRegistry metrics;
+    loader::Loader l(wal, *w, lo, clock, metrics);
+    ASSERT_TRUE(l.start().is_ok());
+    append(300, 500);
+    l.stop();
+    EXPECT_EQ(l.stats().position, 500u);
+  }
+  append(500, 650);
+  auto restarted = open();
+  MetricsRegistry metrics;
+  loader::Loader l(wal, *restarted, lo, clock, metrics);
+  ASSERT_TRUE(l.start().is_ok());
+  l.stop();
+  EXPECT_EQ(count(*restarted, "SELECT count() FROM events"), 650);
+  EXPECT_EQ(count(*restarted, "SELECT uniqExact(event_id) FROM events"), 650);
+  EXPECT_EQ(restarted->load_offset("warehouse")->value_or(0), 650u);
 }
 
 TEST_F(ClickHouseTest, ClusterTablesAreDistributedOverLocalOnes) {
