@@ -252,6 +252,34 @@ const tests = [
     { allowConsole: /status of 404/ },
   ],
   [
+    'a viewer key signs in as viewer and can read but not trigger, edit or query',
+    async (page, { shot }) => {
+      const key = await basalt.api('/api/v1/keys', { name: 'e2e-viewer', role: 'viewer' });
+      if (!key.secret) fail(`no secret in ${JSON.stringify(key)}`);
+      await signIn(page, key.secret);
+      if ((await page.getByTestId('role').innerText()).trim().toLowerCase() !== 'viewer') fail('the role shown is not viewer');
+      await page.goto('/domino/e2e_pipeline');
+      await page.getByRole('heading', { name: 'e2e_pipeline' }).waitFor();
+      await page.getByText('read-only: your role cannot trigger or change DAGs').waitFor();
+      if ((await page.getByRole('button', { name: 'Trigger…' }).count()) !== 0) fail('a viewer sees Trigger');
+      await page.goto('/domino');
+      await page.getByTestId('dag-row-e2e_pipeline').waitFor();
+      if (!(await page.getByLabel('Pause e2e_pipeline').isDisabled())) fail('a viewer can pause');
+      await page.goto('/explore');
+      await page.getByText('Your role can read saved charts and dashboards, but not run new queries.').waitFor();
+      await page.goto('/charts');
+      await page.getByRole('heading', { name: 'Charts' }).waitFor();
+      await page.waitForLoadState('networkidle');
+      if ((await page.getByRole('button', { name: 'Delete…' }).count()) !== 0) fail('a viewer can delete charts');
+      // The server refuses too, whatever the page shows.
+      const r = await fetch(`${basalt.url}/api/v1/domino/dags/e2e_pipeline/trigger`, { method: 'POST', headers: { Authorization: `Bearer ${key.secret}` } });
+      if (r.status !== 403) fail(`a viewer's trigger answered ${r.status}`);
+      await page.goto('/');
+      await page.getByText('shown to admins').waitFor();
+      await shot('viewer');
+    },
+  ],
+  [
     'an unknown page and a failing API call show messages, not a blank page',
     async (page) => {
       await signIn(page);
