@@ -280,6 +280,34 @@ const tests = [
     },
   ],
   [
+    'data APIs: try a published API with its parameters, and create a service key',
+    async (page, { shot }) => {
+      await signIn(page);
+      await page.getByRole('link', { name: 'Data APIs' }).click();
+      await page.getByRole('button', { name: 'revenue_by_channel' }).click();
+      const day = (n) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+      await page.locator('#revenue_by_channel-start').fill(day(14));
+      await page.locator('#revenue_by_channel-end').fill(day(0));
+      await page.getByRole('button', { name: 'Try it' }).click();
+      const answer = page.getByTestId('api-answer');
+      await answer.waitFor({ state: 'attached' });
+      await page.getByRole('table', { name: 'Answer of revenue_by_channel' }).waitFor();
+      const shown = JSON.parse(await answer.textContent());
+      const direct = await basalt.api(`/data/v1/revenue_by_channel?start=${day(14)}&end=${day(0)}`);
+      if (JSON.stringify(shown.rows) !== JSON.stringify(direct.rows)) fail(`try-it rows differ from a direct call`);
+      if (!shown.columns.some((c) => c.name === 'revenue')) fail('no revenue column');
+      await page.getByLabel('Key name').fill('e2e-partner');
+      await page.getByLabel('Role').selectOption('service');
+      await page.getByLabel('APIs the key may call').fill('revenue_by_channel');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const secret = (await page.getByRole('status').filter({ hasText: 'New key' }).locator('code').innerText()).trim();
+      const r = await fetch(`${basalt.url}/data/v1/revenue_by_channel?start=${day(14)}&end=${day(0)}`, { headers: { Authorization: `Bearer ${secret}` } });
+      if (r.status !== 200) fail(`the new service key got ${r.status}`);
+      await page.getByRole('table', { name: 'API keys' }).getByText('e2e-partner').waitFor();
+      await shot('apis');
+    },
+  ],
+  [
     'an unknown page and a failing API call show messages, not a blank page',
     async (page) => {
       await signIn(page);
