@@ -33,6 +33,7 @@ class SemanticRoutes {
                                                       loader::Loader& loader,
                                                       http::BlockingPool& pool,
                                                       MetricsRegistry& metrics);
+  // Also GET /api/v1/catalog?q=… (viewer+): the data-asset catalogue.
   void register_routes(http::Router& router);
 
   semantic::SemanticService& semantic() { return *semantic_; }
@@ -46,6 +47,10 @@ class SemanticRoutes {
   std::unique_ptr<QueryApi> query_;
   std::unique_ptr<ContentApi> content_;
   std::unique_ptr<DataApiRoutes> data_;
+  http::BlockingPool* pool_ = nullptr;
+  warehouse::Warehouse* warehouse_ = nullptr;
+  std::filesystem::path project_dir_;
+  std::vector<std::string> source_names_;
 };
 
 }  // namespace basalt::api

@@ -13,6 +13,7 @@ void add_keys_command(CLI::App& root, int& exit_code);
 void add_collect_command(CLI::App& root, int& exit_code);
 void add_validate_command(CLI::App& root, int& exit_code);
 void add_load_command(CLI::App& root, int& exit_code);
+void add_quarantine_command(CLI::App& root, int& exit_code);
 
 // The project folder served when none is given.
 inline constexpr const char* kDefaultProject = "examples/demo";

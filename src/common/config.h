@@ -64,6 +64,16 @@ struct WarehouseConfig {
   std::string cluster;
 };
 
+// What collection adds to events (src/enrich): user agent parsing, GeoIP, Lua transforms.
+struct EnrichConfig {
+  bool user_agent = true;  // parse User-Agent into browser, OS and device
+  std::string uap_regexes;  // uap-core regexes.yaml; empty: Debian's copy
+  // A MaxMind-format .mmdb (GeoLite2/GeoIP2 City); relative paths are relative to the project
+  // folder; empty: no geo fields.
+  std::string geoip_database;
+  std::string transforms_dir = "transforms";  // <dir>/<source>.lua, relative to the project
+};
+
 // A stream sink: forwards every event of its sources from the WAL to Redis Streams or Kafka
 // (src/stream/README.md).
 struct SinkConfig {
@@ -108,6 +118,7 @@ struct ProjectConfig {
   WarehouseConfig warehouse;
   std::vector<SinkConfig> sinks;
   QueryConfig query;
+  EnrichConfig enrich;
 
   std::filesystem::path wal_dir() const { return data_dir / "wal"; }
   std::filesystem::path warehouse_path() const;

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/json_string.h"
+
 namespace basalt::enrich {
 namespace {
 
@@ -358,47 +360,6 @@ bool is_utf8(std::string_view s) {
   return true;
 }
 
-void append_escaped(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the characters not yet copied, which need no escape
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    if (u >= 0x20 && u != '"' && u != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (u) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[u >> 4]);
-        out.push_back(kHex[u & 0xf]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 void append_number(double v, std::string& out) {
   char buffer[40];
   char* end = nullptr;
@@ -512,7 +473,7 @@ class JsonWriter {
           error_ = "a string is not valid UTF-8";
           return false;
         }
-        append_escaped({s, size}, out);
+        append_json_string({s, size}, out);
         return true;
       }
       case LUA_TLIGHTUSERDATA:
@@ -616,7 +577,7 @@ class JsonWriter {
       }
       if (!first) out.push_back(',');
       first = false;
-      append_escaped(key, out);
+      append_json_string(key, out);
       out.push_back(':');
       lua_pushlstring(L_, key.data(), key.size());
       lua_pushvalue(L_, -1);

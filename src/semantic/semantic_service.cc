@@ -44,13 +44,15 @@ SemanticService::SemanticService(ModelSet models, std::unique_ptr<Dialect> diale
 Result<std::unique_ptr<SemanticService>> SemanticService::with_models(
     ModelSet models, const std::string& engine, const std::string& timezone,
     const QueryConfig& config, warehouse::Warehouse& warehouse, const Clock& clock) {
+  // A warehouse engine without a dialect still serves everything else; its queries are refused
+  // with a message (compile()).
   auto dialect = make_dialect(engine);
-  if (!dialect)
-    return invalid_argument("the semantic layer has no SQL dialect for engine '" + engine + "'");
   auto tz = domino::TimeZone::load(timezone);
   if (!tz) return invalid_argument("timezone '" + timezone + "': " + tz.status().message());
-  return std::unique_ptr<SemanticService>(new SemanticService(
+  auto service = std::unique_ptr<SemanticService>(new SemanticService(
       std::move(models), std::move(dialect), timezone, std::move(*tz), config, warehouse, clock));
+  service->engine_ = engine;
+  return service;
 }
 
 Result<std::unique_ptr<SemanticService>> SemanticService::open(
@@ -65,6 +67,10 @@ Result<std::unique_ptr<SemanticService>> SemanticService::open(
 }
 
 Result<CompiledQuery> SemanticService::compile(const Query& query) const {
+  if (!dialect_) {
+    return failed_precondition("the metrics layer has no SQL dialect for the warehouse engine '" +
+                               engine_ + "' yet: use /api/v1/sql, or the duckdb engine");
+  }
   CompileContext ctx{dialect_.get(), timezone_, &tz_, clock_.now_us(), config_.max_rows};
   return semantic::compile(query, models_, ctx);
 }

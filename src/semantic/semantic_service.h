@@ -69,7 +69,8 @@ class SemanticService {
 
   ModelSet models_;
   std::vector<std::string> errors_;
-  std::unique_ptr<Dialect> dialect_;
+  std::unique_ptr<Dialect> dialect_;  // null when the warehouse engine has none
+  std::string engine_;
   std::string timezone_;
   domino::TimeZone tz_;
   QueryConfig config_;
