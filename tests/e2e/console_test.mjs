@@ -248,8 +248,6 @@ const tests = [
       await page.getByText('Nothing in quarantine matches these filters.').waitFor();
       await shot('quarantine');
     },
-    // Until GET /api/v1/quarantine is on the server, the page probes it (404) and reads the table.
-    { allowConsole: /status of 404/ },
   ],
   [
     'a viewer key signs in as viewer and can read but not trigger, edit or query',
@@ -305,6 +303,33 @@ const tests = [
       if (r.status !== 200) fail(`the new service key got ${r.status}`);
       await page.getByRole('table', { name: 'API keys' }).getByText('e2e-partner').waitFor();
       await shot('apis');
+    },
+  ],
+  [
+    'tracking plan and catalogue: events with live volume, a table with its columns and lineage',
+    async (page, { shot }) => {
+      await signIn(page);
+      await page.getByRole('link', { name: 'Tracking plan' }).click();
+      const events = page.getByRole('table', { name: 'Events' });
+      await events.waitFor();
+      const plan = await basalt.api('/api/v1/tracking');
+      const pay = plan.events.find((e) => e.name === 'pay');
+      if (!pay || !(pay.stats.last_7_days > 0)) fail(`no pay volume in /api/v1/tracking: ${JSON.stringify(pay)}`);
+      const row = events.locator('tbody tr', { has: page.getByRole('button', { name: 'pay', exact: true }) });
+      await eventually('pay volume shown', async () => (await row.innerText()).includes(fmt.format(pay.stats.last_7_days)));
+      await row.getByRole('button', { name: 'pay', exact: true }).click();
+      await page.getByRole('table', { name: 'Properties of pay' }).getByText('amount', { exact: true }).waitFor();
+      await shot('tracking');
+      await page.getByRole('link', { name: 'Catalogue' }).click();
+      await page.getByLabel('Search the catalogue').fill('amount');
+      await page.getByRole('table', { name: 'Tables' }).getByRole('link', { name: 'events' }).click();
+      await page.getByRole('heading', { name: 'events' }).waitFor();
+      await page.getByRole('table', { name: 'Columns' }).getByText('p_amount', { exact: true }).waitFor();
+      const lineage = page.getByTestId('lineage-graph');
+      await lineage.getByText('the loader').waitFor();
+      await lineage.getByText('model events').waitFor();
+      await lineage.getByText('API revenue_by_channel').waitFor();
+      await shot('catalogue');
     },
   ],
   [
