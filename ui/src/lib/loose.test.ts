@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arr, num, sqlObjects, str } from './loose';
+import { arr, num, sqlObjects, str, timeOf } from './loose';
 
 describe('loose accessors', () => {
   it('find arrays bare or under a key', () => {
@@ -16,5 +16,13 @@ describe('loose accessors', () => {
   });
   it('turns SQL results into objects', () => {
     expect(sqlObjects({ columns: [{ name: 'a' }, { name: 'b' }], rows: [[1, 'x']] })).toEqual([{ a: 1, b: 'x' }]);
+  });
+});
+
+describe('timeOf', () => {
+  it('reads µs members and text members', () => {
+    expect(timeOf({ last_seen_us: 1_764_547_200_000_000 }, 'last_seen')).toBe('2025-12-01T00:00:00.000Z');
+    expect(timeOf({ last_seen: '2026-01-01T00:00:00Z' }, 'last_seen')).toBe('2026-01-01T00:00:00Z');
+    expect(timeOf({ last_seen_us: null }, 'last_seen')).toBe('');
   });
 });

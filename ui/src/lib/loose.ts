@@ -35,3 +35,10 @@ export function num(v: unknown, ...keys: string[]): number | null {
 export function sqlObjects(r: { columns: { name: string }[]; rows: unknown[][] }): Obj[] {
   return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c.name, row[i]])));
 }
+
+// A time member as ISO 8601: "<key>_us" (µs since the epoch) or "<key>" (already text).
+export function timeOf(v: unknown, key: string): string {
+  const us = num(v, `${key}_us`);
+  if (us !== null) return new Date(us / 1000).toISOString();
+  return str(v, key);
+}

@@ -25,7 +25,8 @@ interface Catalog {
 async function fetchCatalog(admin: boolean): Promise<Catalog> {
   try {
     const c = await api.catalog();
-    return { tables: arr(c, 'tables'), metrics: arr(c, 'metrics'), apis: arr(c, 'apis', 'data_apis'), lineage: true };
+    const tables = arr(c, 'tables');
+    return { tables, metrics: metricsOf(tables), apis: apisOf(tables), lineage: true };
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404 || !admin) throw e;
   }
@@ -43,6 +44,32 @@ async function fetchCatalog(admin: boolean): Promise<Catalog> {
     (byTable.get(t)?.columns as Obj[]).push({ name: str(c, 'column_name'), type: str(c, 'data_type') });
   }
   return { tables: [...byTable.values()], metrics: [], apis: [], lineage: false };
+}
+
+function lineageOf(t: Obj | undefined): Obj {
+  return t && isObj(t.lineage) ? t.lineage : {};
+}
+
+// Every metric named in the tables' lineage, with the saved charts that show it: "who uses this
+// metric".
+export function metricsOf(tables: Obj[]): Obj[] {
+  const out = new Map<string, Obj>();
+  for (const t of tables) {
+    const l = lineageOf(t);
+    for (const m of arr(l, 'metrics')) {
+      const key = `${str(m, 'model')}.${str(m, 'metric')}`;
+      if (out.has(key)) continue;
+      const charts = arr(l, 'charts').filter((c) => str(c, 'model') === str(m, 'model') && Array.isArray(c.metrics) && (c.metrics as unknown[]).includes(str(m, 'metric')));
+      out.set(key, { name: str(m, 'metric'), model: str(m, 'model'), used_by: charts });
+    }
+  }
+  return [...out.values()].sort((a, b) => str(a, 'name').localeCompare(str(b, 'name')));
+}
+
+export function apisOf(tables: Obj[]): Obj[] {
+  const out = new Map<string, Obj>();
+  for (const t of tables) for (const a of arr(lineageOf(t), 'apis')) out.set(str(a, 'api'), { name: str(a, 'api'), path: str(a, 'path') });
+  return [...out.values()];
 }
 
 function useCatalog() {
@@ -139,32 +166,41 @@ export function CatalogPage() {
   );
 }
 
-function names(v: unknown): string[] {
+// Lineage entries as labels: {dag, task} → "dag.task", {loader} → "the loader", {model, metric}
+// → "model.metric", {api}, {model}, or {name} for charts and dashboards.
+export function labelsOf(v: unknown): string[] {
   if (!Array.isArray(v)) return [];
-  return v.map((x) => (isObj(x) ? str(x, 'name', 'task', 'id') || `${str(x, 'dag')}.${str(x, 'task')}` : str(x))).filter(Boolean);
+  return v
+    .map((x) => {
+      if (!isObj(x)) return str(x);
+      if (x.dag !== undefined && x.task !== undefined) return `${str(x, 'dag')}.${str(x, 'task')}`;
+      if (x.loader !== undefined) return 'the loader';
+      if (x.metric !== undefined) return `${str(x, 'model')}.${str(x, 'metric')}`;
+      return str(x, 'name', 'api', 'model', 'id');
+    })
+    .filter(Boolean);
 }
 
 export function CatalogTablePage() {
   const { table = '' } = useParams();
   const cat = useCatalog();
   const t = cat.data?.tables.find((x) => str(x, 'name') === table);
-  const lineage = isObj(t?.lineage) ? (t?.lineage as Obj) : (t ?? {});
-  const upstream = names(lineage.upstream ?? lineage.written_by ?? lineage.tasks_writing ?? lineage.writers);
-  const readers = names(lineage.read_by ?? lineage.tasks_reading ?? lineage.readers);
+  const lineage = lineageOf(t);
+  const upstream = labelsOf(lineage.written_by);
   const consumers = [
-    ...names(lineage.models).map((n) => `model ${n}`),
-    ...names(lineage.metrics).map((n) => `metric ${n}`),
-    ...names(lineage.charts).map((n) => `chart ${n}`),
-    ...names(lineage.dashboards).map((n) => `dashboard ${n}`),
-    ...names(lineage.apis ?? lineage.data_apis).map((n) => `API ${n}`),
-    ...readers.map((n) => `task ${n}`),
+    ...labelsOf(lineage.read_by).map((n) => `task ${n}`),
+    ...labelsOf(lineage.models).map((n) => `model ${n}`),
+    ...labelsOf(lineage.metrics).map((n) => `metric ${n}`),
+    ...labelsOf(lineage.apis).map((n) => `API ${n}`),
+    ...labelsOf(lineage.charts).map((n) => `chart ${n}`),
+    ...labelsOf(lineage.dashboards).map((n) => `dashboard ${n}`),
   ];
   const graph = useMemo(() => {
     const nodes: Node[] = [];
     const edges: Edge[] = [];
     const style = (bg: string) => ({ background: bg, border: '1px solid #90a4ae', borderRadius: 6, fontSize: 12, width: 200 });
     upstream.forEach((u, i) => {
-      nodes.push({ id: `u:${u}`, position: { x: 0, y: i * 60 }, data: { label: `task ${u}` }, sourcePosition: Position.Right, targetPosition: Position.Left, style: style('#fff3e0') });
+      nodes.push({ id: `u:${u}`, position: { x: 0, y: i * 60 }, data: { label: u === 'the loader' ? u : `task ${u}` }, sourcePosition: Position.Right, targetPosition: Position.Left, style: style('#fff3e0') });
       edges.push({ id: `e:u:${u}`, source: `u:${u}`, target: 't' });
     });
     const mid = Math.max(upstream.length, consumers.length, 1) * 30 - 30;

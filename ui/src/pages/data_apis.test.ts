@@ -11,7 +11,9 @@ describe('specsOf', () => {
             summary: 'Revenue per day',
             parameters: [
               { name: 'days', in: 'query', required: true, schema: { type: 'integer', minimum: 1, maximum: 90 } },
-              { name: 'channel', in: 'query', schema: { type: 'string' }, description: 'acquisition channel' },
+              { name: 'channel', in: 'query', schema: { type: 'string', enum: ['ads', 'organic'] }, description: 'acquisition channel' },
+              { name: 'start', in: 'query', required: true, schema: { type: 'string', format: 'date' } },
+              { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv'] } },
             ],
           },
         },
@@ -27,7 +29,8 @@ describe('specsOf', () => {
         description: 'Revenue per day',
         params: [
           { name: 'days', type: 'integer', required: true, description: '', min: 1, max: 90 },
-          { name: 'channel', type: 'string', required: false, description: 'acquisition channel', min: undefined, max: undefined },
+          { name: 'channel', type: 'string', required: false, description: 'acquisition channel', min: undefined, max: undefined, allowed: ['ads', 'organic'] },
+          { name: 'start', type: 'string', required: true, description: '', min: undefined, max: undefined, format: 'date' },
         ],
       },
     ]);

@@ -8,13 +8,15 @@ import { api } from '../api/endpoints';
 import { useSession } from '../auth';
 import { ConfirmDialog, Empty, ErrorBox, Loading } from '../components/common';
 import { formatTime } from '../lib/format';
-import { arr, isObj, str, type Obj } from '../lib/loose';
+import { arr, isObj, num, str, type Obj } from '../lib/loose';
+import { DataTable } from '../components/data_table';
+import type { QueryResult } from '../api/types';
 
 interface ApiSpec {
   name: string;
   path: string;
   description: string;
-  params: { name: string; type: string; required: boolean; description: string; min?: number; max?: number }[];
+  params: { name: string; type: string; required: boolean; description: string; min?: number; max?: number; allowed?: string[]; format?: string }[];
 }
 
 export function specsOf(openapi: unknown): ApiSpec[] {
@@ -27,17 +29,22 @@ export function specsOf(openapi: unknown): ApiSpec[] {
       name: path.replace(/^\/data\/v1\//, ''),
       path: path.startsWith('/data/') ? path : `/data/v1${path.startsWith('/') ? '' : '/'}${path}`,
       description: str(get, 'description', 'summary'),
-      params: arr(get, 'parameters').map((p) => {
-        const schema = isObj(p.schema) ? p.schema : {};
-        return {
-          name: str(p, 'name'),
-          type: str(schema, 'type') || 'string',
-          required: p.required === true,
-          description: str(p, 'description'),
-          min: typeof schema.minimum === 'number' ? schema.minimum : undefined,
-          max: typeof schema.maximum === 'number' ? schema.maximum : undefined,
-        };
-      }),
+      // "format" (json/csv) is the form's own selector.
+      params: arr(get, 'parameters')
+        .filter((p) => str(p, 'name') !== 'format')
+        .map((p) => {
+          const schema = isObj(p.schema) ? p.schema : {};
+          return {
+            name: str(p, 'name'),
+            type: str(schema, 'type') || 'string',
+            required: p.required === true,
+            description: str(p, 'description'),
+            min: typeof schema.minimum === 'number' ? schema.minimum : undefined,
+            max: typeof schema.maximum === 'number' ? schema.maximum : undefined,
+            ...(Array.isArray(schema.enum) ? { allowed: schema.enum.map((x) => String(x)) } : {}),
+            ...(typeof schema.format === 'string' ? { format: schema.format } : {}),
+          };
+        }),
     });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
@@ -46,7 +53,7 @@ export function specsOf(openapi: unknown): ApiSpec[] {
 function TryIt({ spec }: { spec: ApiSpec }) {
   const [values, setValues] = useState<Record<string, string>>({});
   const [format, setFormat] = useState('json');
-  const [answer, setAnswer] = useState<{ url: string; text: string; error: boolean } | null>(null);
+  const [answer, setAnswer] = useState<{ url: string; text: string; error: boolean; table?: QueryResult } | null>(null);
   const qs = new URLSearchParams();
   for (const p of spec.params) if (values[p.name]) qs.set(p.name, values[p.name] ?? '');
   if (format === 'csv') qs.set('format', 'csv');
@@ -55,12 +62,15 @@ function TryIt({ spec }: { spec: ApiSpec }) {
     try {
       const text = await request<string>(url, { accept: 'text' });
       let shown = text;
+      let table: QueryResult | undefined;
       try {
-        shown = JSON.stringify(JSON.parse(text), null, 2);
+        const j: unknown = JSON.parse(text);
+        shown = JSON.stringify(j, null, 2);
+        if (isObj(j) && Array.isArray(j.columns) && Array.isArray(j.rows)) table = j as unknown as QueryResult;
       } catch {
         // CSV or text: as is
       }
-      setAnswer({ url, text: shown, error: false });
+      setAnswer({ url, text: shown, error: false, table });
     } catch (e) {
       setAnswer({ url, text: errorText(e), error: true });
     }
@@ -75,7 +85,23 @@ function TryIt({ spec }: { spec: ApiSpec }) {
             {p.min !== undefined ? `, ≥ ${p.min}` : ''}
             {p.max !== undefined ? `, ≤ ${p.max}` : ''})
           </label>
-          <input id={`${spec.name}-${p.name}`} value={values[p.name] ?? ''} onChange={(e) => setValues({ ...values, [p.name]: e.target.value })} />
+          {p.allowed ? (
+            <select id={`${spec.name}-${p.name}`} value={values[p.name] ?? ''} onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}>
+              <option value="">{p.required ? 'choose…' : 'any'}</option>
+              {p.allowed.map((a) => (
+                <option key={a}>{a}</option>
+              ))}
+            </select>
+          ) : (
+            <input
+              id={`${spec.name}-${p.name}`}
+              type={p.format === 'date' ? 'date' : p.type === 'integer' || p.type === 'number' ? 'number' : 'text'}
+              min={p.min}
+              max={p.max}
+              value={values[p.name] ?? ''}
+              onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}
+            />
+          )}
           <span className="muted">{p.description}</span>
         </div>
       ))}
@@ -89,7 +115,8 @@ function TryIt({ spec }: { spec: ApiSpec }) {
         </button>
         <code>{url}</code>
       </div>
-      {answer && (answer.error ? <div className="error" role="alert">{answer.text}</div> : <pre className="json" data-testid="api-answer">{answer.text}</pre>)}
+      {answer?.table && <DataTable columns={answer.table.columns} rows={answer.table.rows as unknown[][]} height={240} label={`Answer of ${spec.name}`} />}
+      {answer && (answer.error ? <div className="error" role="alert">{answer.text}</div> : <details open={!answer.table}><summary>Response</summary><pre className="json" data-testid="api-answer">{answer.text}</pre></details>)}
     </div>
   );
 }
@@ -138,7 +165,7 @@ function Keys() {
                 <td>{str(k, 'name')}</td>
                 <td>{str(k, 'role')}</td>
                 <td>{Array.isArray(k.apis) ? (k.apis as unknown[]).join(', ') : str(k, 'apis')}</td>
-                <td>{formatTime(str(k, 'created_at', 'created'))}</td>
+                <td>{num(k, 'created_us') ? formatTime(new Date((num(k, 'created_us') ?? 0) / 1000).toISOString()) : formatTime(str(k, 'created_at', 'created'))}</td>
                 <td>
                   <button type="button" className="danger" onClick={() => setRevoking(k)}>
                     Revoke…

@@ -9,7 +9,7 @@ import { api } from '../api/endpoints';
 import { useSession } from '../auth';
 import { Empty, ErrorBox, Loading } from '../components/common';
 import { formatTime } from '../lib/format';
-import { arr, sqlObjects, str, type Obj } from '../lib/loose';
+import { arr, sqlObjects, str, timeOf, type Obj } from '../lib/loose';
 
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
@@ -82,9 +82,12 @@ export function QuarantinePage() {
               const raw = str(r, 'raw', 'raw_json', 'body');
               return (
                 <tr key={i}>
-                  <td>{formatTime(str(r, 'received_at', 'time'))}</td>
+                  <td>{formatTime(timeOf(r, 'received_at'))}</td>
                   <td>{str(r, 'source') || '–'}</td>
-                  <td>{str(r, 'reason', 'reasons')}</td>
+                  <td>
+                    {str(r, 'reason', 'reasons')}
+                    {timeOf(r, 'replayed_at') && <div className="muted">replayed {formatTime(timeOf(r, 'replayed_at'))}</div>}
+                  </td>
                   <td style={{ maxWidth: 520 }}>
                     <button type="button" className="link" aria-expanded={open === i} onClick={() => setOpen(open === i ? null : i)}>
                       {open === i ? 'hide' : `show (${raw.length} bytes)`}

@@ -8,13 +8,18 @@ import { Link } from 'react-router';
 import { api } from '../api/endpoints';
 import { Empty, ErrorBox, Loading } from '../components/common';
 import { formatTime, formatValue } from '../lib/format';
-import { arr, num, str, type Obj } from '../lib/loose';
+import { arr, isObj, num, str, timeOf, type Obj } from '../lib/loose';
 
 function rate(v: number | null): string {
   return v === null ? '–' : formatValue(v, 'percent');
 }
 
-function PropertyTable({ props, label }: { props: Obj[]; label: string }) {
+// A property's statistics: nested under "stats" by the tracking API.
+function stat(p: Obj, key: string): number | null {
+  return num(isObj(p.stats) ? p.stats : p, key);
+}
+
+function PropertyTable({ props, label, definitions = new Map() }: { props: Obj[]; label: string; definitions?: Map<string, Obj> }) {
   if (props.length === 0) return <p className="muted">No properties.</p>;
   return (
     <table className="grid-table" aria-label={label}>
@@ -30,23 +35,31 @@ function PropertyTable({ props, label }: { props: Obj[]; label: string }) {
         </tr>
       </thead>
       <tbody>
-        {props.map((p) => (
-          <tr key={str(p, 'name')}>
-            <td>
-              <code>{str(p, 'name')}</code>
-            </td>
-            <td>{str(p, 'type')}</td>
-            <td>{str(p, 'required') === 'true' ? 'yes' : ''}</td>
-            <td>{str(p, 'description')}</td>
-            <td>{rate(num(p, 'null_rate'))}</td>
-            <td>{rate(num(p, 'invalid_rate'))}</td>
-            <td className="muted">
-              {arr(p, 'top_values')
-                .map((t) => `${str(t, 'value')} (${str(t, 'count')})`)
-                .join(', ') || (Array.isArray(p.top_values) ? (p.top_values as unknown[]).map((x) => str(x)).join(', ') : '')}
-            </td>
-          </tr>
-        ))}
+        {props.map((p) => {
+          const def = definitions.get(str(p, 'name'));
+          const stats = isObj(p.stats) ? p.stats : p;
+          return (
+            <tr key={str(p, 'name')}>
+              <td>
+                <code>{str(p, 'name')}</code>
+                {def && str(def, 'pii') === 'true' && <span className="badge" title="personal data">PII</span>}
+              </td>
+              <td>{str(p, 'type') || str(def, 'type')}</td>
+              <td>{str(p, 'required') === 'true' ? 'yes' : ''}</td>
+              <td>
+                {str(p, 'description') || str(def, 'description')}
+                {(str(p, 'owner') || str(def, 'owner')) && <div className="muted">owner {str(p, 'owner') || str(def, 'owner')}</div>}
+              </td>
+              <td>{rate(stat(p, 'null_rate'))}</td>
+              <td>{rate(stat(p, 'invalid_rate'))}</td>
+              <td className="muted">
+                {arr(stats, 'top_values')
+                  .map((t) => `${str(t, 'value')} (${str(t, 'count')})`)
+                  .join(', ')}
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );
@@ -61,6 +74,7 @@ export function TrackingPage() {
     (e) => !search || `${str(e, 'name')} ${str(e, 'description')} ${str(e, 'owner')}`.toLowerCase().includes(search.toLowerCase()),
   );
   const attributes = arr(plan.data, 'user_attributes', 'attributes');
+  const definitions = new Map(arr(plan.data, 'properties').map((p) => [str(p, 'name'), p]));
   const undeclaredEvents = arr(undeclared.data, 'events');
   const undeclaredProps = arr(undeclared.data, 'properties');
 
@@ -99,19 +113,21 @@ export function TrackingPage() {
                     <button type="button" className="link" aria-expanded={open === name} onClick={() => setOpen(open === name ? null : name)}>
                       {name}
                     </button>
-                    <div className="muted">{props.length} properties</div>
+                    <div className="muted">
+                      {props.length} properties{str(e, 'status') === 'deprecated' ? ' · deprecated' : ''}
+                    </div>
                   </td>
                   <td>{str(e, 'description')}</td>
                   <td>{str(e, 'owner')}</td>
-                  <td>{formatValue(num(e, 'volume_today', 'today'))}</td>
-                  <td>{formatValue(num(e, 'volume_7d', 'volume_7_days', 'last_7_days'))}</td>
-                  <td>{rate(num(e, 'invalid_rate'))}</td>
-                  <td>{formatTime(str(e, 'last_seen'))}</td>
+                  <td>{formatValue(stat(e, 'today'))}</td>
+                  <td>{formatValue(stat(e, 'last_7_days'))}</td>
+                  <td title="the highest invalid rate among its properties (7 days)">{rate(props.reduce<number | null>((m, p) => Math.max(m ?? 0, stat(p, 'invalid_rate') ?? 0), null))}</td>
+                  <td>{formatTime(timeOf(isObj(e.stats) ? e.stats : e, 'last_seen'))}</td>
                 </tr>,
                 open === name ? (
                   <tr key={`${name}:props`}>
                     <td colSpan={7}>
-                      <PropertyTable props={props} label={`Properties of ${name}`} />
+                      <PropertyTable props={props} label={`Properties of ${name}`} definitions={definitions} />
                     </td>
                   </tr>
                 ) : null,
@@ -123,7 +139,34 @@ export function TrackingPage() {
       {attributes.length > 0 && (
         <div className="panel" style={{ marginTop: 14 }}>
           <h2>User attributes</h2>
-          <PropertyTable props={attributes} label="User attributes" />
+          <table className="grid-table" aria-label="User attributes">
+            <thead>
+              <tr>
+                <th scope="col">attribute</th>
+                <th scope="col">type</th>
+                <th scope="col">merge</th>
+                <th scope="col">description</th>
+                <th scope="col">users with it</th>
+              </tr>
+            </thead>
+            <tbody>
+              {attributes.map((a) => {
+                const users = stat(a, 'users');
+                const set = stat(a, 'set');
+                return (
+                  <tr key={str(a, 'name')}>
+                    <td>
+                      <code>{str(a, 'name')}</code>
+                    </td>
+                    <td>{str(a, 'type')}</td>
+                    <td>{str(a, 'merge')}</td>
+                    <td>{str(a, 'description')}</td>
+                    <td>{users ? `${formatValue(set)} of ${formatValue(users)} (${formatValue((set ?? 0) / users, 'percent')})` : '–'}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
         </div>
       )}
       <div className="panel" style={{ marginTop: 14 }}>
@@ -134,10 +177,11 @@ export function TrackingPage() {
           <div key={i} className="filter-row">
             <span className="badge">{u.what}</span> <code>{str(u, 'name', 'event', 'property')}</code>
             {str(u, 'event') && u.what === 'property' ? <span className="muted">on {str(u, 'event')}</span> : null}
+            {str(u, 'source') && <span className="muted">from {str(u, 'source')}</span>}
             <span className="muted">
-              {formatValue(num(u, 'count', 'volume'))} seen, last {formatTime(str(u, 'last_seen'))}
+              {formatValue(num(u, 'count', 'volume'))} seen, last {formatTime(timeOf(u, 'last_seen'))}
             </span>
-            <code className="muted">{str(u, 'samples', 'sample_values', 'sample')}</code>
+            <code className="muted">{str(u, 'sample_properties', 'sample_values', 'samples')}</code>
           </div>
         ))}
       </div>
