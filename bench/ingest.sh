@@ -97,8 +97,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The whole run is bounded: 8 measurements per body kind at most, plus start-up and the long run.
-BUDGET=$(( 2 * 4 * (DURATION + 40) + 180 + LONG * (LONG_SECONDS + 120) ))
+# The whole run is bounded: 8 measurements per body kind at most, the 2 with the tracking plan,
+# plus start-up and the long run.
+BUDGET=$(( 2 * 4 * (DURATION + 40) + 2 * (DURATION + 40) + 240 + LONG * (LONG_SECONDS + 120) ))
 (
   trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
   sleep "$BUDGET" >/dev/null 2>&1 &
@@ -248,6 +249,38 @@ for kind in batch single; do
 done
 
 # ---------------------------------------------------------------------------------------------
+# The tracking plan's cost: a second Basalt, alone on core 0 after the first has answered its
+# measurements, serving the demo game's plan with the bench source strict (every event checked
+# against the plan; the generator's events all pass it), at its peak for each body kind.
+if [[ $HAVE_BASALT -eq 1 ]]; then
+  mkdir -p "$TMP/project-plan/tracking" "$TMP/basalt-plan-data"
+  cp "$TMP/project/basalt.yaml" "$TMP/project-plan/basalt.yaml"
+  cp "$ROOT"/examples/demo/tracking/{properties,events,user_attributes}.yaml "$TMP/project-plan/tracking/"
+  printf 'enforcement:\n  default: strict\n  sources:\n    bench: strict\n' \
+    > "$TMP/project-plan/tracking/enforcement.yaml"
+  kill -STOP "$BASALT_PID"  # the first one keeps its state for the lag figures below
+  PLAN_INGEST_PORT=$(free_port)
+  taskset -c 0 "$BASALT" up "$TMP/project-plan" --data "$TMP/basalt-plan-data" \
+    --ingest-port "$PLAN_INGEST_PORT" --api-port "$(free_port)" > "$TMP/basalt-plan.log" 2>&1 &
+  PIDS+=($!)
+  PLAN_PID=$!
+  wait_for "basalt (plan)" 60 curl -sf "http://127.0.0.1:$PLAN_INGEST_PORT/readyz"
+  head -1 "$TMP/batch.ndjson" | curl -sf -H 'Content-Type: application/json' \
+    -H "Authorization: $BASALT_AUTH" --data-binary @- "http://127.0.0.1:$PLAN_INGEST_PORT/v1/batch" |
+    grep -q '^{"success":true}$' ||
+    { echo "ingest.sh: the demo plan refused generated events (see $TMP/basalt-plan.log)" >&2; KEEP=1; exit 1; }
+  for kind in batch single; do
+    path=/v1/batch
+    [[ $kind == single ]] && path=/v1/track
+    run_wrk "basalt_plan_${kind}_peak" "http://127.0.0.1:$PLAN_INGEST_PORT$path" "$TMP/$kind.ndjson" "$BASALT_AUTH" ""
+  done
+  echo "basalt_plan_quarantined=$(curl -sf "http://127.0.0.1:$PLAN_INGEST_PORT/metrics" | awk '$1 ~ /^basalt_ingest_events_total/ && /rejected/ { print $2 }')" >> "$RAW"
+  kill "$PLAN_PID" 2>/dev/null || true
+  wait "$PLAN_PID" 2>/dev/null || true
+  kill -CONT "$BASALT_PID"
+fi
+
+# ---------------------------------------------------------------------------------------------
 # Basalt's loader lag and memory.
 metric() {  # NAME: a metric's value from Basalt's /metrics
   curl -sf "http://127.0.0.1:$INGEST_PORT/metrics" | awk -v n="$1" '$1 == n { print $2; exit }'
@@ -297,7 +330,20 @@ for kind in batch single; do
     fi
   done
 done
+if [[ -n $(field basalt_plan_batch_peak requests) ]]; then
+  echo
+  printf '%-26s %12s %10s %10s %10s %8s\n' "tracking plan" "events/s" "req/s" "p50 ms" "p99 ms" "errors"
+  for kind in batch single; do
+    for l in basalt_${kind}_peak basalt_plan_${kind}_peak; do
+      printf '%-26s %12s %10s %10s %10s %8s\n' "$l" "$(fmt_eps "$(field "$l" eps)")" \
+        "$(fmt_eps "$(field "$l" rps)")" "$(field "$l" p50_ms)" "$(field "$l" p99_ms)" \
+        "$(( $(field "$l" status_errors) + $(field "$l" socket_errors) ))"
+    done
+    printf '%-26s %12s\n' "  ratio plan/no plan" \
+      "$(ratio "$(field "basalt_plan_${kind}_peak" eps)" "$(field "basalt_${kind}_peak" eps)")"
+  done
+fi
 echo
-grep -E '^(baseline_.*redis_list|basalt_after|basalt_10s|basalt_data|batch_half|single_half|basalt_long_rss)' "$RAW" || true
+grep -E '^(basalt_plan_quarantined|baseline_.*redis_list|basalt_after|basalt_10s|basalt_data|batch_half|single_half|basalt_long_rss)' "$RAW" || true
 echo
 echo "raw figures: $RAW$([[ $KEEP -eq 1 ]] || echo " (copied to /tmp/basalt-ingest-results.txt)")"

@@ -55,7 +55,12 @@ ReloadOutcome PlanRuntime::apply_locked(const ProjectReport& report) {
     return out;
   }
   out.warnings = std::move(*messages);
-  ingest_.set_plan(std::make_shared<const schema::CompiledPlan>(*plan));
+  // A project without a tracking plan checks nothing (rather than warning about every event
+  // in the default lenient mode).
+  const bool empty =
+      plan->events.empty() && plan->properties.empty() && plan->attributes.empty() &&
+      plan->sources.empty();
+  ingest_.set_plan(empty ? nullptr : std::make_shared<const schema::CompiledPlan>(*plan));
   out.breaking = report.breaking;
   out.applied = true;
   out.summary = std::to_string(plan->events.size()) + " events, " +

@@ -1,6 +1,7 @@
 #include "schema/compiled_plan.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,7 +29,9 @@ CompiledProperty compile(const std::string& name, PropertyType type,
   p.min = min;
   p.max = max;
   if (!regex.empty()) {
-    p.regex = std::make_unique<std::regex>(regex, std::regex::ECMAScript | std::regex::optimize);
+    RE2::Options options;
+    options.set_log_errors(false);
+    p.regex = std::make_shared<const RE2>(regex, options);
     p.regex_text = regex;
   }
   return p;
@@ -187,7 +190,7 @@ void EventValidator::check_value(const CompiledProperty& p, std::string_view kin
                        join(p.allowed), quoted(s)));
       return false;
     }
-    if (p.regex && !std::regex_match(s.begin(), s.end(), *p.regex)) {
+    if (p.regex && !RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *p.regex)) {
       fail(fmt::format("{} \"{}\"{} must match /{}/, got {}", kind, p.name, where, p.regex_text,
                        quoted(s)));
       return false;

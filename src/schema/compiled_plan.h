@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +20,10 @@
 #include <vector>
 
 #include "schema/tracking_plan.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace basalt::schema {
 
@@ -49,7 +52,7 @@ struct CompiledProperty {
   std::unordered_set<std::string, TextHash, std::equal_to<>> allowed_set;
   std::optional<double> min;
   std::optional<double> max;
-  std::unique_ptr<std::regex> regex;  // null: no regex
+  std::shared_ptr<const re2::RE2> regex;  // null: no regex; RE2, whole match
   std::string regex_text;
 };
 

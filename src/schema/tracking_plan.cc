@@ -1,13 +1,13 @@
 #include "schema/tracking_plan.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -308,11 +308,12 @@ class PlanReader {
         ok = false;
       }
       if (!p.regex.empty()) {
-        try {
-          std::regex re(p.regex, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-          add(n["regex"],
-              fmt::format("{}: regex \"{}\" is not valid: {}", what, p.regex, e.what()));
+        RE2::Options options;
+        options.set_log_errors(false);
+        const RE2 re(p.regex, options);
+        if (!re.ok()) {
+          add(n["regex"], fmt::format("{}: regex \"{}\" is not valid (RE2 syntax): {}", what,
+                                      p.regex, re.error()));
           ok = false;
         }
       }
@@ -405,8 +406,8 @@ class PlanReader {
       return false;
     }
     bool ok = get_string(n, "date", what, v.date) && get_string(n, "change", what, v.change);
-    static const std::regex kDate("\\d{4}-\\d{2}-\\d{2}");
-    if (ok && !v.date.empty() && !std::regex_match(v.date, kDate)) {
+    static const RE2 kDate("\\d{4}-\\d{2}-\\d{2}");
+    if (ok && !v.date.empty() && !RE2::FullMatch(v.date, kDate)) {
       add(n["date"],
           fmt::format("{}: version {} date \"{}\" must be YYYY-MM-DD", what, v.version, v.date));
       ok = false;

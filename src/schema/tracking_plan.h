@@ -46,7 +46,7 @@ struct PropertyDefinition {
   std::vector<std::string> allowed;  // string, string[] (each element)
   std::optional<double> min;         // int, float
   std::optional<double> max;         // int, float
-  std::string regex;                 // string, string[] (each element); ECMAScript, whole match
+  std::string regex;                 // string, string[] (each element); RE2 syntax, whole match
   SourceLocation location;
 };
 
