@@ -17,11 +17,14 @@ int main(int argc, char** argv) {
   basalt::cli::add_up_command(app, exit_code);
   basalt::cli::add_sql_command(app, exit_code);
   basalt::cli::add_collect_command(app, exit_code);
+  basalt::cli::add_load_command(app, exit_code);
   basalt::gen::add_gen_command(app, exit_code);
   basalt::domino::add_dag_command(app, exit_code);
   basalt::domino::add_domino_command(app, exit_code);
   basalt::cli::add_version_command(app, exit_code);
   basalt::cli::add_validate_command(app, exit_code);
+  basalt::cli::add_keys_command(app, exit_code);
+  basalt::cli::add_quarantine_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 
 namespace basalt::enrich {
 
@@ -55,7 +56,7 @@ Result<GeoIp> GeoIp::open(const std::string& path) {
     std::string reason = MMDB_strerror(status);
     if (status == MMDB_IO_ERROR) {
       return unavailable("GeoIP database \"" + path + "\" could not be read: " + reason + ": " +
-                         std::strerror(errno));
+                         std::error_code(errno, std::generic_category()).message());
     }
     return invalid_argument("GeoIP database \"" + path + "\" is not a valid MaxMind DB: " + reason);
   }
@@ -87,6 +88,15 @@ Result<std::optional<GeoInfo>> GeoIp::lookup(std::string_view ip) const {
     return invalid_argument("\"" + std::string(ip) + "\" is not an IP address");
   }
   if (!db_) return std::optional<GeoInfo>();
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as dual-stack sockets report IPv4 clients)
+  // is looked up as the IPv4 address in an IPv4-only database.
+  if (address.ss_family == AF_INET6 && db_->mmdb.metadata.ip_version == 4) {
+    const in6_addr v6 = reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr;
+    if (!IN6_IS_ADDR_V4MAPPED(&v6)) return std::optional<GeoInfo>();
+    address = sockaddr_storage{};
+    address.ss_family = AF_INET;
+    std::memcpy(&reinterpret_cast<sockaddr_in*>(&address)->sin_addr, &v6.s6_addr[12], 4);
+  }
 
   int mmdb_error = MMDB_SUCCESS;
   MMDB_lookup_result_s found =

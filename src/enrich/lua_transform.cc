@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/json_string.h"
+
 namespace basalt::enrich {
 namespace {
 
@@ -31,12 +33,13 @@ constexpr int64_t kMaxExactInteger = int64_t{1} << 53;
 constexpr double kInt64Bound = 9223372036854775808.0;  // 2^63
 
 // Addresses used as unique keys and values: the json.null sentinel, and the registry slots of
-// the array metatable and of the table of number spellings to keep.
-const char kJsonNull = 0;
-const char kArrayMetaKey = 0;
-const char kNumberTextKey = 0;
+// the array metatable and of the table of number spellings to keep. (Different contents, so
+// no linker can fold them into one.)
+const char kJsonNull[] = "json.null";
+const char kArrayMetaKey[] = "json.array metatable";
+const char kNumberTextKey[] = "json number spellings";
 
-void* as_key(const char& tag) { return const_cast<char*>(&tag); }  // NOLINT: Lua wants void*
+void* as_key(const char* tag) { return const_cast<char*>(tag); }  // NOLINT: Lua wants void*
 
 // What one Lua state may use and has used; the allocator's and the hook's user data.
 struct Budget {
@@ -121,10 +124,19 @@ Status lua_failure(lua_State* L, const Budget& b, const LuaLimits& limits, std::
     return {StatusCode::kResourceExhausted, std::string(what) + " stopped: memory limit of " +
                                                 megabytes(limits.memory_limit_bytes) + " reached"};
   }
+  // Read without converting in place (which could allocate outside a protected call).
   const int type = lua_type(L, -1);
-  std::string message = type == LUA_TSTRING || type == LUA_TNUMBER
-                            ? std::string(lua_tostring(L, -1))
-                            : std::string("(error object is a ") + lua_typename(L, type) + ")";
+  std::string message;
+  if (type == LUA_TSTRING) {
+    size_t size = 0;
+    const char* text = lua_tolstring(L, -1, &size);
+    message.assign(text, size);
+  } else if (type == LUA_TNUMBER) {
+    char buffer[40];
+    message.assign(buffer, std::to_chars(buffer, buffer + sizeof(buffer), lua_tonumber(L, -1)).ptr);
+  } else {
+    message = std::string("(error object is a ") + lua_typename(L, type) + ")";
+  }
   return invalid_argument(std::string(what) + " failed: " + message);
 }
 
@@ -340,44 +352,12 @@ bool push_json(lua_State* L, const simdjson::dom::element& value, int depth, std
 
 // ---- Lua → JSON --------------------------------------------------------------------------
 
-void append_escaped(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
+// Whether `s` is valid UTF-8; plain ASCII (most keys and values) is checked inline.
+bool is_utf8(std::string_view s) {
   for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
+    if (static_cast<unsigned char>(c) >= 0x80) return simdjson::validate_utf8(s.data(), s.size());
   }
-  out.push_back('"');
+  return true;
 }
 
 void append_number(double v, std::string& out) {
@@ -409,11 +389,7 @@ class JsonWriter {
     if (lua_getmetatable(L_, index) != 0) {
       const bool marked = lua_rawequal(L_, -1, array_meta_) != 0;
       lua_pop(L_, 1);
-      if (marked) {
-        kind = TableKind::kArray;
-        length = lua_objlen(L_, index);
-        return true;
-      }
+      if (marked) return classify_marked_array(index, kind, length);
     }
     size_t count = 0;
     size_t strings = 0;
@@ -452,6 +428,26 @@ class JsonWriter {
     return true;
   }
 
+  // A table marked by json.array (or made from a JSON array): its keys must all be indexes;
+  // it is written up to the largest, with null for holes.
+  bool classify_marked_array(int index, TableKind& kind, size_t& length) {
+    double max_index = 0;
+    lua_pushnil(L_);
+    while (lua_next(L_, index) != 0) {
+      lua_pop(L_, 1);
+      const double k = lua_type(L_, -1) == LUA_TNUMBER ? lua_tonumber(L_, -1) : 0;
+      if (!(k >= 1 && k == std::trunc(k) && k < 2147483648.0)) {
+        lua_pop(L_, 1);
+        error_ = "a table marked as a JSON array has a key that is not an index";
+        return false;
+      }
+      max_index = std::max(max_index, k);
+    }
+    kind = TableKind::kArray;
+    length = static_cast<size_t>(max_index);
+    return true;
+  }
+
   // Writes the value at `index`.
   bool write(int index, int depth, std::string& out) {
     switch (lua_type(L_, index)) {
@@ -473,11 +469,11 @@ class JsonWriter {
       case LUA_TSTRING: {
         size_t size = 0;
         const char* s = lua_tolstring(L_, index, &size);
-        if (!simdjson::validate_utf8(s, size)) {
+        if (!is_utf8({s, size})) {
           error_ = "a string is not valid UTF-8";
           return false;
         }
-        append_escaped({s, size}, out);
+        append_json_string({s, size}, out);
         return true;
       }
       case LUA_TLIGHTUSERDATA:
@@ -505,15 +501,16 @@ class JsonWriter {
       error_ = "tables nested too deep for the Lua stack";
       return false;
     }
-    TableKind kind;
+    TableKind kind = TableKind::kObject;
     size_t length = 0;
     if (!classify(index, kind, length)) return false;
+    const int base = lua_gettop(L_);
     lua_pushvalue(L_, index);
     lua_rawget(L_, spellings_);
     const int spelled = lua_istable(L_, -1) ? lua_gettop(L_) : 0;
-    bool ok = kind == TableKind::kArray ? write_array(index, length, spelled, depth, out)
-                                        : write_object(index, spelled, depth, out);
-    lua_settop(L_, spelled != 0 ? spelled - 1 : lua_gettop(L_) - 1);
+    const bool ok = kind == TableKind::kArray ? write_array(index, length, spelled, depth, out)
+                                              : write_object(index, spelled, depth, out);
+    lua_settop(L_, base);
     return ok;
   }
 
@@ -574,13 +571,13 @@ class JsonWriter {
     out.push_back('{');
     bool first = true;
     for (const std::string_view key : keys) {
-      if (!simdjson::validate_utf8(key.data(), key.size())) {
+      if (!is_utf8(key)) {
         error_ = "a key is not valid UTF-8";
         return false;
       }
       if (!first) out.push_back(',');
       first = false;
-      append_escaped(key, out);
+      append_json_string(key, out);
       out.push_back(':');
       lua_pushlstring(L_, key.data(), key.size());
       lua_pushvalue(L_, -1);
@@ -617,14 +614,16 @@ struct Call {
   int transform_ref = LUA_NOREF;
   simdjson::dom::element event;
   size_t max_events = 0;
+  size_t event_bytes = 0;  // of the input, to size the output
   TransformOutput* output = nullptr;
   std::string error;
 };
 
 bool write_event(lua_State* L, int index, Call& call, const std::string& where) {
   std::string out;
+  out.reserve(call.event_bytes + 64);
   JsonWriter writer(L, call.error);
-  TableKind kind;
+  TableKind kind = TableKind::kObject;
   size_t length = 0;
   if (!writer.classify(index, kind, length)) {
     call.error = where + ": " + call.error;
@@ -662,11 +661,15 @@ int run_call(lua_State* L) {
           lua_typename(L, lua_type(L, result));
       return 0;
   }
-  std::string ignored;
-  JsonWriter probe(L, ignored);
-  TableKind kind;
+  std::string why;
+  JsonWriter probe(L, why);
+  TableKind kind = TableKind::kObject;
   size_t length = 0;
-  if (probe.classify(result, kind, length) && kind == TableKind::kArray) {
+  if (!probe.classify(result, kind, length)) {
+    call.error = "the returned table: " + why;
+    return 0;
+  }
+  if (kind == TableKind::kArray) {
     if (length > call.max_events) {
       call.error = "transform() returned " + std::to_string(length) + " events, more than the " +
                    std::to_string(call.max_events) + " allowed";
@@ -842,6 +845,7 @@ Result<TransformOutput> LuaTransform::apply(std::string_view event_json) {
   call.transform_ref = st.transform_ref;
   call.event = event;
   call.max_events = limits_.max_output_events;
+  call.event_bytes = event_json.size();
   call.output = &output;
   start_budget(st.L, st.budget);
   const int rc = lua_cpcall(st.L, run_call, &call);
@@ -920,6 +924,7 @@ struct StringHash {
 
 // The calling thread's states of one TransformSet.
 struct ThreadTransforms {
+  std::weak_ptr<const bool> alive;  // expires with the TransformSet
   uint64_t generation = 0;
   std::unordered_map<std::string, std::unique_ptr<LuaTransform>, StringHash, std::equal_to<>>
       by_source;  // null: the source has no transform
@@ -954,7 +959,15 @@ class TransformSet::Impl {
   }
 
   Result<TransformOutput> apply(std::string_view source, std::string_view event_json) const {
-    ThreadTransforms& mine = t_transforms[id_];
+    auto found = t_transforms.find(id_);
+    if (found == t_transforms.end()) {
+      // This thread's first call for this set: free what it holds for sets that are gone
+      // (a caller that replaces its TransformSet on reload leaves them behind).
+      std::erase_if(t_transforms, [](const auto& entry) { return entry.second.alive.expired(); });
+      found = t_transforms.emplace(id_, ThreadTransforms{}).first;
+      found->second.alive = alive_;
+    }
+    ThreadTransforms& mine = found->second;
     const uint64_t generation = generation_.load(std::memory_order_acquire);
     if (mine.generation != generation) {
       mine.by_source.clear();
@@ -980,6 +993,7 @@ class TransformSet::Impl {
 
  private:
   const uint64_t id_ = g_next_set_id.fetch_add(1);
+  const std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
   const std::string dir_;
   const LuaLimits limits_;
   mutable std::mutex mutex_;
@@ -1016,5 +1030,13 @@ Result<TransformOutput> TransformSet::apply(std::string_view source,
 }
 
 Status TransformSet::reload() { return impl_->reload(); }
+
+size_t TransformSet::states_on_this_thread() {
+  size_t states = 0;
+  for (const auto& [id, mine] : t_transforms) {
+    for (const auto& [source, transform] : mine.by_source) states += transform ? 1 : 0;
+  }
+  return states;
+}
 
 }  // namespace basalt::enrich

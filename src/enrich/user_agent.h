@@ -56,6 +56,10 @@ struct UserAgentOptions {
   // Longer user agents are cut to this many bytes before matching (and caching): real ones
   // are far shorter, and it bounds the cost of a hostile header.
   size_t max_user_agent_bytes = 1024;
+  // Run only the rules whose required literal strings the user agent contains (RE2's
+  // FilteredRE2 with one RE2::Set pass for the literals). Off: try every rule in turn. The
+  // results are the same; a cache miss costs far less with it.
+  bool prefilter = true;
 };
 
 // What loading found: rules compiled per list, and the regexes RE2 refused (with why).

@@ -1,5 +1,6 @@
 #include "warehouse/warehouse.h"
 
+#include "warehouse/clickhouse/clickhouse_warehouse.h"
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
 namespace basalt::warehouse {
@@ -85,7 +86,50 @@ Result<std::unique_ptr<Warehouse>> make_warehouse(const WarehouseOptions& option
     if (!w) return w.status();
     return std::unique_ptr<Warehouse>(std::move(*w));
   }
-  return invalid_argument("unknown warehouse engine '" + options.engine + "' (known: duckdb)");
+  if (options.engine == "clickhouse") {
+    clickhouse::ClickHouseOptions o;
+    o.url = options.url;
+    o.database = options.database;
+    o.user = options.user;
+    o.password = options.password;
+    o.cluster = options.cluster;
+    auto w = clickhouse::ClickHouseWarehouse::open(o);
+    if (!w) return w.status();
+    return std::unique_ptr<Warehouse>(std::move(*w));
+  }
+  return invalid_argument("unknown warehouse engine '" + options.engine +
+                          "' (known: duckdb, clickhouse)");
+}
+
+Result<WarehouseOptions> clickhouse_options_from_url(const std::string& url) {
+  auto bad = [&](const std::string& why) {
+    return invalid_argument("ClickHouse URL '" + url + "': " + why +
+                            " (use clickhouse://user:password@host:8123/database)");
+  };
+  std::string rest;
+  for (std::string_view scheme : {"clickhouse://", "http://"}) {
+    if (url.starts_with(scheme)) rest = url.substr(scheme.size());
+  }
+  if (rest.empty()) return bad("not a clickhouse:// or http:// URL with a host");
+  WarehouseOptions o;
+  o.engine = "clickhouse";
+  if (size_t slash = rest.find('/'); slash != std::string::npos) {
+    o.database = rest.substr(slash + 1);
+    rest.resize(slash);
+    if (o.database.empty()) o.database = "basalt";
+  }
+  if (size_t at = rest.rfind('@'); at != std::string::npos) {
+    std::string cred = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    size_t colon = cred.find(':');
+    o.user = cred.substr(0, colon);
+    if (colon != std::string::npos) o.password = cred.substr(colon + 1);
+    if (o.user.empty()) o.user = "default";
+  }
+  if (rest.empty()) return bad("no host");
+  if (rest.find(':') == std::string::npos) rest += ":8123";
+  o.url = "http://" + rest;
+  return o;
 }
 
 }  // namespace basalt::warehouse

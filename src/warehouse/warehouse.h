@@ -125,8 +125,20 @@ struct WarehouseOptions {
   std::string engine = "duckdb";
   std::string path;        // duckdb: the database file
   bool read_only = false;  // duckdb: open the file read-only (basalt sql with no server)
+  // clickhouse: the HTTP interface, database, credentials and cluster (see WarehouseConfig)
+  // (default member initializers on all, so designated initializers may leave them out)
+  std::string url{};
+  std::string database = "basalt";
+  std::string user = "default";
+  std::string password{};
+  std::string cluster{};
 };
 
 Result<std::unique_ptr<Warehouse>> make_warehouse(const WarehouseOptions& options);
+
+// The options of a ClickHouse warehouse at
+// clickhouse://[user[:password]@]host[:port][/database] or http://[user[:password]@]host[:port][/database]
+// (port 8123, user default, database basalt unless given); kInvalidArgument otherwise.
+Result<WarehouseOptions> clickhouse_options_from_url(const std::string& url);
 
 }  // namespace basalt::warehouse

@@ -42,10 +42,11 @@ Status check_sql_engine(const std::string& engine) {
         "engine postgres: needs a connection (postgres:postgres://user@host/db)");
   }
   if (engine.rfind("clickhouse:", 0) == 0) {
-    return invalid_argument(fmt::format("engine '{}' is not supported yet", engine));
+    return warehouse::clickhouse_options_from_url(engine.substr(11)).status();
   }
   return invalid_argument(fmt::format(
-      "unknown engine '{}' (known: warehouse, duckdb:<file>, postgres:<conn>)", engine));
+      "unknown engine '{}' (known: warehouse, duckdb:<file>, postgres:<conn>, clickhouse:<url>)",
+      engine));
 }
 
 namespace {
@@ -156,7 +157,16 @@ Result<SqlOutcome> run_sql(const std::string& engine, const std::string& sql,
                            const std::filesystem::path& project_dir,
                            const std::atomic<bool>& cancelled) {
   if (engine.rfind("postgres:", 0) == 0) return run_on_postgres(engine.substr(9), sql, cancelled);
-  if (engine == "warehouse") {
+  std::unique_ptr<warehouse::Warehouse> clickhouse;  // clickhouse:<url>, opened per attempt
+  if (engine.rfind("clickhouse:", 0) == 0) {
+    auto options = warehouse::clickhouse_options_from_url(engine.substr(11));
+    if (!options) return options.status();
+    auto opened = warehouse::make_warehouse(*options);
+    if (!opened) return opened.status();
+    clickhouse = std::move(*opened);
+    warehouse = clickhouse.get();
+  }
+  if (engine == "warehouse" || clickhouse) {
     if (!warehouse) return failed_precondition("no warehouse is open in this process");
     warehouse::QueryOptions options;
     options.max_rows = 1;

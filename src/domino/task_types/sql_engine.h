@@ -5,7 +5,8 @@
 //   postgres:<conn>  PostgreSQL through libpq: a URL (postgres://user@host/db), a key=value
 //                    string, or the name of a connection in domino.connections; connected per
 //                    attempt, cancelled on the server when the attempt times out
-// clickhouse:<url> is refused until that engine exists.
+//   clickhouse:<url> a ClickHouse server, clickhouse://user:password@host:8123/database (or
+//                    http://…), connected per attempt
 
 #include <atomic>
 #include <filesystem>

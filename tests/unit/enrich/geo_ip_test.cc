@@ -117,6 +117,22 @@ TEST_F(GeoIpTest, ConcurrentLookups) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
+TEST_F(GeoIpTest, Ipv4OnlyDatabase) {
+  const fs::path out = dir() / "v4.mmdb";
+  const std::string command =
+      "perl '" BASALT_ENRICH_TEST_DIR "/make_test_mmdb.pl' '" + out.string() + "' 4";
+  ASSERT_EQ(std::system(command.c_str()), 0) << "libmaxmind-db-writer-perl is needed";
+  auto v4 = GeoIp::open(out.string());
+  ASSERT_TRUE(v4.is_ok()) << v4.status().to_string();
+  EXPECT_EQ(must_find(*v4, "203.0.113.7").city, "San Francisco");
+  // A dual-stack socket's form of an IPv4 client is found as that IPv4 address.
+  EXPECT_EQ(must_find(*v4, "::ffff:198.51.100.1").city, "Munich");
+  // Other IPv6 addresses cannot be in an IPv4 database: nothing, not an error.
+  auto r = v4->lookup("2001:db8:1::17");
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_FALSE(r->has_value());
+}
+
 TEST_F(GeoIpTest, NoDatabaseConfiguredFindsNothing) {
   auto geo = GeoIp::open("");
   ASSERT_TRUE(geo.is_ok());

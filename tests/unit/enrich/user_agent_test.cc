@@ -224,6 +224,21 @@ TEST_F(UserAgentTest, UapCoreDeviceTestCases) {
   expect_conformant(c, "test_device.yaml");
 }
 
+TEST_F(UserAgentTest, RuleByRuleMatchingAgreesWithThePrefilter) {
+  const std::string file = std::string(kUapTests) + "/test_ua.yaml";
+  ASSERT_TRUE(std::filesystem::exists(file)) << file << " missing (Debian package uap-core)";
+  auto sequential = UserAgentParser::load({.cache_capacity = 0, .prefilter = false});
+  ASSERT_TRUE(sequential.is_ok());
+  const YAML::Node cases = YAML::LoadFile(file)["test_cases"];
+  size_t compared = 0;
+  for (size_t i = 0; i < cases.size(); i += 5) {
+    const std::string ua = field(cases[i], "user_agent_string");
+    EXPECT_EQ((*sequential)->parse_uncached(ua), parser().parse_uncached(ua)) << ua;
+    ++compared;
+  }
+  EXPECT_GT(compared, 100u);
+}
+
 TEST_F(UserAgentTest, CacheHitsReturnTheSameResult) {
   auto loaded = UserAgentParser::load({.cache_capacity = 4, .cache_shards = 1});
   ASSERT_TRUE(loaded.is_ok());

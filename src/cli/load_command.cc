@@ -1,0 +1,161 @@
+// basalt load: a loader node — reads the stream records collectors forwarded to Kafka, as one
+// member of a consumer group, and loads them into the project's warehouse (usually
+// ClickHouse), exactly once per partition. Serves /healthz, /readyz and /metrics.
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/version.h"
+#include "common/config.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "stream/kafka_loader.h"
+#include "stream/kafka_sink.h"
+#include "warehouse/warehouse.h"
+
+namespace basalt::cli {
+
+namespace {
+
+struct LoadOptions {
+  std::string project = kDefaultProject;
+  std::string from = "kafka";
+  std::string brokers;
+  std::string topic;
+  std::string group = "basalt-loader";
+  int port = -1;
+  std::string bind = "127.0.0.1";
+};
+
+int run_load(const LoadOptions& o) {
+  auto fail = [](const Status& s) {
+    std::cerr << "basalt load: " << s.message() << "\n";
+    return exit_code_of(s.code());
+  };
+  if (o.from != "kafka") {
+    return fail(invalid_argument("--from " + o.from + " is not supported (supported: kafka)"));
+  }
+  auto config = load_project_config(o.project);
+  if (!config) return fail(config.status());
+  if (Status s = apply_environment(*config, [](const char* n) { return std::getenv(n); });
+      !s.is_ok()) {
+    return fail(s);
+  }
+  if (Status s = init_logging(config->log_level); !s.is_ok()) return fail(s);
+
+  // Brokers, topic and client properties: the flags, else the project's Kafka sink.
+  stream::KafkaLoaderOptions ko;
+  ko.group = o.group;
+  for (const auto& sink : config->sinks) {
+    if (sink.type != "kafka") continue;
+    ko.brokers = sink.brokers;
+    ko.topics = {sink.topic};
+    ko.properties = sink.properties;
+    break;
+  }
+  if (!o.brokers.empty()) ko.brokers = o.brokers;
+  if (!o.topic.empty()) ko.topics = {o.topic};
+  if (ko.brokers.empty()) {
+    return fail(
+        invalid_argument("no Kafka brokers: give --brokers, set BASALT_KAFKA_BROKERS or "
+                         "declare a kafka sink in basalt.yaml"));
+  }
+  if (ko.topics.front().find("{source}") != std::string::npos) {
+    return fail(invalid_argument("the Kafka topic '" + ko.topics.front() +
+                                 "' names a topic per source: give --topic for the one to load"));
+  }
+  ko.batch_events = config->loader.batch_events;
+  ko.batch_interval = config->loader.batch_interval;
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  warehouse::WarehouseOptions who;
+  who.engine = config->warehouse.engine;
+  who.path = config->warehouse_path().string();
+  who.url = config->warehouse.url;
+  who.database = config->warehouse.database;
+  who.user = config->warehouse.user;
+  who.password = config->warehouse.password;
+  who.cluster = config->warehouse.cluster;
+  auto warehouse = warehouse::make_warehouse(who);
+  if (!warehouse) return fail(warehouse.status());
+  if (Status s = (*warehouse)->ensure_schema(); !s.is_ok()) return fail(s);
+
+  MetricsRegistry metrics;
+  stream::KafkaLoader loader(**warehouse, ko, metrics);
+  if (Status s = loader.start(); !s.is_ok()) return fail(s);
+
+  http::Router routes;
+  routes.add("GET", "/healthz",
+             [](const http::Request&) { return http::Response::json(200, R"({"status":"ok"})"); });
+  routes.add("GET", "/readyz", [&loader](const http::Request&) {
+    stream::KafkaLoaderStats s = loader.stats();
+    return http::Response::json(
+        200, fmt::format(R"({{"status":"ready","detail":{{"partitions":{},"events":{},)"
+                         R"("batches":{},"errors":{}}}}})",
+                         s.partitions, s.events, s.batches, s.errors));
+  });
+  routes.add("GET", "/metrics", [&metrics](const http::Request&) {
+    return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4");
+  });
+  http::ServerOptions so;
+  so.bind = o.bind;
+  so.port = static_cast<uint16_t>(o.port >= 0 ? o.port : 0);
+  so.threads = 1;
+  so.name = "loader";
+  http::Server server(so, std::move(routes));
+  if (Status s = server.start(); !s.is_ok()) return fail(s);
+
+  std::cout << fmt::format("basalt {} loading project '{}' from kafka\n", kVersion, config->name)
+            << fmt::format("  kafka {} topic {} group {}\n", ko.brokers, ko.topics.front(),
+                           ko.group)
+            << fmt::format("  warehouse {} {}\n", config->warehouse.engine,
+                           config->warehouse.engine == "duckdb"
+                               ? config->warehouse_path().string()
+                               : config->warehouse.url + " database " + config->warehouse.database)
+            << fmt::format("  metrics listening on http://{}:{}\n", o.bind, server.port())
+            << "  stop with Ctrl-C\n"
+            << std::flush;
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("{} received: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  loader.stop();
+  server.stop();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+void add_load_command(CLI::App& root, int& exit_code) {
+  auto opts = std::make_shared<LoadOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "load",
+      "Run a loader node: read the events collectors forwarded to Kafka, as a member of a "
+      "consumer group, and load them into the warehouse exactly once, until SIGINT or SIGTERM.");
+  cmd->add_option("project", opts->project, "Project folder holding basalt.yaml")
+      ->capture_default_str();
+  cmd->add_option("--from", opts->from, "Where events come from (kafka)")->capture_default_str();
+  cmd->add_option("--brokers", opts->brokers, "Kafka bootstrap servers (else the kafka sink's)");
+  cmd->add_option("--topic", opts->topic, "Kafka topic (else the kafka sink's)");
+  cmd->add_option("--group", opts->group, "Kafka consumer group shared by the loaders")
+      ->capture_default_str();
+  cmd->add_option("--port", opts->port, "Port of /metrics and /readyz (0 or absent: any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--bind", opts->bind, "Address of /metrics and /readyz")->capture_default_str();
+  cmd->callback([opts, &exit_code] { exit_code = run_load(*opts); });
+}
+
+}  // namespace basalt::cli

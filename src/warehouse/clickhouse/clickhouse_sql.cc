@@ -1,0 +1,224 @@
+#include "warehouse/clickhouse/clickhouse_sql.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace basalt::warehouse::clickhouse {
+
+namespace {
+
+void escape_into(std::string_view text, char quote, std::string& out) {
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\0':
+        out += "\\0";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (ch == quote) {
+          out.push_back('\\');
+          out.push_back(ch);
+        } else if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02X", c);
+          out += buf;
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string quote_string(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('\'');
+  escape_into(text, '\'', out);
+  out.push_back('\'');
+  return out;
+}
+
+std::string quote_identifier(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 2);
+  out.push_back('`');
+  escape_into(name, '`', out);
+  out.push_back('`');
+  return out;
+}
+
+std::string unescape_tsv(std::string_view f) {
+  std::string out;
+  out.reserve(f.size());
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '\\' || i + 1 == f.size()) {
+      out.push_back(f[i]);
+      continue;
+    }
+    char c = f[++i];
+    switch (c) {
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case '0':
+        out.push_back('\0');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'x':
+        if (i + 2 < f.size() && hex_value(f[i + 1]) >= 0 && hex_value(f[i + 2]) >= 0) {
+          out.push_back(static_cast<char>(hex_value(f[i + 1]) * 16 + hex_value(f[i + 2])));
+          i += 2;
+        } else {
+          out.push_back('x');
+        }
+        break;
+      default:
+        out.push_back(c);  // \\ \' and any other escaped byte stand for themselves
+    }
+  }
+  return out;
+}
+
+std::vector<std::string_view> split_tsv(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t start = 0;
+  while (true) {
+    size_t tab = line.find('\t', start);
+    if (tab == std::string_view::npos) {
+      fields.push_back(line.substr(start));
+      return fields;
+    }
+    fields.push_back(line.substr(start, tab - start));
+    start = tab + 1;
+  }
+}
+
+Result<ServerVersion> parse_server_version(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  ServerVersion v;
+  int* parts[] = {&v.major, &v.minor, &v.patch};
+  const char* p = text.data();
+  const char* end = text.data() + text.size();
+  for (int i = 0; i < 3; ++i) {
+    auto [next, ec] = std::from_chars(p, end, *parts[i]);
+    if (ec != std::errc()) {
+      if (i == 2) break;  // "21.3" is fine
+      return invalid_argument("not a ClickHouse version: '" + std::string(text) + "'");
+    }
+    p = next;
+    if (p == end) break;
+    if (*p != '.') return invalid_argument("not a ClickHouse version: '" + std::string(text) + "'");
+    ++p;
+  }
+  return v;
+}
+
+std::string qualified_table(const SchemaOptions& o, std::string_view table) {
+  return quote_identifier(o.database) + "." + quote_identifier(table);
+}
+
+std::vector<std::string> schema_statements(const SchemaOptions& o) {
+  const bool cluster = !o.cluster.empty();
+  const std::string on_cluster = cluster ? " ON CLUSTER " + quote_identifier(o.cluster) : "";
+  const std::string db = quote_identifier(o.database);
+  // Columns that hold few distinct values.
+  const std::string label = o.version.low_cardinality() ? "LowCardinality(String)" : "String";
+  const std::string text = "Nullable(String)";
+
+  struct Table {
+    std::string name;
+    std::string columns;
+    std::string engine;     // for the (local) table
+    std::string shard_key;  // of the Distributed table
+  };
+  std::vector<Table> tables = {
+      {"events",
+       "event_id String, message_id String, source " + label + ", type " + label + ", event " +
+           label + ", user_id " + text + ", anonymous_id " + text + ", group_id " + text +
+           ", previous_id " + text +
+           ", timestamp DateTime, timestamp_us Int64, received_at DateTime, "
+           "received_at_us Int64, sent_at_us Nullable(Int64), "
+           "original_timestamp_us Nullable(Int64), ip " +
+           text + ", user_agent " + text + ", library_name " + text + ", library_version " + text +
+           ", os_name " + text + ", app_version " + text +
+           ", properties String, traits String, context String, "
+           "_loader String, _batch_end UInt64",
+       "MergeTree PARTITION BY toDate(timestamp) ORDER BY (event, timestamp, event_id)",
+       "cityHash64(ifNull(user_id, ifNull(anonymous_id, event_id)))"},
+      {"users",
+       "user_id String, anonymous_ids Array(String), traits String, first_seen DateTime, "
+       "first_seen_us Int64, last_seen DateTime, last_seen_us Int64, updated_at DateTime, "
+       "updated_at_us UInt64",
+       "ReplacingMergeTree(updated_at_us) ORDER BY user_id", "cityHash64(user_id)"},
+      {"quarantine",
+       "received_at DateTime, received_at_us Int64, source " + text +
+           ", reason String, "
+           "raw String, ip " +
+           text + ", _loader String, _batch_end UInt64",
+       "MergeTree PARTITION BY toYYYYMM(received_at) ORDER BY received_at", "rand()"},
+      {"basalt_offsets",
+       "consumer String, first_lsn UInt64, next_lsn UInt64, state String, "
+       "updated_at DateTime",
+       "MergeTree ORDER BY (consumer, next_lsn)", "cityHash64(consumer)"},
+  };
+  std::vector<std::string> out;
+  out.push_back("CREATE DATABASE IF NOT EXISTS " + db + on_cluster);
+  for (const auto& t : tables) {
+    std::string local = cluster ? t.name + "_local" : t.name;
+    out.push_back("CREATE TABLE IF NOT EXISTS " + db + "." + quote_identifier(local) + on_cluster +
+                  " (" + t.columns + ") ENGINE = " + t.engine);
+    if (cluster) {
+      out.push_back("CREATE TABLE IF NOT EXISTS " + db + "." + quote_identifier(t.name) +
+                    on_cluster + " AS " + db + "." + quote_identifier(local) +
+                    " ENGINE = Distributed(" + quote_identifier(o.cluster) + ", " + db + ", " +
+                    quote_identifier(local) + ", " + t.shard_key + ")");
+    }
+  }
+  return out;
+}
+
+}  // namespace basalt::warehouse::clickhouse

@@ -1,0 +1,81 @@
+#pragma once
+// The ClickHouse engine of the Warehouse interface, over ClickHouse's HTTP interface
+// (http::Client): tables from clickhouse_sql.h, batches inserted as gzip-compressed
+// JSONEachRow, queries answered as JSONCompact.
+//
+// Exactly once without transactions or insert deduplication tokens (18.16 has neither):
+// each load first records its WAL offset range in `basalt_offsets` as `pending`, inserts the
+// rows tagged with the batch's end offset, then records the range as `done`. The consumer's
+// offset is the largest `done` one. When a `pending` range past it exists (a crash or a failed
+// load in between), the next load first reads which of the batch's rows are already stored
+// and inserts only the others.
+//
+// Thread safety: load() from one thread; query() from any thread at once (each call has its
+// own HTTP connection).
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "http/client.h"
+#include "warehouse/clickhouse/clickhouse_sql.h"
+#include "warehouse/warehouse.h"
+
+namespace basalt::warehouse::clickhouse {
+
+struct ClickHouseOptions {
+  std::string url;  // http://host:8123
+  std::string database = "basalt";
+  std::string user = "default";
+  std::string password;
+  std::string cluster;
+  std::chrono::milliseconds timeout{60000};
+};
+
+class ClickHouseWarehouse final : public Warehouse {
+ public:
+  // Connects and reads the server version (kUnavailable naming the URL when it cannot).
+  static Result<std::unique_ptr<ClickHouseWarehouse>> open(const ClickHouseOptions& options);
+
+  Status ensure_schema() override;
+  Result<std::optional<uint64_t>> load_offset(const std::string& consumer) override;
+  Status load(const LoadBatch& batch, const std::string& consumer) override;
+  Status for_each_message_id(
+      int64_t since_us, const std::function<void(std::string_view, std::string_view)>& fn) override;
+  Status for_each_loaded_message(
+      int64_t since_us,
+      const std::function<void(std::string_view, std::string_view, int64_t)>& fn) override;
+  Result<QueryResult> query(const std::string& sql, const QueryOptions& options) override;
+
+  const ServerVersion& version() const { return schema_.version; }
+  // Runs one statement and returns the response body (for tests and tools); `body` is sent
+  // after the statement (an INSERT's data), gzip-compressed when `gzip`; `settings` are more
+  // URL parameters ("&name=value…").
+  Result<std::string> execute(const std::string& statement, const std::string& body = "",
+                              bool gzip = false,
+                              std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+                              const std::string& settings = "");
+
+ private:
+  explicit ClickHouseWarehouse(ClickHouseOptions options) : options_(std::move(options)) {}
+  // The consumer's done offset; notes whether a pending range past it must be checked.
+  // REQUIRES loader_mu_ held.
+  Result<std::optional<uint64_t>> read_offset(const std::string& consumer);
+  Status insert_rows(const std::string& table, const std::string& json_each_row);
+  Status merge_users(const LoadBatch& batch);
+  Status record_offset(const std::string& consumer, uint64_t first, uint64_t next,
+                       const char* state);
+
+  const ClickHouseOptions options_;
+  SchemaOptions schema_;
+  std::string auth_;
+  // Whether statements run with the database as default (not before it exists).
+  std::atomic<bool> database_exists_{false};
+  std::mutex loader_mu_;                  // load() and load_offset()
+  std::map<std::string, uint64_t> done_;  // consumer → done offset; protected by loader_mu_
+  std::map<std::string, bool> verify_;    // consumer → check stored rows first; same
+};
+
+}  // namespace basalt::warehouse::clickhouse

@@ -1,0 +1,73 @@
+#include "warehouse/clickhouse/clickhouse_sql.h"
+
+#include <gtest/gtest.h>
+
+namespace basalt::warehouse::clickhouse {
+namespace {
+
+TEST(ClickHouseSql, QuoteStringEscapesEverythingThatCouldEndTheLiteral) {
+  EXPECT_EQ(quote_string("plain"), "'plain'");
+  EXPECT_EQ(quote_string("it's"), "'it\\'s'");
+  EXPECT_EQ(quote_string("back\\slash"), "'back\\\\slash'");
+  EXPECT_EQ(quote_string("a\nb\tc\rd"), "'a\\nb\\tc\\rd'");
+  EXPECT_EQ(quote_string(std::string("nul\0x", 5)), "'nul\\0x'");
+  EXPECT_EQ(quote_string("\x01\x7f"), "'\\x01\\x7F'");
+  EXPECT_EQ(quote_string("é"), "'é'") << "UTF-8 passes through";
+  EXPECT_EQ(quote_string("' OR 1=1 --"), "'\\' OR 1=1 --'");
+  EXPECT_EQ(quote_identifier("events"), "`events`");
+  EXPECT_EQ(quote_identifier("we`ird"), "`we\\`ird`");
+}
+
+TEST(ClickHouseSql, TsvUnescapeUndoesTheServersEscaping) {
+  EXPECT_EQ(unescape_tsv("a\\tb\\nc\\\\d\\'e"), "a\tb\nc\\d'e");
+  EXPECT_EQ(unescape_tsv("\\x41\\0"), std::string("A\0", 2));
+  EXPECT_EQ(unescape_tsv("trailing\\"), "trailing\\");
+  auto f = split_tsv("a\tb\t\tc");
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_EQ(f[2], "");
+  EXPECT_EQ(f[3], "c");
+}
+
+TEST(ClickHouseSql, ParsesServerVersions) {
+  auto v = parse_server_version("18.16.1\n");
+  ASSERT_TRUE(v.is_ok());
+  EXPECT_EQ(v->major, 18);
+  EXPECT_EQ(v->minor, 16);
+  EXPECT_FALSE(v->low_cardinality());
+  auto n = parse_server_version("23.8.2.7");
+  ASSERT_TRUE(n.is_ok());
+  EXPECT_TRUE(n->low_cardinality());
+  EXPECT_TRUE(parse_server_version("21.3").is_ok());
+  EXPECT_FALSE(parse_server_version("Code: 516").is_ok());
+  EXPECT_FALSE(parse_server_version("").is_ok());
+}
+
+TEST(ClickHouseSql, SchemaForOneServerAndForACluster) {
+  SchemaOptions o;
+  o.database = "basalt";
+  o.version = *parse_server_version("18.16.1");
+  auto one = schema_statements(o);
+  ASSERT_EQ(one.size(), 5u);
+  EXPECT_EQ(one[0], "CREATE DATABASE IF NOT EXISTS `basalt`");
+  EXPECT_NE(one[1].find("`basalt`.`events` ("), std::string::npos);
+  EXPECT_NE(one[1].find("PARTITION BY toDate(timestamp) ORDER BY (event, timestamp"),
+            std::string::npos);
+  EXPECT_EQ(one[1].find("LowCardinality"), std::string::npos) << "18.16 needs a setting";
+  EXPECT_NE(one[2].find("ReplacingMergeTree(updated_at_us) ORDER BY user_id"), std::string::npos);
+  for (const auto& s : one) EXPECT_EQ(s.find("ON CLUSTER"), std::string::npos);
+
+  o.cluster = "main";
+  o.version = *parse_server_version("23.8.1");
+  auto many = schema_statements(o);
+  ASSERT_EQ(many.size(), 9u);
+  EXPECT_EQ(many[0], "CREATE DATABASE IF NOT EXISTS `basalt` ON CLUSTER `main`");
+  EXPECT_NE(many[1].find("`basalt`.`events_local` ON CLUSTER `main` ("), std::string::npos);
+  EXPECT_NE(many[1].find("source LowCardinality(String)"), std::string::npos);
+  EXPECT_NE(many[2].find("`basalt`.`events` ON CLUSTER `main` AS `basalt`.`events_local` "
+                         "ENGINE = Distributed(`main`, `basalt`, `events_local`"),
+            std::string::npos)
+      << many[2];
+}
+
+}  // namespace
+}  // namespace basalt::warehouse::clickhouse
