@@ -134,7 +134,10 @@ class Builder {
     return out;
   }
 
-  std::string local(const std::string& instant) { return d_.local_time(instant, tz()); }
+  std::string local(const std::string& instant) {
+    if (ctx_.timezone == "UTC" || ctx_.timezone == "Etc/UTC") return d_.utc_time(instant);
+    return d_.local_time(instant, tz());
+  }
   std::string instant(domino::LocalSeconds local_s) {
     std::string p = param(Value(local_text(local_s)));
     return d_.instant_of_local(p, tz());

@@ -43,6 +43,9 @@ class Dialect {
   // The wall-clock time in zone `tz_sql` (a text placeholder) of instant `instant_sql`.
   virtual std::string local_time(const std::string& instant_sql,
                                  const std::string& tz_sql) const = 0;
+  // The wall-clock time in UTC of instant `instant_sql`: local_time for the zone UTC, spelled
+  // without a time-zone lookup per row.
+  virtual std::string utc_time(const std::string& instant_sql) const = 0;
   // The instant at which the wall clock of zone `tz_sql` reads `local_sql` (a text placeholder
   // "YYYY-MM-DD HH:MM:SS").
   virtual std::string instant_of_local(const std::string& local_sql,

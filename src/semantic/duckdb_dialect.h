@@ -13,6 +13,7 @@ class DuckDbDialect final : public Dialect {
   std::string aggregate(Aggregation agg, const std::string& expr_sql, const std::string& filter_sql,
                         double p) const override;
   std::string local_time(const std::string& instant_sql, const std::string& tz_sql) const override;
+  std::string utc_time(const std::string& instant_sql) const override;
   std::string instant_of_local(const std::string& local_sql,
                                const std::string& tz_sql) const override;
   std::string truncate(Grain grain, const std::string& local_sql) const override;
