@@ -73,3 +73,11 @@ import sys
 s = [int(x) for x in sys.stdin]
 h = sorted((b - a) / 1000 for a, b in zip(s, s[1:]))
 print(f'deep: {len(s)} tasks, start-to-start per hop p50 {h[len(h)//2]:.1f} ms, p99 {h[int(len(h)*0.99)]:.1f} ms')"
+# CPU time of the scheduler process itself (not of the tasks it ran), from /proc.
+total=$(sqlite3 "$db" "select count(*) from task_instances")
+read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
+python3 -c "
+ticks = $(getconf CLK_TCK)
+cpu = ($utime + $stime) / ticks
+print(f'scheduler CPU: {cpu:.1f} s for $total tasks = {cpu * 1e6 / $total:.0f} us a task')"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

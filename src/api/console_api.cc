@@ -42,6 +42,10 @@ http::ServerOptions ConsoleApi::server_options() const {
 }
 
 Status ConsoleApi::authorize(const http::Request& request) const {
+  if (access_) {
+    auto who = access_->require(request, request.method() == "GET" ? Role::kViewer : Role::kAdmin);
+    return who ? Status::ok() : who.status();
+  }
   if (config_.admin_token.empty()) {
     return {StatusCode::kUnauthenticated,
             "no admin token is configured (set api.admin_token in basalt.yaml or "
@@ -63,11 +67,17 @@ void ConsoleApi::register_routes(http::Router& router) {
     return http::Response::json(200, R"({"status":"ok"})");
   });
 
-  // Who the bearer token is, for the web console's sign-in: the configured admin token is the
-  // only identity so far (role "admin").
+  // Who the bearer token is, for the web console's sign-in: an API key's name and role, or the
+  // configured admin token (role "admin").
   router.add("GET", "/api/v1/whoami", [this](const http::Request& req) {
+    if (access_) {
+      auto who = access_->authenticate(req);
+      if (!who) return error_response(who.status());
+      return http::Response::json(
+          200, nlohmann::json{{"role", role_name(who->role)}, {"name", who->name}}.dump());
+    }
     if (Status s = authorize(req); !s.is_ok()) return error_response(s);
-    return http::Response::json(200, R"({"role":"admin","name":"admin token"})");
+    return http::Response::json(200, R"({"role":"admin","name":"admin"})");
   });
 
   router.add("GET", "/api/v1/status", [this](const http::Request& req) {

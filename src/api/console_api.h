@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/access_control.h"
 #include "common/config.h"
 #include "common/metrics.h"
 #include "http/blocking_pool.h"
@@ -32,8 +33,14 @@ class ConsoleApi {
   http::ServerOptions server_options() const;
 
   // ok when the request carries "Authorization: Bearer <admin token>"; kUnauthenticated with
-  // the reason otherwise. Other console routes (Domino's) use it too.
+  // the reason otherwise. Other console routes (Domino's) use it too. With access control (see
+  // use_access_control) API keys are accepted as well: reads (GET) need the viewer role,
+  // everything else admin (kPermissionDenied, 403, with the reason).
   Status authorize(const http::Request& request) const;
+
+  // Checks tokens through `access` (API keys with roles) from now on. REQUIRES: called before
+  // the server starts; `access` outlives this object.
+  void use_access_control(const AccessControl* access) { access_ = access; }
 
  private:
   ApiConfig config_;
@@ -41,6 +48,7 @@ class ConsoleApi {
   wal::Wal& wal_;
   http::BlockingPool& pool_;
   std::function<nlohmann::json()> status_;
+  const AccessControl* access_ = nullptr;
 };
 
 }  // namespace basalt::api

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   basalt::domino::add_domino_command(app, exit_code);
   basalt::cli::add_version_command(app, exit_code);
   basalt::cli::add_validate_command(app, exit_code);
+  basalt::cli::add_keys_command(app, exit_code);
+  basalt::cli::add_quarantine_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -26,6 +26,10 @@ ReloadOutcome PlanRuntime::reload() {
     out.errors.push_back(config.status().message());
   } else {
     ProjectReport report = check_project(project_dir_, *config, data_dir_);
+    if (report.ok() && transforms_) {
+      // Checked by check_project already; a failure here is a race with an edit.
+      if (Status s = transforms_->reload(); !s.is_ok()) report.errors.push_back(s.message());
+    }
     if (report.ok()) return apply_locked(report);
     out.errors = std::move(report.errors);
   }

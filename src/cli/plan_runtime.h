@@ -1,7 +1,8 @@
 #pragma once
 // The tracking plan a running `basalt up` serves, and its hot reload: a reload re-reads and
 // checks the whole project (as `basalt validate`); a project with errors is refused with them
-// and the running plan stays. An accepted plan is compiled once, its typed columns are added
+// and the running plan (and transforms) stay. An accepted reload also re-reads the Lua
+// transforms. An accepted plan is compiled once, its typed columns are added
 // to the warehouse, ingest enforces it from the next request on, and it is saved as the data
 // folder's plan snapshot (the "previous plan" of breaking-change checks).
 //
@@ -16,6 +17,7 @@
 
 #include "cli/project_check.h"
 #include "collect/ingest_service.h"
+#include "enrich/lua_transform.h"
 #include "schema/compiled_plan.h"
 #include "warehouse/warehouse.h"
 
@@ -36,6 +38,9 @@ class PlanRuntime {
               std::function<Result<ProjectConfig>()> load_config, collect::IngestService& ingest,
               warehouse::Warehouse& warehouse);
 
+  // Transforms reloaded with the plan (optional; borrowed).
+  void set_transforms(enrich::TransformSet* transforms) { transforms_ = transforms; }
+
   // Serves the plan of a checked project (`report.ok()`, its plan set).
   ReloadOutcome apply(const ProjectReport& report);
   // Re-reads the project and applies its plan if it has no errors.
@@ -52,6 +57,7 @@ class PlanRuntime {
   std::function<Result<ProjectConfig>()> load_config_;
   collect::IngestService& ingest_;
   warehouse::Warehouse& warehouse_;
+  enrich::TransformSet* transforms_ = nullptr;
   std::mutex reload_mu_;  // serialises apply/reload
   mutable std::mutex mu_;
   std::shared_ptr<const schema::TrackingPlan> plan_;  // protected by mu_

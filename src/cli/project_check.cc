@@ -6,7 +6,9 @@
 
 #include "domino/dag.h"
 #include "domino/task_type.h"
+#include "enrich/lua_transform.h"
 #include "schema/breaking_changes.h"
+#include "semantic/project_semantics.h"
 
 namespace basalt::cli {
 
@@ -71,12 +73,42 @@ void check_dags(const fs::path& project, const std::optional<fs::path>&, Project
   r.notes.push_back(std::to_string(set.dags.size()) + " DAGs");
 }
 
+// models/ and apis/: file errors, and their SQL against the plan's warehouse schema.
+void check_semantics(const fs::path& project, const std::optional<fs::path>&, ProjectReport& r) {
+  semantic::SemanticReport s = semantic::validate_semantics(project, r.plan ? &*r.plan : nullptr);
+  for (auto& e : s.errors) r.errors.push_back(std::move(e));
+  for (auto& n : s.notes) r.notes.push_back(std::move(n));
+}
+
+void check_transforms(const fs::path& project, const std::optional<fs::path>&, ProjectReport& r) {
+  const std::string dir = r.config ? r.config->enrich.transforms_dir : "transforms";
+  std::error_code ec;
+  if (!fs::exists(project / dir, ec)) return;
+  auto set = enrich::TransformSet::load_dir((project / dir).string());
+  if (!set) {
+    add_lines(set.status().message(), r.errors);
+    return;
+  }
+  r.notes.push_back(std::to_string((*set)->sources().size()) + " Lua transforms");
+  if (r.config) {
+    for (const auto& source : (*set)->sources()) {
+      bool known = false;
+      for (const auto& s : r.config->sources) known |= s.name == source;
+      if (!known) {
+        r.errors.push_back((fs::path(dir) / (source + ".lua")).string() +
+                           ":1: no source named \"" + source + "\" in basalt.yaml");
+      }
+    }
+  }
+}
+
 using Section =
     std::function<void(const fs::path&, const std::optional<fs::path>&, ProjectReport&)>;
 
 // The parts of a project after basalt.yaml, in the order they are checked and reported.
 const std::vector<Section>& sections() {
-  static const std::vector<Section> kSections = {check_tracking, check_dags};
+  static const std::vector<Section> kSections = {check_tracking, check_transforms, check_dags,
+                                                  check_semantics};
   return kSections;
 }
 

@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "api/console_api.h"
+#include "api/semantic_routes.h"
+#include "api/tracking_api.h"
 #include "api/static_files.h"
 #include "cli/commands.h"
 #include "cli/plan_runtime.h"
@@ -25,6 +27,9 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "domino/domino_api.h"
+#include "enrich/geo_ip.h"
+#include "enrich/lua_transform.h"
+#include "enrich/user_agent.h"
 #include "domino/domino_service.h"
 #include "gen/game_event_generator.h"
 #include "http/blocking_pool.h"
@@ -223,17 +228,44 @@ int run_up(const UpOptions& o) {
   };
   collect::IngestService ingest(config->ingest, config->sources, log, SystemClock::instance(),
                                 metrics, readiness);
-  stream::StreamSinks& sink_set = **sinks;
-  if (!sink_set.empty()) {
-    ingest.set_readiness_detail(
-        [&sink_set] { return R"({"sinks":)" + sink_set.detail_json() + "}"; });
+  // Enrichment: transforms/<source>.lua, user agents, GeoIP (each optional).
+  auto transforms = enrich::TransformSet::load_dir(
+      (config->project_dir / config->enrich.transforms_dir).string());
+  if (!transforms) return fail(transforms.status());
+  std::unique_ptr<enrich::UserAgentParser> user_agents;
+  if (config->enrich.user_agent) {
+    enrich::UserAgentOptions uao;
+    if (!config->enrich.uap_regexes.empty()) uao.regexes_path = config->enrich.uap_regexes;
+    auto parser = enrich::UserAgentParser::load(uao);
+    if (!parser) {
+      return fail(Status(parser.status().code(),
+                         "user agent parsing (enrich.user_agent): " + parser.status().message() +
+                             " (install uap-core or set enrich.user_agent: false)"));
+    }
+    user_agents = std::move(*parser);
   }
+  enrich::GeoIp geo;
+  if (!config->enrich.geoip_database.empty()) {
+    std::filesystem::path db = config->enrich.geoip_database;
+    if (db.is_relative()) db = config->project_dir / db;
+    auto opened = enrich::GeoIp::open(db.string());
+    if (!opened) return fail(opened.status());
+    geo = std::move(*opened);
+    spdlog::info("GeoIP: {} ({})", db.string(), geo.database_type());
+  }
+  ingest.set_enrichment({transforms->get(), user_agents.get(), &geo});
   PlanRuntime plan_runtime(
       o.project, config->data_dir, [&o] { return resolve_config(o); }, ingest, **warehouse);
+  plan_runtime.set_transforms(transforms->get());
   if (ReloadOutcome first = plan_runtime.apply(project); !first.applied) {
     for (const auto& e : first.errors) std::cerr << e << "\n";
     std::cerr << "basalt up: the tracking plan cannot be served: not starting\n";
     return 2;
+  }
+  stream::StreamSinks& sink_set = **sinks;
+  if (!sink_set.empty()) {
+    ingest.set_readiness_detail(
+        [&sink_set] { return R"({"sinks":)" + sink_set.detail_json() + "}"; });
   }
   http::Router ingest_routes;
   ingest.register_routes(ingest_routes);
@@ -282,7 +314,22 @@ int run_up(const UpOptions& o) {
                        }
                        return http::Response::json(out.applied ? 200 : 422, body.dump());
                      });
+  api::TrackingApiHooks tracking_hooks;
+  tracking_hooks.authorize = [&console](const http::Request& r) { return console.authorize(r); };
+  tracking_hooks.plan = [&plan_runtime] { return plan_runtime.plan(); };
+  tracking_hooks.resubmit = [&ingest](const api::QuarantineRow& q) -> Result<api::ReplayResult> {
+    auto r = ingest.resubmit(q.source, q.received_at_us, q.raw, q.call_type, "", q.quarantine_id);
+    if (!r) return r.status();
+    return api::ReplayResult{r->accepted, r->events, r->reason};
+  };
+  api::TrackingApi tracking_api(**warehouse, pool, SystemClock::instance(), tracking_hooks);
+  tracking_api.register_routes(console_routes);
   domino_api.register_routes(console_routes);
+  // API routes with {parameters} before the console's catch-all "/*".
+  auto semantic = api::SemanticRoutes::open(*config, **warehouse, loader, pool, metrics);
+  if (!semantic) return fail(semantic.status());
+  (*semantic)->register_routes(console_routes);
+  console.use_access_control(&(*semantic)->access());  // API keys on the console's own routes
   auto console_ui = api::register_console_ui(console_routes, api::default_ui_dir());
   http::Server console_server(console.server_options(), std::move(console_routes));
 

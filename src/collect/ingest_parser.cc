@@ -7,6 +7,9 @@
 #include "collect/iso8601.h"
 #include "collect/json_text.h"
 #include "common/ids.h"
+#include "enrich/geo_ip.h"
+#include "enrich/lua_transform.h"
+#include "enrich/user_agent.h"
 #include "http/request.h"
 
 namespace basalt::collect {
@@ -210,6 +213,10 @@ void reset_event(event::Event& e) {
                          &e.library_name, &e.library_version, &e.os_name, &e.app_version})
     s->clear();
   e.typed.clear();
+  for (std::string* s : {&e.browser, &e.browser_version, &e.os_family, &e.os_version,
+                         &e.device_family, &e.device_brand, &e.device_model, &e.country,
+                         &e.region, &e.city})
+    s->clear();
   e.timestamp_us = 0;
   e.received_at_us = 0;
   e.sent_at_us.reset();
@@ -316,6 +323,30 @@ struct Enricher {
   const schema::CompiledPlan* plan = nullptr;
   schema::EnforcementMode mode = schema::EnforcementMode::kOff;
   std::string* warning = nullptr;  // set to what lenient mode reports (cleared per item)
+  const Enrichment* enrichment = nullptr;
+
+  // The user agent's browser, OS and device; the client IP's country, region and city.
+  void enrich(event::Event& e) const {
+    if (!enrichment) return;
+    if (enrichment->user_agents && !e.user_agent.empty()) {
+      std::shared_ptr<const enrich::UserAgentInfo> ua = enrichment->user_agents->parse(e.user_agent);
+      e.browser = ua->browser_family;
+      e.browser_version = ua->browser_version();
+      e.os_family = ua->os_family;
+      e.os_version = ua->os_version();
+      e.device_family = ua->device_family;
+      e.device_brand = ua->device_brand;
+      e.device_model = ua->device_model;
+    }
+    if (enrichment->geo && enrichment->geo->enabled() && !e.ip.empty()) {
+      auto found = enrichment->geo->lookup(e.ip);
+      if (found && *found) {
+        e.country = (*found)->country_iso;
+        e.region = (*found)->region;
+        e.city = (*found)->city;
+      }
+    }
+  }
 
   // Checks a valid track or identify call against the plan; returns why strict mode rejects
   // it, or "" when it is accepted (with its typed values in `e`).
@@ -445,7 +476,9 @@ struct Enricher {
     e.ip.assign(meta.ip);
     auto& ids = thread_uuid_generator();
     e.event_id = ids.next();
-    if (e.message_id.empty()) e.message_id = ids.next();
+    if (e.message_id.empty())
+      e.message_id = meta.default_message_id.empty() ? ids.next() : meta.default_message_id;
+    enrich(e);
     return {};
   }
 
@@ -537,7 +570,8 @@ const std::string* SourceDirectory::find(std::string_view write_key) const {
 
 Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
                                         const RequestMeta& meta,
-                                        const schema::CompiledPlan* plan) const {
+                                        const schema::CompiledPlan* plan,
+                                        const Enrichment* enrichment) const {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   element doc;
@@ -568,35 +602,53 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
   const std::string_view text(body);
   BatchLevel batch;
   std::string warning;
-  Enricher enricher{meta,    out.source,
-                    batch,   text,
-                    plan,    plan ? plan->mode_of(out.source) : schema::EnforcementMode::kOff,
-                    &warning};
+  Enricher enricher{meta, out.source, batch, text, plan,
+                    plan ? plan->mode_of(out.source) : schema::EnforcementMode::kOff, &warning,
+                    enrichment};
   event::Event e;  // reused by every item: its strings keep their buffers
   std::string quarantine_raw;
+  const enrich::TransformSet* transforms =
+      enrichment && enrichment->transforms && enrichment->transforms->has(out.source)
+          ? enrichment->transforms
+          : nullptr;
+  auto quarantine = [&](std::string reason, std::string_view raw_text, size_t index,
+                        std::optional<event::EventType> type) {
+    std::string record;
+    event::QuarantinedEvent q{out.source, meta.received_at_us, reason, std::string(raw_text),
+                              meta.ip, type, thread_uuid_generator().next()};
+    event::encode(q, record);
+    out.records.push_back(std::move(record));
+    ++out.rejected;
+    out.errors.push_back({index, std::move(reason)});
+  };
+  // One event (an item, or one of a transform's outputs) whose document text is `doc_text`.
+  auto one = [&](const Enricher& en, object obj, JsonSpan raw, size_t index,
+                 std::optional<event::EventType> type, std::string_view raw_text) {
+    reset_event(e);
+    warning.clear();
+    std::string reason = en.fill(obj, raw, type, e);
+    if (reason.empty()) {
+      if (!warning.empty()) out.warnings.push_back({index, std::move(warning)});
+      std::string record;
+      record.reserve(192 + e.properties_json.size() + e.traits_json.size() +
+                     e.context_json.size() + e.user_agent.size() + e.event.size() +
+                     e.user_id.size() + e.anonymous_id.size() + e.message_id.size());
+      event::encode(e, record);
+      out.records.push_back(std::move(record));
+      ++out.accepted;
+      return;
+    }
+    quarantine(std::move(reason), raw_text, index, type);
+  };
   // `item` is the parsed value of the text `raw`.
   auto add = [&](element item, JsonSpan raw, size_t index, std::optional<event::EventType> type,
                  bool check_size) {
     std::string reason;
     object obj;
-    reset_event(e);
     if (item.get_object().get(obj)) {
       reason = "an event must be a JSON object, got " + std::string(type_name(item.type()));
     } else if (check_size && raw.size() > limits_.max_event_bytes) {
       reason = too_big(raw.size(), limits_.max_event_bytes);
-    }
-    warning.clear();
-    if (reason.empty()) reason = enricher.fill(obj, raw, type, e);
-    std::string record;
-    if (reason.empty()) {
-      if (!warning.empty()) out.warnings.push_back({index, std::move(warning)});
-      record.reserve(192 + e.properties_json.size() + e.traits_json.size() + e.context_json.size() +
-                     e.user_agent.size() + e.event.size() + e.user_id.size() +
-                     e.anonymous_id.size() + e.message_id.size());
-      event::encode(e, record);
-      out.records.push_back(std::move(record));
-      ++out.accepted;
-      return;
     }
     quarantine_raw.clear();
     if (endpoint == Endpoint::kBatch) {
@@ -604,13 +656,43 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     } else {
       quarantine_raw.assign(text.substr(raw.begin, raw.size()));  // the body as it came
     }
-    event::QuarantinedEvent q{
-        out.source, meta.received_at_us,           reason, quarantine_raw, meta.ip,
-        type,       thread_uuid_generator().next()};
-    event::encode(q, record);
-    out.records.push_back(std::move(record));
-    ++out.rejected;
-    out.errors.push_back({index, std::move(reason)});
+    if (!reason.empty()) return quarantine(std::move(reason), quarantine_raw, index, type);
+    if (!transforms) return one(enricher, obj, raw, index, type, quarantine_raw);
+
+    // The transform sees the event as a batch item: with its "type".
+    std::string input;
+    append_minified_json(text.substr(raw.begin, raw.size()), input);
+    element has_type;
+    if (type && obj.at_key("type").get(has_type) != simdjson::SUCCESS) {
+      input.insert(1, "\"type\":\"" + std::string(event::event_type_name(*type)) + "\"" +
+                          (input.size() > 2 ? "," : ""));
+    }
+    auto outputs = transforms->apply(out.source, input);
+    if (!outputs) {
+      return quarantine("transform of source \"" + out.source + "\" failed: " +
+                            outputs.status().message(),
+                        quarantine_raw, index, type);
+    }
+    if (outputs->empty()) ++out.dropped;
+    for (const std::string& produced : *outputs) {
+      thread_local simdjson::dom::parser transform_parser;
+      element doc2;
+      object obj2;
+      if (transform_parser.parse(produced).get(doc2) != simdjson::SUCCESS ||
+          doc2.get_object().get(obj2) != simdjson::SUCCESS) {
+        quarantine("transform of source \"" + out.source + "\" returned something not a JSON "
+                   "object",
+                   produced, index, type);
+        continue;
+      }
+      Enricher sub = enricher;
+      sub.text = produced;
+      // The output names its type (it may change it); a single call's type applies otherwise.
+      element t;
+      std::optional<event::EventType> out_type =
+          obj2.at_key("type").get(t) == simdjson::SUCCESS ? std::nullopt : type;
+      one(sub, obj2, json_value_span(produced, 0), index, out_type, produced);
+    }
   };
 
   const JsonSpan root_span = json_value_span(text, 0);

@@ -19,7 +19,21 @@
 #include "event/event.h"
 #include "schema/compiled_plan.h"
 
+namespace basalt::enrich {
+class GeoIp;
+class TransformSet;
+class UserAgentParser;
+}  // namespace basalt::enrich
+
 namespace basalt::collect {
+
+// The enrichment stages of the pipeline (src/enrich), each optional (null: skipped). Borrowed:
+// they must outlive the parse calls that use them.
+struct Enrichment {
+  const enrich::TransformSet* transforms = nullptr;  // transforms/<source>.lua
+  const enrich::UserAgentParser* user_agents = nullptr;
+  const enrich::GeoIp* geo = nullptr;
+};
 
 // The request path: one call of a given type, or a batch (/v1/batch, /v1/import).
 enum class Endpoint { kTrack, kIdentify, kPage, kScreen, kGroup, kAlias, kBatch };
@@ -50,6 +64,9 @@ struct RequestMeta {
   std::string ip;
   std::string_view user_agent;  // the User-Agent header
   std::string source;           // from HTTP Basic auth; empty: the body's "writeKey" decides
+  // The messageId of an event that has none (a replay's stable id, so the loader's dedup
+  // drops a second copy); empty: a new UUID.
+  std::string default_message_id;
 };
 
 struct ItemError {
@@ -66,6 +83,7 @@ struct IngestBatch {
   // Accepted events that break the plan of a lenient source (undeclared events or properties,
   // invalid values): what is wrong, so the sender can fix it. The event is stored whole.
   std::vector<ItemError> warnings;
+  size_t dropped = 0;  // events a transform dropped (returned nil for)
 };
 
 class IngestParser {
@@ -74,6 +92,10 @@ class IngestParser {
       : limits_(limits), sources_(sources) {}
 
   // `body` is padded in place for the SIMD parser (its contents stay the same).
+  // Per item, in this order: the source's Lua transform (which may change the event, drop it
+  // or fan it out into several; a transform error quarantines the event with the Lua error
+  // text), the Segment fields and clock-skew correction, the tracking plan, then the user
+  // agent and GeoIP fields.
   // With a `plan`, track events and identify traits are checked against it under the mode of
   // the request's source (docs/tracking_plan.md): strict rejects into quarantine with the
   // violations as the reason; lenient accepts and reports them in `warnings`; off skips the
@@ -82,7 +104,8 @@ class IngestParser {
   // Errors: kInvalidArgument (malformed JSON, wrong body shape, bad batch-level fields),
   // kUnauthenticated (no or unknown write key), kPayloadTooLarge (too many events).
   Result<IngestBatch> parse(Endpoint endpoint, std::string& body, const RequestMeta& meta,
-                            const schema::CompiledPlan* plan = nullptr) const;
+                            const schema::CompiledPlan* plan = nullptr,
+                            const Enrichment* enrichment = nullptr) const;
 
  private:
   IngestLimits limits_;

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cassert>
+#include <future>
 #include <unordered_map>
 #include <variant>
 
@@ -146,6 +147,7 @@ struct IngestService::Impl {
   Histogram& latency;
   std::unordered_map<std::string, RouteCounters> routes;  // filled before serving
   std::atomic<std::shared_ptr<const schema::CompiledPlan>> plan;
+  Enrichment enrichment;  // set before serving
   Counter& warned;
 };
 
@@ -156,12 +158,64 @@ IngestService::IngestService(const IngestConfig& config, const std::vector<Sourc
 
 IngestService::~IngestService() = default;
 
-void IngestService::set_readiness_detail(std::function<std::string()> detail) {
-  impl_->readiness_detail = std::move(detail);
-}
-
 void IngestService::set_plan(std::shared_ptr<const schema::CompiledPlan> plan) {
   impl_->plan.store(std::move(plan));
+}
+
+Result<IngestService::Resubmitted> IngestService::resubmit(
+    const std::string& source, int64_t received_at_us, const std::string& raw,
+    const std::string& call_type, const std::string& ip, const std::string& quarantine_id) {
+  RequestMeta meta;
+  meta.received_at_us = received_at_us;
+  meta.source = source;
+  meta.ip = ip;
+  meta.default_message_id = "replay-" + quarantine_id;
+  Endpoint endpoint = Endpoint::kBatch;
+  std::string body;
+  if (call_type.empty()) {
+    body = "{\"batch\":[" + raw + "]}";
+  } else {
+    auto type = event::parse_event_type(call_type);
+    if (!type) return invalid_argument("unknown call type '" + call_type + "'");
+    switch (*type) {
+      case event::EventType::kTrack: endpoint = Endpoint::kTrack; break;
+      case event::EventType::kIdentify: endpoint = Endpoint::kIdentify; break;
+      case event::EventType::kPage: endpoint = Endpoint::kPage; break;
+      case event::EventType::kScreen: endpoint = Endpoint::kScreen; break;
+      case event::EventType::kGroup: endpoint = Endpoint::kGroup; break;
+      case event::EventType::kAlias: endpoint = Endpoint::kAlias; break;
+    }
+    body = raw;
+  }
+  const std::shared_ptr<const schema::CompiledPlan> current = impl_->plan.load();
+  auto parsed = impl_->parser.parse(endpoint, body, meta, current.get(), &impl_->enrichment);
+  Resubmitted out;
+  if (!parsed) {
+    out.reason = parsed.status().message();
+    return out;
+  }
+  if (parsed->rejected > 0) {
+    out.reason = parsed->errors.empty() ? "refused" : parsed->errors.front().reason;
+    return out;
+  }
+  out.accepted = true;
+  out.events = parsed->accepted;
+  if (parsed->records.empty()) return out;
+  std::promise<Status> done;
+  std::future<Status> stored = done.get_future();
+  impl_->wal.append(std::move(parsed->records),
+                    [&done](const Status& s, wal::Lsn) { done.set_value(s); });
+  if (Status s = stored.get(); !s.is_ok()) return unavailable("events not stored: " + s.message());
+  impl_->accepted.inc(out.events);
+  return out;
+}
+
+void IngestService::set_enrichment(const Enrichment& enrichment) {
+  impl_->enrichment = enrichment;
+}
+
+void IngestService::set_readiness_detail(std::function<std::string()> detail) {
+  impl_->readiness_detail = std::move(detail);
 }
 
 http::ServerOptions IngestService::server_options() const {
@@ -282,11 +336,9 @@ std::variant<IngestBatch, http::Response> IngestService::Impl::run_pipeline(
 
   // The plan in force when the request arrived; a reload during the request does not change it.
   const std::shared_ptr<const schema::CompiledPlan> current = plan.load();
-  // The parser runs the per-event pipeline: Segment fields, clock-skew correction, context,
-  // then the tracking plan. Enrichment (user agent, GeoIP) and the source's Lua transform
-  // belong after the plan check in IngestParser's per-item step (Enricher::fill), so that
-  // /v1/validate shows their output too.
-  auto parsed = parser.parse(endpoint, request.body(), meta, current.get());
+  // The parser runs the per-event pipeline: the source's Lua transform, Segment fields,
+  // clock-skew correction, context, the tracking plan, user agent and GeoIP.
+  auto parsed = parser.parse(endpoint, request.body(), meta, current.get(), &enrichment);
   if (!parsed.is_ok()) {
     return http::Response::error(http_status_of(parsed.status().code()), parsed.status().message());
   }

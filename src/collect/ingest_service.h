@@ -34,13 +34,30 @@ class IngestService {
 
   void register_routes(http::Router& router);
 
+  // The tracking plan enforced from the next request on (null: none, nothing is checked).
+  // Requests already running keep the plan they started with. Any thread.
+  void set_plan(std::shared_ptr<const schema::CompiledPlan> plan);
+  // The enrichment stages (transforms, user agents, GeoIP); borrowed, they must outlive the
+  // service. Call before serving.
+  void set_enrichment(const Enrichment& enrichment);
   // `detail` returns a JSON value added to every /readyz answer as "detail" (e.g. the lag of
   // each stream sink, which never makes the node unready by itself). Call before serving.
   void set_readiness_detail(std::function<std::string()> detail);
 
-  // The tracking plan enforced from the next request on (null: none, nothing is checked).
-  // Requests already running keep the plan they started with. Any thread.
-  void set_plan(std::shared_ptr<const schema::CompiledPlan> plan);
+  // Re-submits one quarantined event (`raw` as stored; `call_type` "" for a batch item, else
+  // the /v1/<type> it came on) through the current pipeline, as sent by `source` at
+  // `received_at_us`. When nothing of it is refused its events are appended to the WAL and
+  // the call returns once they are durable; otherwise nothing is written and the reason is
+  // returned. An event without a messageId gets "replay-<quarantine_id>", so replaying twice
+  // stores it once. Blocking; any thread but an I/O thread of this service.
+  struct Resubmitted {
+    bool accepted = false;
+    size_t events = 0;
+    std::string reason;
+  };
+  Result<Resubmitted> resubmit(const std::string& source, int64_t received_at_us,
+                               const std::string& raw, const std::string& call_type,
+                               const std::string& ip, const std::string& quarantine_id);
 
   // Options for the ingest server: bind, port, threads and body limit from the config, CORS
   // open to any origin, and an observer that feeds basalt_http_* metrics.

@@ -228,6 +228,7 @@ void put_sink(ProjectConfig& c, SinkConfig k) {
 Status read_config(const Section& top, ProjectConfig& c) {
   BASALT_RETURN_IF_ERROR(top.check_keys({"project", "demo", "data_dir", "log_level", "sources",
                                          "ingest", "api", "wal", "loader", "warehouse", "sinks",
+                                         "timezone", "query", "enrich",
                                          // read by the parts that own them
                                          "domino"}));
   BASALT_RETURN_IF_ERROR(top.get_bool("demo", c.demo));
@@ -236,6 +237,20 @@ Status read_config(const Section& top, ProjectConfig& c) {
   BASALT_RETURN_IF_ERROR(top.get("data_dir", data_dir));
   if (!data_dir.empty()) c.data_dir = data_dir;
   BASALT_RETURN_IF_ERROR(top.get("log_level", c.log_level));
+  BASALT_RETURN_IF_ERROR(top.get("timezone", c.timezone));
+  if (c.timezone.empty()) return top.error(top.child("timezone"), "timezone must be an IANA name like UTC or Asia/Shanghai");
+  if (top.has("query")) {
+    Section s = top.section("query");
+    BASALT_RETURN_IF_ERROR(s.check_keys({"max_rows", "timeout", "cache_entries", "cache_ttl"}));
+    BASALT_RETURN_IF_ERROR(s.get_int("max_rows", c.query.max_rows, 10000000));
+    std::chrono::microseconds t = c.query.timeout;
+    BASALT_RETURN_IF_ERROR(s.get_duration("timeout", t));
+    c.query.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(t);
+    BASALT_RETURN_IF_ERROR(s.get_int("cache_entries", c.query.cache_entries, 1000000));
+    std::chrono::microseconds ttl = c.query.cache_ttl;
+    BASALT_RETURN_IF_ERROR(s.get_duration("cache_ttl", ttl));
+    c.query.cache_ttl = std::chrono::duration_cast<std::chrono::seconds>(ttl);
+  }
 
   if (top.has("sources")) {
     const YAML::Node list = top.child("sources");
@@ -328,6 +343,15 @@ Status read_config(const Section& top, ProjectConfig& c) {
     }
   }
   if (top.has("sinks")) BASALT_RETURN_IF_ERROR(read_sinks(top, c));
+  if (top.has("enrich")) {
+    Section s = top.section("enrich");
+    BASALT_RETURN_IF_ERROR(
+        s.check_keys({"user_agent", "uap_regexes", "geoip_database", "transforms_dir"}));
+    BASALT_RETURN_IF_ERROR(s.get_bool("user_agent", c.enrich.user_agent));
+    BASALT_RETURN_IF_ERROR(s.get("uap_regexes", c.enrich.uap_regexes));
+    BASALT_RETURN_IF_ERROR(s.get("geoip_database", c.enrich.geoip_database));
+    BASALT_RETURN_IF_ERROR(s.get("transforms_dir", c.enrich.transforms_dir));
+  }
   return Status::ok();
 }
 
@@ -382,6 +406,7 @@ Status apply_environment(ProjectConfig& c,
   };
   if (auto v = get("BASALT_DATA_DIR"); !v.empty()) c.data_dir = v;
   if (auto v = get("BASALT_ADMIN_TOKEN"); !v.empty()) c.api.admin_token = v;
+  if (auto v = get("BASALT_GEOIP_DATABASE"); !v.empty()) c.enrich.geoip_database = v;
   if (auto v = get("BASALT_LOG_LEVEL"); !v.empty()) c.log_level = v;
   BASALT_RETURN_IF_ERROR(port("BASALT_INGEST_PORT", c.ingest.port));
   BASALT_RETURN_IF_ERROR(port("BASALT_API_PORT", c.api.port));

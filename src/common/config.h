@@ -64,6 +64,16 @@ struct WarehouseConfig {
   std::string cluster;
 };
 
+// What collection adds to events (src/enrich): user agent parsing, GeoIP, Lua transforms.
+struct EnrichConfig {
+  bool user_agent = true;  // parse User-Agent into browser, OS and device
+  std::string uap_regexes;  // uap-core regexes.yaml; empty: Debian's copy
+  // A MaxMind-format .mmdb (GeoLite2/GeoIP2 City); relative paths are relative to the project
+  // folder; empty: no geo fields.
+  std::string geoip_database;
+  std::string transforms_dir = "transforms";  // <dir>/<source>.lua, relative to the project
+};
+
 // A stream sink: forwards every event of its sources from the WAL to Redis Streams or Kafka
 // (src/stream/README.md).
 struct SinkConfig {
@@ -83,11 +93,21 @@ struct SinkConfig {
   std::map<std::string, std::string> properties;  // librdkafka properties as is (TLS, SASL)
 };
 
+// The query API and the semantic layer (section `query`).
+struct QueryConfig {
+  uint64_t max_rows = 100000;                 // row cap of one answer
+  std::chrono::milliseconds timeout{30000};   // longest run of one query (its own timeout_ms may be lower)
+  size_t cache_entries = 1000;                // result cache size (0: no cache)
+  std::chrono::seconds cache_ttl{600};        // a cached answer is dropped after this long anyway
+};
+
 struct ProjectConfig {
   std::filesystem::path project_dir;
   std::string name = "basalt";
   std::filesystem::path data_dir = "data";  // relative paths are relative to the working dir
   std::string log_level = "info";
+  // IANA time zone of the project's days, weeks and months (semantic layer, data APIs).
+  std::string timezone = "UTC";
   // A demo project: its credentials are public and printed at start.
   bool demo = false;
   std::vector<SourceConfig> sources;
@@ -97,6 +117,8 @@ struct ProjectConfig {
   LoaderConfig loader;
   WarehouseConfig warehouse;
   std::vector<SinkConfig> sinks;
+  QueryConfig query;
+  EnrichConfig enrich;
 
   std::filesystem::path wal_dir() const { return data_dir / "wal"; }
   std::filesystem::path warehouse_path() const;

@@ -75,6 +75,12 @@ Result<DominoConfig> load_file(const std::filesystem::path& project_dir) {
     } else if (key == "store" || key == "scheduler_id") {
       if (!v.IsScalar()) return err(v, fmt::format("domino.{} must be a string", key));
       (key == "store" ? c.store : c.scheduler_id) = v.Scalar();
+    } else if (key == "connections") {
+      if (!v.IsMap()) return err(v, "domino.connections must map names to connection strings");
+      for (const auto& cn : v) {
+        if (!cn.second.IsScalar()) return err(cn.second, "a connection is a string (postgres://…)");
+        c.connections[cn.first.as<std::string>()] = cn.second.Scalar();
+      }
     } else if (key == "tools") {
       if (!v.IsMap()) return err(v, "domino.tools must be a mapping");
       for (const auto& t : v) {
@@ -86,7 +92,8 @@ Result<DominoConfig> load_file(const std::filesystem::path& project_dir) {
       return err(
           kv.first,
           fmt::format("unknown key '{}' in domino (known: parallelism, pools, "
-                      "log_max_bytes, kill_grace, tick_interval, store, scheduler_id, tools)",
+                      "log_max_bytes, kill_grace, tick_interval, store, scheduler_id, connections, "
+                      "tools)",
                       key));
     }
   }

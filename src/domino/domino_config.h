@@ -8,6 +8,7 @@
 //     kill_grace: 5s             # SIGTERM → SIGKILL of a timed-out task's process group
 //     store: postgres://user@host/db   # metadata store; default DATA_DIR/domino.db (SQLite)
 //     scheduler_id: node-1       # name in run leases when schedulers share a store (host name)
+//     connections: {reporting: postgres://etl@db/reporting}   # engine: postgres:reporting
 //     tools:                     # command templates; never hard-coded in task types
 //       shell: /bin/sh
 //       php: php
@@ -35,6 +36,8 @@ struct DominoConfig {
   std::chrono::milliseconds tick_interval{200};
   std::string store;         // "" (SQLite in the data dir), postgres://…, or sqlite:PATH
   std::string scheduler_id;  // "" → the host name
+  // Named connection strings for sql/check engines (postgres:NAME).
+  std::map<std::string, std::string> connections;
   std::map<std::string, std::string> tools = {
       {"shell", "/bin/sh"}, {"php", "php"},       {"java", "java"},         {"python", "python3"},
       {"hive", "beeline"},  {"hadoop", "hadoop"}, {"spark", "spark-submit"}};

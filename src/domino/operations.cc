@@ -34,7 +34,8 @@ Result<DagRun> resolve_run(MetadataStore& store, const Dag& dag, const std::stri
   if (!by_id) return by_id.status();
   if (*by_id) return **by_id;
   auto t = parse_time(text, dag.tz);
-  if (!t) return not_found(fmt::format("DAG {} has no run '{}' (give a run id or a date)", dag.id, text));
+  if (!t)
+    return not_found(fmt::format("DAG {} has no run '{}' (give a run id or a date)", dag.id, text));
   RunFilter f;
   f.dag_id = dag.id;
   f.from = *t;
@@ -44,6 +45,37 @@ Result<DagRun> resolve_run(MetadataStore& store, const Dag& dag, const std::stri
   if (!runs) return runs.status();
   if (runs->empty()) return not_found(fmt::format("DAG {} has no run for {}", dag.id, text));
   return runs->front();
+}
+
+Result<std::pair<UnixSeconds, UnixSeconds>> parse_date_range(const Dag& dag,
+                                                             const std::string& from,
+                                                             const std::string& to) {
+  auto f = parse_time(from, dag.tz);
+  if (!f) return f.status();
+  const bool whole_day = to.size() == 10;
+  std::string end = to;
+  if (whole_day) {
+    auto next = ds_add(to, 1);
+    if (!next) return next.status();
+    end = *next;
+  }
+  auto t = parse_time(end, dag.tz);
+  if (!t) return t.status();
+  UnixSeconds last = *t - (whole_day ? 1 : 0);
+  if (last < *f) return invalid_argument(fmt::format("the range {} .. {} is empty", from, to));
+  return std::make_pair(*f, last);
+}
+
+Result<nlohmann::json> preview_runs(const Dag& dag, UnixSeconds from, UnixSeconds to) {
+  if (!dag.schedule) return invalid_argument(fmt::format("DAG '{}' has no schedule", dag.id));
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& iv : intervals_between(dag, from, to)) {
+    out.push_back({{"logical_date", format_iso8601(iv.start, dag.tz)},
+                   {"data_interval_start", format_iso8601(iv.start, dag.tz)},
+                   {"data_interval_end", format_iso8601(iv.end, dag.tz)},
+                   {"run_at", format_iso8601(iv.end, dag.tz)}});
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> clear_task(MetadataStore& store, const Dag& dag, const DagRun& run,
@@ -63,7 +95,8 @@ Result<std::vector<std::string>> clear_task(MetadataStore& store, const Dag& dag
   for (const auto& id : ids) {
     auto it = tis->find(id);
     if (it != tis->end() && it->second.state == TaskState::kRunning) {
-      return failed_precondition(fmt::format("task {} is running; wait for it or mark it first", id));
+      return failed_precondition(
+          fmt::format("task {} is running; wait for it or mark it first", id));
     }
   }
   for (const auto& id : ids) {
@@ -80,8 +113,8 @@ Result<std::vector<std::string>> clear_task(MetadataStore& store, const Dag& dag
   return ids;
 }
 
-Status mark_task(MetadataStore& store, const Dag& dag, const DagRun& run, const std::string& task_id,
-                 TaskState state) {
+Status mark_task(MetadataStore& store, const Dag& dag, const DagRun& run,
+                 const std::string& task_id, TaskState state) {
   if (!dag.task(task_id)) return not_found(fmt::format("DAG {} has no task '{}'", dag.id, task_id));
   if (state != TaskState::kSuccess && state != TaskState::kFailed) {
     return invalid_argument("a task can be marked success or failed");
@@ -117,7 +150,8 @@ Result<std::string> explain_task(MetadataStore& store, const Dag& dag, const Dom
                          trigger_rule_name(spec->trigger_rule));
     case TaskState::kRunning:
       if (spec->type == "dependency") {
-        return ti.message.empty() ? fmt::format("{} is checking its dependency", task_id) : ti.message;
+        return ti.message.empty() ? fmt::format("{} is checking its dependency", task_id)
+                                  : ti.message;
       }
       return fmt::format("{} is running (attempt {}, process {})", task_id, ti.try_number, ti.pid);
     case TaskState::kUpForRetry:
@@ -153,7 +187,8 @@ Result<std::string> explain_task(MetadataStore& store, const Dag& dag, const Dom
   if (!waiting.empty()) {
     std::string text;
     for (const auto& w : waiting) text += (text.empty() ? "" : ", ") + w;
-    return fmt::format("{} waits: {} (trigger rule {})", task_id, text, trigger_rule_name(spec->trigger_rule));
+    return fmt::format("{} waits: {} (trigger rule {})", task_id, text,
+                       trigger_rule_name(spec->trigger_rule));
   }
   if (config.pool_slots(spec->pool) == 0) {
     return fmt::format("{} waits: pool {} is not configured", task_id, spec->pool);

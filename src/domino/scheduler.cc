@@ -312,7 +312,8 @@ Status Scheduler::tick() {
     if (any_waits) wake_at(next_dependency_check_us_);
     BASALT_RETURN_IF_ERROR(start_ready(now));
     for (const auto& [id, r] : active_) {
-      if (r.dirty) wake_at(now);  // changed after its look this pass (a task failed to start)
+      // Changed after its look this pass (a task failed to start): look again at once.
+      if (r.dirty && r.run.state == RunState::kRunning) wake_at(now);
     }
     auto version = store_.version();
     if (!version) return version.status();

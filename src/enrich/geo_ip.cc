@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 
 namespace basalt::enrich {
 
@@ -55,7 +56,7 @@ Result<GeoIp> GeoIp::open(const std::string& path) {
     std::string reason = MMDB_strerror(status);
     if (status == MMDB_IO_ERROR) {
       return unavailable("GeoIP database \"" + path + "\" could not be read: " + reason + ": " +
-                         std::strerror(errno));
+                         std::error_code(errno, std::generic_category()).message());
     }
     return invalid_argument("GeoIP database \"" + path + "\" is not a valid MaxMind DB: " + reason);
   }

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/json_string.h"
+
 namespace basalt::enrich {
 namespace {
 
@@ -358,47 +360,6 @@ bool is_utf8(std::string_view s) {
   return true;
 }
 
-void append_escaped(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the characters not yet copied, which need no escape
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    if (u >= 0x20 && u != '"' && u != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (u) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[u >> 4]);
-        out.push_back(kHex[u & 0xf]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 void append_number(double v, std::string& out) {
   char buffer[40];
   char* end = nullptr;
@@ -512,7 +473,7 @@ class JsonWriter {
           error_ = "a string is not valid UTF-8";
           return false;
         }
-        append_escaped({s, size}, out);
+        append_json_string({s, size}, out);
         return true;
       }
       case LUA_TLIGHTUSERDATA:
@@ -616,7 +577,7 @@ class JsonWriter {
       }
       if (!first) out.push_back(',');
       first = false;
-      append_escaped(key, out);
+      append_json_string(key, out);
       out.push_back(':');
       lua_pushlstring(L_, key.data(), key.size());
       lua_pushvalue(L_, -1);
@@ -963,6 +924,7 @@ struct StringHash {
 
 // The calling thread's states of one TransformSet.
 struct ThreadTransforms {
+  std::weak_ptr<const bool> alive;  // expires with the TransformSet
   uint64_t generation = 0;
   std::unordered_map<std::string, std::unique_ptr<LuaTransform>, StringHash, std::equal_to<>>
       by_source;  // null: the source has no transform
@@ -997,7 +959,15 @@ class TransformSet::Impl {
   }
 
   Result<TransformOutput> apply(std::string_view source, std::string_view event_json) const {
-    ThreadTransforms& mine = t_transforms[id_];
+    auto found = t_transforms.find(id_);
+    if (found == t_transforms.end()) {
+      // This thread's first call for this set: free what it holds for sets that are gone
+      // (a caller that replaces its TransformSet on reload leaves them behind).
+      std::erase_if(t_transforms, [](const auto& entry) { return entry.second.alive.expired(); });
+      found = t_transforms.emplace(id_, ThreadTransforms{}).first;
+      found->second.alive = alive_;
+    }
+    ThreadTransforms& mine = found->second;
     const uint64_t generation = generation_.load(std::memory_order_acquire);
     if (mine.generation != generation) {
       mine.by_source.clear();
@@ -1023,6 +993,7 @@ class TransformSet::Impl {
 
  private:
   const uint64_t id_ = g_next_set_id.fetch_add(1);
+  const std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
   const std::string dir_;
   const LuaLimits limits_;
   mutable std::mutex mutex_;
@@ -1059,5 +1030,13 @@ Result<TransformOutput> TransformSet::apply(std::string_view source,
 }
 
 Status TransformSet::reload() { return impl_->reload(); }
+
+size_t TransformSet::states_on_this_thread() {
+  size_t states = 0;
+  for (const auto& [id, mine] : t_transforms) {
+    for (const auto& [source, transform] : mine.by_source) states += transform ? 1 : 0;
+  }
+  return states;
+}
 
 }  // namespace basalt::enrich

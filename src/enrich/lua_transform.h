@@ -98,8 +98,9 @@ class LuaTransform {
 //
 // Thread safety: every method may be called from any thread. apply() runs the script in the
 // calling thread's own LuaTransform, created on that thread's first call for the source and
-// rebuilt after a reload(); so each thread has one Lua state per source, never shared. States
-// live until their thread ends.
+// rebuilt after a reload(); so each thread has one Lua state per source, never shared. A
+// thread's states are freed when it ends, or, once their set is destroyed, at that thread's
+// first call into another set (so replacing a TransformSet on reload leaks nothing).
 class TransformSet {
  public:
   // Loads every `*.lua` in `dir`; a missing directory is a set without transforms. Every
@@ -121,6 +122,9 @@ class TransformSet {
   // (each thread switches at its next apply); otherwise nothing changes and the errors are
   // returned as by load_dir.
   Status reload();
+
+  // Lua states the calling thread holds, for any TransformSet (for metrics and tests).
+  static size_t states_on_this_thread();
 
  private:
   class Impl;

@@ -354,7 +354,7 @@ Result<std::unique_ptr<UserAgentParser>> UserAgentParser::load(const UserAgentOp
     return invalid_argument(options.regexes_path + ": not a uap-core regexes file (no mapping)");
   }
   auto rules = std::make_unique<Rules>();
-  const auto prefixed = [&](Status s) {
+  const auto prefixed = [&](const Status& s) {
     return s.is_ok() ? s : Status(s.code(), options.regexes_path + ": " + s.message());
   };
   BASALT_RETURN_IF_ERROR(prefixed(load_list(root, "user_agent_parsers", kUserAgentFields,

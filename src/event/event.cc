@@ -7,8 +7,8 @@ namespace basalt::event {
 namespace {
 
 // Version 2 added the typed values of events and the id and call type of quarantined events;
-// version 1 records are still read.
-constexpr uint8_t kVersion = 2;
+// version 3 the enrichment fields of events. Older versions are still read.
+constexpr uint8_t kVersion = 3;
 constexpr uint8_t kOldestVersion = 1;
 
 constexpr std::string_view kTypeNames[] = {"",       "track", "identify", "page",
@@ -174,6 +174,11 @@ void encode(const Event& e, std::string& out) {
   }
   put_varint(e.typed.size(), out);
   for (const TypedField& f : e.typed) put_typed(f, out);
+  for (const std::string* s : {&e.browser, &e.browser_version, &e.os_family, &e.os_version,
+                               &e.device_family, &e.device_brand, &e.device_model, &e.country,
+                               &e.region, &e.city}) {
+    put_str(*s, out);
+  }
 }
 
 void encode(const QuarantinedEvent& q, std::string& out) {
@@ -258,6 +263,13 @@ Result<Event> decode_event(std::string_view record) {
           break;
       }
       e.typed.push_back(std::move(f));
+    }
+  }
+  if (static_cast<uint8_t>(record[1]) >= 3) {
+    for (std::string* s : {&e.browser, &e.browser_version, &e.os_family, &e.os_version,
+                           &e.device_family, &e.device_brand, &e.device_model, &e.country,
+                           &e.region, &e.city}) {
+      *s = r.str();
     }
   }
   BASALT_RETURN_IF_ERROR(r.finish("event"));

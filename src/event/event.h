@@ -69,6 +69,18 @@ struct Event {
   std::string properties_json = "{}";
   std::string traits_json = "{}";  // identify and group traits
   std::string context_json = "{}";
+  // Enrichment (src/enrich): from the user agent ("" when not parsed; "Other" when parsed
+  // and unknown) and from the client IP (when a GeoIP database is configured).
+  std::string browser;
+  std::string browser_version;
+  std::string os_family;
+  std::string os_version;
+  std::string device_family;
+  std::string device_brand;
+  std::string device_model;
+  std::string country;  // ISO 3166-1 alpha-2
+  std::string region;
+  std::string city;
   // Validated values: the declared properties of a track event, or the declared attributes of
   // an identify call's traits, in plan order. Empty when the source's mode is off or the event
   // is not declared (the JSON columns always hold everything that was sent).

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_string.h"
+
 namespace basalt::http {
 
 using Message = boost::beast::http::request<boost::beast::http::string_body>;
@@ -68,8 +70,8 @@ struct Response {
   static Response error(int status, std::string_view message);
 };
 
-// Appends `s` as a JSON string literal (with quotes) to `out`.
-void append_json_string(std::string_view s, std::string& out);
+// Appends `s` as a JSON string literal (with quotes) to `out` (common/json_string.h).
+using basalt::append_json_string;
 // Decodes %XX and '+' (as space when `plus_is_space`); invalid escapes are kept as they are.
 std::string percent_decode(std::string_view s, bool plus_is_space);
 

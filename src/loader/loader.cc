@@ -276,6 +276,11 @@ void Loader::prepare(Batch& batch) {
   batch.records.shrink_to_fit();
 }
 
+void Loader::add_commit_listener(CommitListener listener) {
+  std::lock_guard lock(listeners_mu_);
+  commit_listeners_.push_back(std::move(listener));
+}
+
 bool Loader::load_with_retry(Batch& batch) {
   auto backoff = options_.retry_initial;
   bool failed_before = false;
@@ -309,6 +314,19 @@ bool Loader::load_with_retry(Batch& batch) {
   if (failed_before) {
     spdlog::info("loader {}: the batch up to LSN {} is stored after retries", options_.consumer,
                  batch.next_lsn);
+  }
+  if (std::lock_guard listeners_lock(listeners_mu_);
+      !commit_listeners_.empty() && !batch.load.events.empty()) {
+    CommitInfo info;
+    info.events = batch.load.events.size();
+    info.min_event_us = INT64_MAX;
+    info.max_event_us = INT64_MIN;
+    for (const auto& e : batch.load.events) {
+      info.min_event_us = std::min(info.min_event_us, e.timestamp_us);
+      info.max_event_us = std::max(info.max_event_us, e.timestamp_us);
+      if (!e.user_id.empty()) info.users_changed = true;
+    }
+    for (const auto& l : commit_listeners_) l(info);
   }
 
   // Stored: the warehouse now holds the offset; the WAL may drop what is before it.

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <functional>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -59,6 +61,16 @@ struct LoaderStats {
   uint64_t dedup_evicted_early = 0;
 };
 
+// What one committed batch changed, for listeners (the result cache): its events' smallest
+// and largest event time, and whether it touched the users table.
+struct CommitInfo {
+  uint64_t events = 0;
+  int64_t min_event_us = 0;  // meaningful when events > 0
+  int64_t max_event_us = 0;
+  bool users_changed = false;  // some event had a user id (users rows merged)
+};
+using CommitListener = std::function<void(const CommitInfo&)>;
+
 class Loader {
  public:
   // Borrows every argument; they must outlive the Loader. Metrics are registered in `metrics`.
@@ -75,6 +87,11 @@ class Loader {
   // Loads what is durable in the WAL when called (bounded by stop_deadline), commits it, and
   // joins the thread. Idempotent.
   void stop();
+
+  // Calls `listener` on the loader thread after every committed batch (from the next commit on;
+  // may be called at any time). The listener must be quick and must not call back into the
+  // Loader.
+  void add_commit_listener(CommitListener listener);
 
   LoaderStats stats() const;
   // For readiness: true when there is lag and no batch has committed for stuck_after.
@@ -102,6 +119,8 @@ class Loader {
   // Owned by the loader thread once started.
   std::unique_ptr<wal::WalReader> reader_;
   std::unique_ptr<DedupIndex> dedup_;
+  std::mutex listeners_mu_;
+  std::vector<CommitListener> commit_listeners_;  // protected by listeners_mu_
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // wakes backoff waits on stop

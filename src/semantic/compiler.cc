@@ -145,7 +145,8 @@ class Builder {
   }
 
   // "FROM <table> AS <model>" and the joins the snippets used so far need. Call last.
-  std::string from() const {
+  std::string from() {
+    tables_.insert(m_.table);
     std::string s = "FROM " + d_.quote(m_.table) + " AS " + d_.quote(m_.name);
     for (const auto& j : m_.joins) {
       bool used = std::any_of(snippets_.begin(), snippets_.end(),
@@ -153,12 +154,14 @@ class Builder {
       if (!used) continue;
       const Model* other = models_.find(j.model);
       if (!other) continue;
+      tables_.insert(other->table);
       s += " LEFT JOIN " + d_.quote(other->table) + " AS " + d_.quote(other->name) + " ON (" +
            j.on + ")";
     }
     return s;
   }
   void clear_snippets() { snippets_.clear(); }
+  std::vector<std::string> tables() const { return {tables_.begin(), tables_.end()}; }
 
   const Dialect& d() const { return d_; }
   const Model& model() const { return m_; }
@@ -172,6 +175,7 @@ class Builder {
   std::string tz_;
   std::vector<Value> params_;
   std::vector<std::string> snippets_;
+  std::set<std::string> tables_;
 };
 
 std::string where(const std::vector<std::string>& conds) {
@@ -351,6 +355,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     auto prev_agg = aggregate_cte(prev, shift);
     if (!prev_agg) return prev_agg.status();
     sql += ", prev_agg AS (" + *prev_agg + "), prev AS (" + metric_cte("prev_agg") + ")";
+    out.scope_start_us = prev.start;  // local seconds until compile() converts them
   }
 
   std::vector<std::string> select;
@@ -420,6 +425,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
   sql += fmt::format(" LIMIT {}", q.limit ? *q.limit : ctx.max_rows + 1);
   out.sql = std::move(sql);
   out.params = b.take_params();
+  out.tables = b.tables();
   return out;
 }
 
@@ -532,6 +538,7 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
       {"median_seconds", "metric", "number", "median time from the previous step"});
   out.sql = std::move(sql);
   out.params = b.take_params();
+  out.tables = b.tables();
   return out;
 }
 
@@ -603,6 +610,7 @@ Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, 
                  {"rate", "metric", "percent", "users / cohort_size"}};
   out.sql = std::move(sql);
   out.params = b.take_params();
+  out.tables = b.tables();
   return out;
 }
 
@@ -652,6 +660,7 @@ Result<CompiledQuery> compile_distribution(const Query& q, const ModelSet& model
                  {"share", "metric", "percent", "users / all users with a value"}};
   out.sql = std::move(sql);
   out.params = b.take_params();
+  out.tables = b.tables();
   return out;
 }
 
@@ -697,6 +706,7 @@ Result<CompiledQuery> compile_activity(const Query& q, const ModelSet& models, c
       {"stickiness", "metric", "percent", "dau / mau"}};
   out.sql = std::move(sql);
   out.params = b.take_params();
+  out.tables = b.tables();
   return out;
 }
 
@@ -708,19 +718,50 @@ Result<CompiledQuery> compile(const Query& q, const ModelSet& models, const Comp
     return invalid_argument(
         fmt::format("unknown model '{}' (known: {})", q.model, known_list(models.models())));
   }
+  Result<CompiledQuery> c = invalid_argument("unknown query type");
   switch (q.type) {
     case QueryType::kMetrics:
-      return compile_metrics(q, models, *m, ctx);
+      c = compile_metrics(q, models, *m, ctx);
+      break;
     case QueryType::kFunnel:
-      return compile_funnel(q, models, *m, ctx);
+      c = compile_funnel(q, models, *m, ctx);
+      break;
     case QueryType::kRetention:
-      return compile_retention(q, models, *m, ctx);
+      c = compile_retention(q, models, *m, ctx);
+      break;
     case QueryType::kDistribution:
-      return compile_distribution(q, models, *m, ctx);
+      c = compile_distribution(q, models, *m, ctx);
+      break;
     case QueryType::kActivity:
-      return compile_activity(q, models, *m, ctx);
+      c = compile_activity(q, models, *m, ctx);
+      break;
   }
-  return invalid_argument("unknown query type");
+  if (!c || !c->has_range) return c;
+  // The event-time span the statement reads, from its local range: comparisons read the earlier
+  // period too, funnels a window past the end, retention the whole history before the end
+  // (first occurrences) and its periods after it, activity 29 days before the start.
+  int64_t lo = c->range.start, hi = c->range.end;
+  switch (q.type) {
+    case QueryType::kMetrics:
+      if (q.compare != Compare::kNone) lo = c->scope_start_us;
+      break;
+    case QueryType::kFunnel:
+      hi += q.window_seconds;
+      break;
+    case QueryType::kRetention:
+      lo = INT64_MIN;
+      hi += (q.periods + 1) * 31LL * 86400;
+      break;
+    case QueryType::kActivity:
+      lo -= 29 * 86400;
+      break;
+    case QueryType::kDistribution:
+      break;
+  }
+  // A day either side covers every UTC offset.
+  c->scope_start_us = lo == INT64_MIN ? INT64_MIN : (ctx.tz->to_utc(lo) - 86400) * 1'000'000;
+  c->scope_end_us = (ctx.tz->to_utc(hi) + 86400) * 1'000'000;
+  return c;
 }
 
 namespace {

@@ -52,6 +52,11 @@ struct CompiledQuery {
   bool breakdown = false;
   // Distribution: the bucket boundaries.
   std::vector<double> buckets;
+  // What the statement reads, for cache invalidation: tables, and the event-time span
+  // [scope_start_us, scope_end_us) of the model's rows it can see (unbounded when no range).
+  std::vector<std::string> tables;
+  int64_t scope_start_us = INT64_MIN;
+  int64_t scope_end_us = INT64_MAX;
 };
 
 // kInvalidArgument for unknown models, dimensions, metrics, bad combinations (e.g. a comparison

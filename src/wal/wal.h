@@ -64,6 +64,7 @@ struct WalStats {
   uint64_t preallocated_rotations = 0;  // rotations onto a segment prepared in advance
   uint64_t preallocation_failures = 0;  // spare segments that could not be prepared
   bool spare_ready = false;             // a prepared segment waits for the next rotation
+  uint64_t active_segment_bytes = 0;    // bytes of records in the active segment
 };
 
 struct WalRecord {

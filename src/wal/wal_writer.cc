@@ -50,9 +50,9 @@ class SegmentedWal final : public Wal {
     if (options_.preallocate) {
       // Whatever an earlier process left there is rewritten from scratch.
       (void)table_->fs->remove(spare_path_);
-      spare_wanted_ = true;
       preparer_ = std::thread([this] { preparer_loop(); });
     }
+    active_segment_bytes_.store(active_size_, std::memory_order_relaxed);
     writer_ = std::thread([this] { writer_loop(); });
   }
 
@@ -180,6 +180,7 @@ class SegmentedWal final : public Wal {
       std::lock_guard lock(spare_mu_);
       s.spare_ready = spare_ready_;
     }
+    s.active_segment_bytes = active_segment_bytes_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -301,6 +302,13 @@ class SegmentedWal final : public Wal {
       return;
     }
     active_size_ += total;
+    // The spare is asked for once the active segment is a quarter full: early enough to be
+    // ready at the rotation, late enough that a log that never fills a segment (a short run, a
+    // test) writes no segment of zeros.
+    if (!spare_asked_ && active_size_ >= options_.segment_bytes / 4) {
+      spare_asked_ = true;
+      want_spare();
+    }
     const Lsn first = next_lsn_;
     next_lsn_ = lsn;
     {
@@ -308,6 +316,7 @@ class SegmentedWal final : public Wal {
       table_->segments.back().durable_size = active_size_;
       table_->durable_end = next_lsn_;
     }
+    active_segment_bytes_.store(active_size_, std::memory_order_relaxed);
     table_->durable_cv.notify_all();
     writable_.store(true, std::memory_order_relaxed);
     groups_written_.fetch_add(1, std::memory_order_relaxed);
@@ -331,7 +340,6 @@ class SegmentedWal final : public Wal {
       if (file) preallocated_rotations_.fetch_add(1, std::memory_order_relaxed);
     }
     if (!file) file = table_->fs->open(meta->path, OpenMode::kCreateWrite);
-    want_spare();
     if (!file) return file.status();
     BASALT_RETURN_IF_ERROR(table_->fs->sync_dir(options_.dir));
     {
@@ -346,6 +354,8 @@ class SegmentedWal final : public Wal {
     table_->durable_cv.notify_all();
     active_ = std::move(*file);
     active_size_ = 0;
+    active_segment_bytes_.store(0, std::memory_order_relaxed);
+    spare_asked_ = false;
     must_rotate_ = false;
     // A sealed segment may already be consumed by everyone.
     (void)delete_consumed_segments();
@@ -453,12 +463,14 @@ class SegmentedWal final : public Wal {
   uint64_t active_size_ = 0;
   Lsn next_lsn_ = 0;
   bool must_rotate_ = false;
+  bool spare_asked_ = false;  // a spare was asked for while this segment is active
   std::unique_ptr<char[]> buf_;
   uint64_t buf_capacity_ = 0;
 
   std::atomic<bool> writable_{true};
   std::atomic<uint64_t> groups_written_{0};
   std::atomic<uint64_t> records_written_{0};
+  std::atomic<uint64_t> active_segment_bytes_{0};  // active_size_ for stats()
   std::atomic<uint64_t> preallocated_rotations_{0};
   std::atomic<uint64_t> preallocation_failures_{0};
 

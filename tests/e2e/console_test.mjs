@@ -5,6 +5,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Basalt, eventually, fail, kChromium, kChromiumArgs, loadPlaywright, requireFile, runTests } from './harness.mjs';
+import { exploreTests } from './explore_tests.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -264,6 +265,8 @@ const tests = [
     { allowConsole: /status of 404/ },
   ],
 ];
+
+tests.push(...exploreTests({ basalt, signIn }));
 
 const { chromium } = loadPlaywright(path.join(repo, 'ui'));
 let result = { passed: 0, failed: 1 };

@@ -26,6 +26,42 @@ function chartOption(text) {
 export function exploreTests({ basalt, signIn }) {
   return [
     [
+      'a newcomer builds "revenue by channel, last 14 days, as a stacked bar" with two drags',
+      async (page, { shot }) => {
+        await signIn(page);
+        const started = Date.now();
+        await page.getByRole('link', { name: 'Explore' }).click();
+        await drag(page, page.getByTestId('field-metric-revenue'), page.getByTestId('zone-metrics'));
+        await drag(page, page.getByTestId('field-dimension-channel'), page.getByTestId('zone-dimensions'));
+        // The defaults are the last 14 days by day, and the picker suggests the stacked bar.
+        if ((await page.getByLabel('Time range', { exact: true }).inputValue()) !== 'last_14_days') fail('the default range is not the last 14 days');
+        const stacked = page.getByRole('button', { name: /^Bar \(stacked\)/ });
+        if ((await stacked.getAttribute('aria-pressed')) !== 'true') fail('the stacked bar is not the chosen chart');
+        const chart = page.getByTestId('result').locator('.echart');
+        const option = await eventually('the stacked bar', async () => {
+          const o = chartOption(await chart.getAttribute('data-option'));
+          return o.series?.length > 0 && o.series.every((x) => x.type === 'bar' && x.stack === 'total') ? o : null;
+        });
+        const expected = await basalt.api('/api/v1/query', {
+          model: 'events',
+          metrics: ['revenue'],
+          dimensions: ['channel'],
+          time: { range: 'last_14_days', grain: 'day' },
+          limit: 1000,
+        });
+        const channels = new Set(expected.rows.map((r) => String(r[expected.columns.findIndex((c) => c.name === 'channel')] ?? '(none)')));
+        const shown = new Set(option.series.map((x) => x.name));
+        if ([...channels].sort().join() !== [...shown].sort().join()) fail(`channels ${[...shown]} != ${[...channels]}`);
+        const total = (rows, i) => rows.reduce((a, r) => a + (Number(r[i]) || 0), 0);
+        const want = total(expected.rows, expected.columns.findIndex((c) => c.name === 'revenue'));
+        const got = option.series.reduce((a, x) => a + x.data.reduce((b, v) => b + (v ?? 0), 0), 0);
+        if (Math.abs(want - got) > 1e-6 * Math.max(1, want)) fail(`revenue drawn ${got} != ${want}`);
+        if (want <= 0) fail('no revenue in the generated data');
+        if (Date.now() - started > 60_000) fail('slower than a minute');
+        await shot('newcomer');
+      },
+    ],
+    [
       'Explore: drag two metrics and a dimension, choose bar, query; the chart shows what /api/v1/query answers; save it and put it on a dashboard; change the dashboard range',
       async (page, { shot }) => {
         await signIn(page);
@@ -37,7 +73,8 @@ export function exploreTests({ basalt, signIn }) {
         await drag(page, page.getByTestId('field-dimension-event'), page.getByTestId('zone-dimensions'));
         for (const n of ['events', 'dau']) await metricsZone.getByRole('button', { name: `Remove ${n}` }).waitFor();
         await page.getByTestId('zone-dimensions').getByRole('button', { name: 'Remove event' }).waitFor();
-        await page.getByLabel('Time range').selectOption('last_30_days');
+        await page.getByLabel('Time range', { exact: true }).selectOption('last_30_days');
+        await page.getByLabel('Grain').selectOption('none');
         await page.getByRole('button', { name: /^Bar \(grouped\)/ }).click();
         await page.getByRole('button', { name: 'Query', exact: true }).click();
         const chart = page.getByTestId('result').locator('.echart');

@@ -252,5 +252,145 @@ TEST_F(TrackingTest, HotReloadAppliesAGoodPlanAndRefusesABadOne) {
   EXPECT_EQ(server.terminate(), 0);
 }
 
+json api_get(const BasaltServer& s, const std::string& target) {
+  auto r = http_request(s.api_url(), "GET", target, "", {{"Authorization", "Bearer test-admin"}});
+  EXPECT_EQ(r.status, 200) << target << ": " << r.body;
+  return json::parse(r.body, nullptr, false);
+}
+
+TEST_F(TrackingTest, DictionaryUndeclaredAndQuarantineApis) {
+  BasaltServer server(project(), data());
+  server.start();
+  post(server, "app-key", "/v1/batch", R"({"batch":[
+      {"type":"track","userId":"u1","event":"pay","properties":{"amount":2,"currency":"USD"}},
+      {"type":"track","userId":"u2","event":"pay","properties":{"amount":3,"currency":"USD"}},
+      {"type":"track","userId":"u3","event":"pay","properties":{"amount":4,"currency":"EUR"}},
+      {"type":"track","userId":"u1","event":"pay","properties":{"amount":"x","currency":"EUR"}}]})");
+  post(server, "web-key", "/v1/batch", R"({"batch":[
+      {"type":"track","userId":"u1","event":"pay","properties":{"amount":"bad","currency":"USD","coupon":"SPRING"}},
+      {"type":"track","userId":"u1","event":"tutorial_done","properties":{"step":3}}]})");
+  server.wait_for_int("SELECT count(*) FROM events", 5);
+  server.wait_for_int("SELECT count(*) FROM quarantine", 1);
+
+  json t = api_get(server, "/api/v1/tracking");
+  ASSERT_TRUE(t["events"].is_array()) << t.dump();
+  const json* pay = nullptr;
+  for (const auto& e : t["events"]) {
+    if (e["name"] == "pay") pay = &e;
+  }
+  ASSERT_NE(pay, nullptr);
+  EXPECT_EQ((*pay)["owner"], "money");
+  EXPECT_EQ((*pay)["stats"]["today"], 4);
+  EXPECT_EQ((*pay)["stats"]["last_7_days"], 4);
+  const json& amount = (*pay)["properties"][0];
+  EXPECT_EQ(amount["name"], "amount");
+  EXPECT_EQ(amount["stats"]["present"], 3);
+  EXPECT_DOUBLE_EQ(amount["stats"]["invalid_rate"].get<double>(), 0.25);  // the lenient "bad"
+  const json& currency = (*pay)["properties"][1];
+  ASSERT_TRUE(currency["stats"].contains("top_values")) << currency.dump();
+  EXPECT_EQ(currency["stats"]["top_values"][0], json::parse(R"({"value":"USD","count":3})"));
+  EXPECT_EQ(t["sources"][0], json::parse(R"({"source":"app","mode":"strict"})"));
+
+  json u = api_get(server, "/api/v1/tracking/undeclared");
+  ASSERT_EQ(u["events"].size(), 1u) << u.dump();
+  EXPECT_EQ(u["events"][0]["event"], "tutorial_done");
+  EXPECT_EQ(u["events"][0]["sample_properties"][0], json::parse(R"({"step":3})"));
+  ASSERT_EQ(u["properties"].size(), 1u) << u.dump();
+  EXPECT_EQ(u["properties"][0]["property"], "coupon");
+  EXPECT_EQ(u["properties"][0]["sample_values"][0], "SPRING");
+
+  json q = api_get(server, "/api/v1/quarantine?source=app&reason=expected%20float&limit=10");
+  ASSERT_EQ(q["events"].size(), 1u) << q.dump();
+  EXPECT_EQ(q["events"][0]["reason"], R"(property "amount" expected float, got string "x")");
+  EXPECT_EQ(json::parse(q["events"][0]["raw"].get<std::string>())["properties"]["amount"], "x");
+  EXPECT_TRUE(api_get(server, "/api/v1/quarantine?source=web")["events"].empty());
+  auto unauth = http_request(server.api_url(), "GET", "/api/v1/tracking");
+  EXPECT_EQ(unauth.status, 401);
+  auto bad_limit = http_request(server.api_url(), "GET", "/api/v1/quarantine?limit=0", "",
+                                {{"Authorization", "Bearer test-admin"}});
+  EXPECT_EQ(bad_limit.status, 400);
+}
+
+TEST_F(TrackingTest, ReplayAfterThePlanIsFixedStoresEachEventOnce) {
+  BasaltServer server(project(), data());
+  server.start();
+  post(server, "app-key", "/v1/batch", R"({"batch":[
+      {"type":"track","userId":"u1","event":"bonus","properties":{"coins":5}},
+      {"type":"track","userId":"u1","event":"bonus","properties":{"coins":7},"messageId":"b-7"},
+      {"type":"track","userId":"u1","event":"lvl_up","properties":{"level":2}}]})");
+  post(server, "app-key", "/v1/track", R"({"userId":"u2","event":"bonus","properties":{"coins":1}})");
+  server.wait_for_int("SELECT count(*) FROM quarantine", 4);
+
+  std::string fixed = kPlan;
+  fixed.replace(fixed.find("events:\n"), 8,
+                "  - {name: coins, type: int, description: Coins, owner: game}\nevents:\n"
+                "  - {name: bonus, description: A bonus., owner: game, required: [coins]}\n");
+  write_project(project(), fixed);
+  ASSERT_EQ(http_request(server.api_url(), "POST", "/api/v1/admin/reload", "",
+                         {{"Authorization", "Bearer test-admin"}})
+                .status,
+            200);
+  auto replay = [&] {
+    auto r = run_basalt({"quarantine", "replay", "--since", "2000-01-01", "--api",
+                         server.api_url(), "--format", "json"},
+                        {"BASALT_TOKEN=test-admin"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  };
+  json first = replay();
+  EXPECT_EQ(first["replayed"], 3) << first.dump();
+  EXPECT_EQ(first["still_refused"], 1);  // lvl_up is still not in the plan
+  server.wait_for_int("SELECT count(*) FROM events", 3);
+  json second = replay();
+  EXPECT_EQ(second["replayed"], 0) << second.dump();
+  EXPECT_EQ(second["still_refused"], 1);
+  server.wait_until_loaded();
+  EXPECT_EQ(server.sql_int("SELECT count(*) FROM events"), 3);
+  EXPECT_EQ(server.sql_int("SELECT sum(p_coins) FROM events"), 13);
+  EXPECT_EQ(server.sql_int("SELECT count(*) FROM events WHERE message_id = 'b-7'"), 1);
+  EXPECT_EQ(server.sql_int("SELECT count(*) FROM quarantine_replays"), 3);
+  EXPECT_EQ(server.sql_int("SELECT count(*) FROM quarantine"), 4);  // nothing new refused
+}
+
+TEST_F(TrackingTest, TransformsRunBeforeThePlanAndUserAgentsAreParsed) {
+  fs::create_directories(project() / "transforms");
+  std::ofstream(project() / "transforms" / "app.lua")
+      << "function transform(e)\n"
+         "  if e.event == 'debug' then return nil end\n"
+         "  if e.event == 'explode' then error('cannot explode') end\n"
+         "  if e.properties and type(e.properties.currency) == 'string' then\n"
+         "    e.properties.currency = e.properties.currency:upper()\n"
+         "  end\n"
+         "  return e\n"
+         "end\n";
+  BasaltServer server(project(), data());
+  server.start();
+  const std::string chrome =
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0.0.0 Safari/537.36";
+  auto r = http_request(server.ingest_url(), "POST", "/v1/batch", R"({"batch":[
+      {"type":"track","userId":"u1","event":"pay","properties":{"amount":1,"currency":"usd"}},
+      {"type":"track","userId":"u1","event":"debug"},
+      {"type":"track","userId":"u1","event":"explode"}]})",
+                        {{"Authorization", basic_auth("app-key")}, {"User-Agent", chrome}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  json body = json::parse(r.body);
+  EXPECT_EQ(body["accepted"], 1) << r.body;
+  ASSERT_EQ(body["errors"].size(), 1u);
+  EXPECT_NE(body["errors"][0]["reason"].get<std::string>().find("cannot explode"),
+            std::string::npos)
+      << r.body;
+  server.wait_for_int("SELECT count(*) FROM events", 1);
+  EXPECT_EQ(sql_csv(server, "SELECT p_currency, browser, os_family FROM events"),
+            "p_currency,browser,os_family\nUSD,Chrome,Windows\n");
+  server.wait_for_int("SELECT count(*) FROM quarantine", 1);
+
+  // validate reports a broken transform as file:line.
+  std::ofstream(project() / "transforms" / "app.lua") << "function transform(e)\n  return e\n";
+  auto v = run_basalt({"validate", project().string(), "--data", data().string()});
+  EXPECT_EQ(v.exit_code, 2);
+  EXPECT_NE(v.err.find("app.lua:"), std::string::npos) << v.err;
+}
+
 }  // namespace
 }  // namespace basalt::testing

@@ -341,6 +341,12 @@ Status close_appender(duckdb_appender app, const char* table) {
   return Status::ok();
 }
 
+// The enrichment fields of an event, in Event order, as columns of `events`.
+constexpr const char* kEnrichmentColumns[] = {"browser",       "browser_version", "os_family",
+                                              "os_version",    "device_family",   "device_brand",
+                                              "device_model",  "country",         "region",
+                                              "city"};
+
 // Rows of a query as text (NULL as nullopt), for the loader's small reads of its own tables.
 Result<std::vector<std::vector<std::optional<std::string>>>> fetch_text(duckdb_connection conn,
                                                                         const std::string& sql) {
@@ -783,6 +789,16 @@ Status DuckDbWarehouse::ensure_schema() {
                               "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS quarantine_id "
                               "VARCHAR;ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS call_type "
                               "VARCHAR;"));
+  // Which quarantined events `basalt quarantine replay` re-submitted (each at most once).
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(),
+                              "CREATE TABLE IF NOT EXISTS quarantine_replays (quarantine_id "
+                              "VARCHAR PRIMARY KEY, replayed_at TIMESTAMPTZ, events BIGINT)"));
+  // Added by version 3: the enrichment of events.
+  for (const char* c : kEnrichmentColumns) {
+    BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), std::string("ALTER TABLE events ADD COLUMN IF "
+                                                                "NOT EXISTS ") +
+                                                        c + " VARCHAR"));
+  }
   return refresh_users_columns();
 }
 
@@ -899,6 +915,11 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
       K::kVarchar, K::kJson, K::kJson, K::kJson};
   std::vector<const char*> columns = kColumns;
   std::vector<ColumnKind> kinds = kKinds;
+  const size_t first_enrichment = columns.size();
+  for (const char* c : kEnrichmentColumns) {
+    columns.push_back(c);
+    kinds.push_back(ColumnKind::kVarchar);
+  }
   const size_t first_typed = columns.size();
   for (const FilledColumn& c : event_columns_) {
     columns.push_back(c.column.c_str());
@@ -940,6 +961,14 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
       w.set_json(19, json(e.properties_json));
       w.set_json(20, json(e.traits_json));
       w.set_json(21, json(e.context_json));
+      {
+        size_t c = first_enrichment;
+        for (const std::string* v :
+             {&e.browser, &e.browser_version, &e.os_family, &e.os_version, &e.device_family,
+              &e.device_brand, &e.device_model, &e.country, &e.region, &e.city}) {
+          w.set_string(c++, *v, true);
+        }
+      }
       if (!event_columns_.empty()) {
         std::fill(filled.begin(), filled.end(), 0);
         if (e.type == event::EventType::kTrack) {

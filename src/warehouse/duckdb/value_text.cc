@@ -6,6 +6,8 @@
 
 #include <simdjson.h>
 
+#include "common/json_string.h"
+
 namespace basalt::warehouse::duck {
 
 namespace {
@@ -91,25 +93,8 @@ bool is_valid_json(std::string_view s) {
 }
 
 std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  std::string out;
+  append_json_string(s, out);
   return out;
 }
 

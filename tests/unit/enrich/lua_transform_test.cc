@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -488,6 +490,55 @@ TEST(TransformSetTest, ReloadSwitchesEveryThreadAndKeepsTheOldOnError) {
   const Status bad = (*loaded)->reload();
   EXPECT_NE(bad.message().find("transforms/app.lua:1:"), std::string::npos) << bad.message();
   EXPECT_EQ(set.apply("app", "{}")->at(0), R"({"v":2})");
+  fs::remove_all(dir.parent_path());
+}
+
+TEST(TransformSetTest, StatesOfAReplacedSetAreFreed) {
+  const fs::path dir = temp_dir("replace");
+  write(dir / "app.lua", "function transform(e) return e end");
+  write(dir / "web.lua", "function transform(e) return e end");
+  // One long-lived worker thread, like an I/O thread, and sets replaced under it.
+  std::unique_ptr<TransformSet> current = std::move(TransformSet::load_dir(dir.string())).value();
+  std::vector<size_t> states;  // held by the worker after each round
+  std::mutex mu;
+  std::condition_variable cv;
+  const TransformSet* job = nullptr;
+  bool done = false;
+  bool stop = false;
+  std::thread worker([&] {
+    std::unique_lock lock(mu);
+    while (true) {
+      cv.wait(lock, [&] { return job != nullptr || stop; });
+      if (stop) return;
+      EXPECT_TRUE(job->apply("app", "{}").is_ok());
+      EXPECT_TRUE(job->apply("web", "{}").is_ok());
+      states.push_back(TransformSet::states_on_this_thread());
+      job = nullptr;
+      done = true;
+      cv.notify_all();
+    }
+  });
+  auto run = [&](const TransformSet& set) {
+    std::unique_lock lock(mu);
+    job = &set;
+    done = false;
+    cv.notify_all();
+    cv.wait(lock, [&] { return done; });
+  };
+  run(*current);
+  for (int i = 0; i < 5; ++i) {
+    auto next = std::move(TransformSet::load_dir(dir.string())).value();
+    current = std::move(next);  // the old set is destroyed here, on this thread
+    run(*current);
+  }
+  {
+    std::lock_guard lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  worker.join();
+  // Two states (app, web) each time: the replaced sets' states did not pile up.
+  EXPECT_EQ(states, (std::vector<size_t>{2, 2, 2, 2, 2, 2}));
   fs::remove_all(dir.parent_path());
 }
 

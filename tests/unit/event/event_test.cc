@@ -61,6 +61,16 @@ Event with_typed_values() {
   e.typed.push_back({"tags", ValueType::kStringList, 0, 0, "", {"a", "", "ü"}});
   e.typed.push_back({"extra", ValueType::kJson, 0, 0, R"({"x":[1,2]})", {}});
   e.typed.push_back({"channel", ValueType::kNull, 0, 0, "", {}});
+  e.browser = "Chrome";
+  e.browser_version = "120.0.6099";
+  e.os_family = "Android";
+  e.os_version = "14";
+  e.device_family = "Pixel 8";
+  e.device_brand = "Google";
+  e.device_model = "Pixel 8";
+  e.country = "FR";
+  e.region = "Île-de-France";
+  e.city = "Paris";
   return e;
 }
 
@@ -80,17 +90,23 @@ TEST(EventRecordTest, UnknownTypedValueTypeIsDataLoss) {
   e.typed.push_back({"x", ValueType::kNull, 0, 0, "", {}});
   std::string rec;
   encode(e, rec);
-  rec.back() = 99;  // the last byte is the value's type
+  rec[rec.size() - 11] = 99;  // the value's type, before the ten empty enrichment strings
   auto back = decode_event(rec);
   ASSERT_FALSE(back.is_ok());
   EXPECT_NE(back.status().message().find("unknown type 99"), std::string::npos);
 }
 
-// A version 1 record, as the previous release wrote it: no typed values, no quarantine id.
-TEST(EventRecordTest, ReadsVersionOneRecords) {
+// Version 1 and 2 records, as earlier releases wrote them: no typed values and no quarantine
+// id (1), no enrichment fields (1, 2).
+TEST(EventRecordTest, ReadsVersionOneAndTwoRecords) {
   std::string rec;
   encode(sample(), rec);
-  ASSERT_EQ(rec.back(), '\0');  // an empty list of typed values
+  ASSERT_EQ(rec.substr(rec.size() - 11), std::string(11, '\0'));  // no typed values, no enrichment
+  rec.resize(rec.size() - 10);
+  rec[1] = 2;
+  auto v2 = decode_event(rec);
+  ASSERT_TRUE(v2.is_ok()) << v2.status().to_string();
+  EXPECT_EQ(*v2, sample());
   rec.pop_back();
   rec[1] = 1;
   auto back = decode_event(rec);

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "semantic/metric_expr.h"
 
@@ -90,6 +91,92 @@ TEST(MetricExpr, RendersDivisionsSafely) {
   EXPECT_FALSE(parse_metric_expr("(a"));
   EXPECT_FALSE(parse_metric_expr("a' OR 1=1"));
   EXPECT_FALSE(parse_metric_expr(""));
+}
+
+}  // namespace
+}  // namespace basalt::semantic
+
+#include "semantic/data_api.h"
+
+namespace basalt::semantic {
+namespace {
+
+TEST(DataApiSet, TheDemoApisLoadAndBind) {
+  auto models = ModelSet::load(BASALT_SOURCE_DIR "/examples/demo");
+  auto apis = DataApiSet::load(BASALT_SOURCE_DIR "/examples/demo", models.models);
+  EXPECT_TRUE(apis.errors.empty()) << ::testing::PrintToString(apis.errors);
+  const DataApi* top = apis.apis.find("top_payers");
+  ASSERT_NE(top, nullptr);
+  auto args = bind_arguments(*top, {{"start", "2026-11-01"}, {"end", "2026-11-02"}});
+  ASSERT_TRUE(args) << args.status().message();
+  EXPECT_EQ(args->at("limit"), 20) << "the default applies";
+  auto st = instantiate_sql(*top, *args, [](size_t i) { return "$" + std::to_string(i + 1); });
+  ASSERT_TRUE(st);
+  EXPECT_NE(st->sql.find("CAST($1 AS DATE)"), std::string::npos) << st->sql;
+  EXPECT_NE(st->sql.find("LIMIT $3"), std::string::npos) << st->sql;
+  ASSERT_EQ(st->params.size(), 3u);
+  EXPECT_EQ(std::get<std::string>(st->params[0]), "2026-11-01");
+
+  const DataApi* rev = apis.apis.find("revenue_by_channel");
+  ASSERT_NE(rev, nullptr);
+  auto no_channel = bind_arguments(*rev, {{"start", "2026-11-01"}, {"end", "2026-11-02"}});
+  ASSERT_TRUE(no_channel);
+  auto q = instantiate_query(*rev, *no_channel);
+  ASSERT_TRUE(q) << q.status().message();
+  EXPECT_TRUE(q->filters.empty()) << "a filter on an absent parameter is dropped";
+  auto bad = bind_arguments(
+      *rev, {{"start", "2026-11-01"}, {"end", "2026-11-02"}, {"channel", "x' OR 1=1"}});
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.status().message(), HasSubstr("must be one of organic"));
+}
+
+TEST(DataApiSet, ErrorsNameFileAndLine) {
+  auto models = ModelSet::load(BASALT_SOURCE_DIR "/examples/demo");
+  auto apis = DataApiSet::parse("apis/bad.yaml", R"(api: a
+params:
+  - {name: x, type: float}
+query: {model: events, metrics: [nope]}
+---
+api: b
+sql: "SELECT {{missing}}"
+)",
+                                models.models);
+  EXPECT_THAT(apis.errors,
+              Contains(HasSubstr("apis/bad.yaml:3: parameter 'x': unknown type 'float'")));
+  EXPECT_THAT(apis.errors, Contains(HasSubstr("apis/bad.yaml:7: sql names {{missing}}")));
+}
+
+}  // namespace
+}  // namespace basalt::semantic
+
+#include <filesystem>
+#include <fstream>
+
+#include "semantic/project_semantics.h"
+
+namespace basalt::semantic {
+namespace {
+
+TEST(ValidateSemantics, ChecksModelSqlAgainstThePlansColumns) {
+  const std::filesystem::path demo = BASALT_SOURCE_DIR "/examples/demo";
+  auto plan = schema::load_tracking_plan(demo, {"game-client"});
+  ASSERT_TRUE(plan) << plan.status().message();
+  auto ok = validate_semantics(demo, &*plan);
+  EXPECT_TRUE(ok.errors.empty()) << ::testing::PrintToString(ok.errors);
+
+  auto dir =
+      std::filesystem::temp_directory_path() / ("semantic_validate_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "models");
+  std::ofstream(dir / "models" / "m.yaml")
+      << "model: e\ntable: events\ntime: timestamp\n"
+         "dimensions:\n  - {name: amount, column: p_amount}\n"
+         "  - {name: nope, column: p_nope}\n"
+         "measures:\n  - {name: bad, agg: sum, sql: \"p_amount +\"}\n";
+  auto bad = validate_semantics(dir, &*plan);
+  std::filesystem::remove_all(dir);
+  EXPECT_THAT(bad.errors, Contains(HasSubstr("models/m.yaml:6: dimension 'nope': Binder Error")));
+  EXPECT_THAT(bad.errors, Contains(HasSubstr("models/m.yaml:8: measure 'bad'")));
+  EXPECT_EQ(bad.errors.size(), 2u) << ::testing::PrintToString(bad.errors);
 }
 
 }  // namespace

@@ -36,12 +36,15 @@ bool wait_for_spare(const Wal& wal) {
   return false;
 }
 
-// Appends calls of `per_call` 500-byte records until `segments` segments exist, waiting for a
-// spare before each call so that every rotation can use one. Returns the records appended.
+// Appends calls of `per_call` 500-byte records until `segments` segments exist, waiting for the
+// spare once the active segment is a quarter full (when it is asked for), so that every
+// rotation can use one. Returns the records appended.
 Lsn fill_segments(Wal& wal, size_t segments, size_t per_call = 3) {
   Lsn next = wal.stats().durable_end;
   while (wal.stats().segments < segments) {
-    EXPECT_TRUE(wait_for_spare(wal));
+    if (wal.stats().active_segment_bytes >= kSegmentBytes / 4) {
+      EXPECT_TRUE(wait_for_spare(wal));
+    }
     std::vector<std::string> call;
     for (size_t i = 0; i < per_call; ++i) call.push_back(payload(next + i, 500));
     auto lsn = wal.append_sync(call);
@@ -69,6 +72,20 @@ TEST(WalPreallocate, RotationsUseZeroFilledSegments) {
   auto records = read_all(*wal);
   ASSERT_EQ(records.size(), end);
   for (Lsn i = 0; i < end; ++i) EXPECT_EQ(records[i].data, payload(i, 500));
+}
+
+TEST(WalPreallocate, NoSpareBeforeTheActiveSegmentIsAQuarterFull) {
+  TempDir dir;
+  auto wal = testing::open_or_die(preallocating(dir.path()));
+  ASSERT_TRUE(wal->append_sync({payload(0, 500)}).is_ok());
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(wal->stats().spare_ready);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "next-segment.tmp"));
+  while (wal->stats().active_segment_bytes < kSegmentBytes / 4) {
+    ASSERT_TRUE(wal->append_sync({payload(1, 500)}).is_ok());
+  }
+  EXPECT_TRUE(wait_for_spare(*wal));
+  EXPECT_EQ(std::filesystem::file_size(dir.path() / "next-segment.tmp"), kSegmentBytes);
 }
 
 TEST(WalPreallocate, RecoveryTakesZeroTailsAsFreeSpace) {
@@ -137,6 +154,9 @@ TEST(WalPreallocate, RotationWithoutSpareCreatesTheSegment) {
     auto lsn = wal->append_sync({payload(next, 500), payload(next + 1, 500)});
     ASSERT_TRUE(lsn.is_ok()) << lsn.status().to_string();
     next += 2;
+  }
+  for (int i = 0; i < 2000 && wal->stats().preallocation_failures == 0; ++i) {
+    std::this_thread::sleep_for(5ms);
   }
   WalStats s = wal->stats();
   EXPECT_EQ(s.preallocated_rotations, 0u);

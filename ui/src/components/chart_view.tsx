@@ -31,7 +31,12 @@ export function ChartView({
   title: string;
 }) {
   const rows = useMemo(() => rowsAsArrays(result), [result]);
-  const option = useMemo(() => chartOption(type, result, dimensions, metrics, grain), [type, result, dimensions, metrics, grain]);
+  // With a comparison, its columns ("revenue_compare") are drawn beside the metrics.
+  const drawn = useMemo(
+    () => [...metrics, ...metrics.map((m) => result.columns[compareColumn(result.columns, m)]?.name).filter((n): n is string => !!n)],
+    [metrics, result],
+  );
+  const option = useMemo(() => chartOption(type, result, dimensions, drawn, grain), [type, result, dimensions, drawn, grain]);
   if (rows.length === 0) return <Empty>The query returned no rows for this range and these filters.</Empty>;
   if (type === 'table') return <DataTable columns={result.columns} rows={rows} additive={additive} height={height} label={title} />;
   if (type === 'number') {

@@ -33,6 +33,20 @@ describe('chartOption', () => {
       { name: 'organic', value: 4 },
     ]);
   });
+  it('draws a comparison dashed and unstacked beside its metric', () => {
+    const c = {
+      columns: [{ name: 'time', kind: 'time' }, { name: 'dau', kind: 'metric' }, { name: 'dau_compare', kind: 'compare' }, { name: 'dau_change', kind: 'change' }],
+      rows: [
+        ['2026-10-01', 10, 8, 0.25],
+        ['2026-10-02', 12, 12, 0],
+      ],
+    };
+    const o = chartOption('area', c, [], ['dau', 'dau_compare'], 'day') as { series: { name: string; data: unknown[]; stack?: string; lineStyle?: unknown }[] };
+    expect(o.series.map((s) => [s.name, s.data, s.stack, s.lineStyle])).toEqual([
+      ['dau', [10, 12], 'total', undefined],
+      ['dau_compare', [8, 12], undefined, { type: 'dashed' }],
+    ]);
+  });
   it('tables and numbers have no chart option', () => {
     expect(chartOption('table', r, ['channel'], ['revenue'], 'day')).toBeNull();
   });

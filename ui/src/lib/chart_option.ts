@@ -31,6 +31,8 @@ export function cartesianOption(p: Pivot, type: 'line' | 'bar' | 'bar_stacked' |
       ...(type === 'bar_stacked' || type === 'area' ? { stack: 'total' } : {}),
       ...(type === 'area' ? { areaStyle: {} } : {}),
       ...(type === 'line' || type === 'area' ? { showSymbol: p.categories.length <= 40 } : {}),
+      // A comparison period's series: dashed and lighter, beside the current one.
+      ...(/_compare$/.test(s.metric) ? { lineStyle: { type: 'dashed' }, itemStyle: { opacity: 0.55 }, areaStyle: undefined, stack: undefined } : {}),
       emphasis: { focus: 'series' },
     })),
   };

@@ -32,7 +32,7 @@ describe('toQuery', () => {
   });
 
   it('leaves out grain, compare and an order on a field not in the query', () => {
-    const q = toQuery(design({ metrics: ['revenue'], order: { field: 'dau', desc: false } }));
+    const q = toQuery(design({ metrics: ['revenue'], grain: 'none', order: { field: 'dau', desc: false } }));
     expect(q).toEqual({ model: 'events', metrics: ['revenue'], dimensions: [], time: { range: 'last_14_days' }, limit: 1000 });
   });
 
@@ -79,6 +79,21 @@ describe('toQuery', () => {
       periods: 8,
       time: { range: 'last_14_days' },
     });
+  });
+});
+
+describe('the default design', () => {
+  it('answers "revenue by channel, last 14 days" by day, as a stacked bar', async () => {
+    const { suggestChart } = await import('./suggest');
+    const d = design({ metrics: ['revenue'], dimensions: ['channel'] });
+    expect(toQuery(d)).toEqual({
+      model: 'events',
+      metrics: ['revenue'],
+      dimensions: ['channel'],
+      time: { range: 'last_14_days', grain: 'day' },
+      limit: 1000,
+    });
+    expect(suggestChart(d)).toBe('bar_stacked');
   });
 });
 

@@ -82,7 +82,7 @@ export function emptyDesign(model = ''): Design {
     dimensions: [],
     filters: [],
     range: 'last_14_days',
-    grain: 'none',
+    grain: 'day', // a metric over the last 14 days, by day: what most questions start from
     compare: 'none',
     order: null,
     limit: 1000,

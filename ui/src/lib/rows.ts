@@ -22,7 +22,8 @@ export function timeColumn(columns: Column[], dimensions: string[], metrics: str
   if (grain === 'none') return -1;
   const byKind = columns.findIndex((c) => c.kind === 'time');
   if (byKind >= 0) return byKind;
-  const isMetricLike = (n: string) => metrics.some((m) => n === m || n.startsWith(`${m}_`) || n.startsWith(`${m}:`));
+  const isMetricLike = (n: string) =>
+    metrics.some((m) => n === m || n.startsWith(`${m}_`) || n.startsWith(`${m}:`)) || /_(compare|change)$/.test(n);
   const idx = columns.findIndex((c) => !dimensions.includes(c.name) && !isMetricLike(c.name));
   return idx;
 }

@@ -93,7 +93,7 @@ export function ExplorePage() {
   useEffect(() => {
     if (state || !models.data || models.data.length === 0 || chartId) return;
     const first = models.data[0];
-    if (first) setState({ design: emptyDesign(first.name), chart: 'number', chartChosen: false });
+    if (first) setState({ design: emptyDesign(first.name), chart: suggestChart(emptyDesign(first.name)), chartChosen: false });
   }, [models.data, state, chartId]);
 
   // Keep the URL in step: a design is shareable by its address.
@@ -195,7 +195,7 @@ function Explorer({
         <FieldList
           models={models}
           model={model}
-          onModel={(name) => setState({ design: emptyDesign(name), chart: 'number', chartChosen: false })}
+          onModel={(name) => setState({ design: emptyDesign(name), chart: suggestChart(emptyDesign(name)), chartChosen: false })}
           onAdd={(d) => drop(d.kind === 'metric' ? 'metrics' : 'dimensions', d)}
         />
         <div>
@@ -252,7 +252,7 @@ function Explorer({
           />
         </div>
       </section>
-      <DragOverlay>{dragging ? <div className="field dragging">{dragging.name}</div> : null}</DragOverlay>
+      <DragOverlay dropAnimation={null}>{dragging ? <div className="field dragging">{dragging.name}</div> : null}</DragOverlay>
     </DndContext>
   );
 }

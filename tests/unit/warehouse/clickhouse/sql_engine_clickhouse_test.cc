@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "domino/task_types/sql_engine.h"
 #include "support/clickhouse_server.h"
 #include "warehouse/warehouse.h"
@@ -18,6 +20,7 @@ TEST(SqlEngineOnClickHouse, RunsOnAClickHouseUrlAndOnAClickHouseWarehouse) {
   EXPECT_FALSE(check_sql_engine("clickhouse:").is_ok());
   EXPECT_FALSE(check_sql_engine("clickhouse:ftp://x").is_ok());
 
+  const std::atomic<bool> kNotCancelled{false};
   auto options = warehouse::clickhouse_options_from_url(url);
   ASSERT_TRUE(options.is_ok()) << options.status().to_string();
   EXPECT_EQ(options->url, server.url());
@@ -26,20 +29,20 @@ TEST(SqlEngineOnClickHouse, RunsOnAClickHouseUrlAndOnAClickHouseWarehouse) {
   ASSERT_TRUE(w.is_ok()) << w.status().to_string();
   ASSERT_TRUE((*w)->ensure_schema().is_ok());
 
-  auto created =
-      run_sql("clickhouse:" + url,
-              "CREATE TABLE daily (d Date, n UInt64) ENGINE = MergeTree ORDER BY d", nullptr, ".");
+  auto created = run_sql("clickhouse:" + url,
+                         "CREATE TABLE daily (d Date, n UInt64) ENGINE = MergeTree ORDER BY d",
+                         nullptr, ".", kNotCancelled);
   ASSERT_TRUE(created.is_ok()) << created.status().to_string();
-  auto inserted =
-      run_sql("warehouse", "INSERT INTO daily SELECT toDate('2026-01-01'), 42", w->get(), ".");
+  auto inserted = run_sql("warehouse", "INSERT INTO daily SELECT toDate('2026-01-01'), 42",
+                          w->get(), ".", kNotCancelled);
   ASSERT_TRUE(inserted.is_ok()) << inserted.status().to_string();
-  auto read = run_sql("clickhouse:" + url, "SELECT sum(n) FROM daily", nullptr, ".");
+  auto read = run_sql("clickhouse:" + url, "SELECT sum(n) FROM daily", nullptr, ".", kNotCancelled);
   ASSERT_TRUE(read.is_ok()) << read.status().to_string();
   EXPECT_EQ(read->first_value, "42");
-  auto again = run_sql("warehouse", "SELECT count() FROM daily", w->get(), ".");
+  auto again = run_sql("warehouse", "SELECT count() FROM daily", w->get(), ".", kNotCancelled);
   ASSERT_TRUE(again.is_ok());
   EXPECT_EQ(again->first_value, "1");
-  auto bad = run_sql("clickhouse:" + url, "SELECT nope FROM daily", nullptr, ".");
+  auto bad = run_sql("clickhouse:" + url, "SELECT nope FROM daily", nullptr, ".", kNotCancelled);
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
 

@@ -1,0 +1,25 @@
+#pragma once
+// `basalt validate` for the semantic layer: loads models/ and apis/ and checks every
+// dimension, measure and data-API statement against the warehouse schema the project would
+// have (the base tables plus the tracking plan's typed p_/a_ columns, in an empty in-memory
+// DuckDB), returning `file:line: message` errors. Tables no plan creates (e.g. built by Domino
+// tasks) cannot be checked this way and are reported as notes.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "schema/tracking_plan.h"
+
+namespace basalt::semantic {
+
+struct SemanticReport {
+  std::vector<std::string> errors;  // "file:line: message"
+  std::vector<std::string> notes;   // what was checked
+};
+
+// `plan` may be null: then only the files themselves are checked.
+SemanticReport validate_semantics(const std::filesystem::path& project_dir,
+                                  const schema::TrackingPlan* plan);
+
+}  // namespace basalt::semantic
