@@ -36,7 +36,13 @@ export function exploreTests({ basalt, signIn }) {
         // The defaults are the last 14 days by day, and the picker suggests the stacked bar.
         if ((await page.getByLabel('Time range', { exact: true }).inputValue()) !== 'last_14_days') fail('the default range is not the last 14 days');
         const stacked = page.getByRole('button', { name: /^Bar \(stacked\)/ });
-        if ((await stacked.getAttribute('aria-pressed')) !== 'true') fail('the stacked bar is not the chosen chart');
+        // The suggestion follows the drop once React has rendered it: wait for it, on a loaded
+        // machine that takes a moment.
+        try {
+          await page.locator('button[aria-pressed="true"]', { hasText: /^Bar \(stacked\)/ }).waitFor({ timeout: 10000 });
+        } catch {
+          fail('the stacked bar is not the chosen chart');
+        }
         const chart = page.getByTestId('result').locator('.echart');
         const option = await eventually('the stacked bar', async () => {
           const o = chartOption(await chart.getAttribute('data-option'));
