@@ -39,7 +39,7 @@ struct WalConfig {
   uint64_t segment_bytes = 64ull << 20;
   std::chrono::microseconds group_commit_delay{0};
   bool sync = true;
-  bool preallocate = true;  // zero-fill the next segment in the background (see WalOptions)
+  bool preallocate = false;  // zero-fill the next segment in the background (see WalOptions)
   uint64_t disk_budget_bytes = 0;  // disk_budget: 0 is none (see wal::WalOptions)
 };
 

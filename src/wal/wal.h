@@ -36,8 +36,10 @@ struct WalOptions {
   // Keep the next segment ready: a background thread writes it full of zeros and syncs it
   // before it is needed, so appends overwrite blocks already allocated and each group's
   // fdatasync writes only its own data, with no file-system journal commit that would wait
-  // for other files' writes (the warehouse's) on the same disk.
-  bool preallocate = true;
+  // for other files' writes (the warehouse's) on the same disk. Off by default: beside the
+  // warehouse's bursts the zero-filling's own writes cost more tail latency than the journal
+  // commits it saves (bench/wal_sync_latency, figures in bench/README.md).
+  bool preallocate = false;
   // Disk budget of the segments (0: none). While the segments on disk hold more than this,
   // append refuses new records with kResourceExhausted (the ingest API answers 503 with
   // Retry-After), until consumers commit past old segments so they can be deleted.
