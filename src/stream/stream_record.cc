@@ -1,68 +1,30 @@
 #include "stream/stream_record.h"
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "common/json_string.h"
 
 namespace basalt::stream {
 
 namespace {
 
-void append_string(std::string_view s, std::string& out) {
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 void member(std::string_view name, std::string_view value, std::string& out) {
   out.push_back(',');
-  append_string(name, out);
+  append_json_string(name, out);
   out.push_back(':');
-  append_string(value, out);
+  append_json_string(value, out);
 }
 
 void member_int(std::string_view name, int64_t value, std::string& out) {
   out.push_back(',');
-  append_string(name, out);
+  append_json_string(name, out);
   out.push_back(':');
   out += std::to_string(value);
 }
 
 void member_raw(std::string_view name, std::string_view json, std::string& out) {
   out.push_back(',');
-  append_string(name, out);
+  append_json_string(name, out);
   out.push_back(':');
   out += json.empty() ? std::string_view("{}") : json;
 }
