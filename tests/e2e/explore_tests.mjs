@@ -3,16 +3,29 @@
 
 import { eventually, fail } from './harness.mjs';
 
-// Drags with the mouse, in small steps, as a person does (dnd-kit listens to pointer moves).
+// Drags with the mouse, in small steps, as a person does (dnd-kit listens to pointer moves),
+// then waits for the field to show in the drop zone. On a slow machine (a sanitizer build, a
+// loaded CI) a drop made while the page re-renders after the previous one can be missed: the
+// drag is then made again, as a person would, up to three times.
 async function drag(page, source, target) {
-  const a = await source.boundingBox();
-  const b = await target.boundingBox();
-  if (!a || !b) fail('drag: source or target is not visible');
-  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(a.x + a.width / 2 + 8, a.y + a.height / 2 + 8, { steps: 4 });
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
-  await page.mouse.up();
+  const testId = await source.getAttribute('data-testid');
+  const name = testId ? testId.replace(/^field-(metric|dimension)-/, '') : '';
+  for (let attempt = 0; attempt < 3; ++attempt) {
+    const a = await source.boundingBox();
+    const b = await target.boundingBox();
+    if (!a || !b) fail('drag: source or target is not visible');
+    await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(a.x + a.width / 2 + 8, a.y + a.height / 2 + 8, { steps: 4 });
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
+    await page.mouse.up();
+    if (!name) return;
+    for (let i = 0; i < 30; ++i) {
+      if ((await target.innerText()).includes(name)) return;
+      await page.waitForTimeout(100);
+    }
+  }
+  fail(`drag: ${name} did not land in the drop zone after three drags`);
 }
 
 function chartOption(text) {
