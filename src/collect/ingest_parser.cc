@@ -11,6 +11,7 @@
 #include "enrich/lua_transform.h"
 #include "enrich/user_agent.h"
 #include "http/request.h"
+#include "schema/value_type.h"
 
 namespace basalt::collect {
 
@@ -246,32 +247,10 @@ element empty_object() {
   return doc;
 }
 
-event::ValueType value_type_of(schema::PropertyType t) {
-  using P = schema::PropertyType;
-  using V = event::ValueType;
-  switch (t) {
-    case P::kString:
-      return V::kString;
-    case P::kInt:
-      return V::kInt;
-    case P::kFloat:
-      return V::kFloat;
-    case P::kBool:
-      return V::kBool;
-    case P::kTimestamp:
-      return V::kTimestamp;
-    case P::kStringList:
-      return V::kStringList;
-    case P::kJson:
-      return V::kJson;
-  }
-  return V::kJson;
-}
-
 void add_typed(std::string_view name, const schema::TypedValue& v, event::Event& e) {
   event::TypedField& f = e.typed.emplace_back();
   f.name.assign(name);
-  f.type = value_type_of(v.type);
+  f.type = schema::value_type_of(v.type);
   switch (v.type) {
     case schema::PropertyType::kString:
       f.text.assign(v.text);

@@ -1,5 +1,6 @@
 #include "warehouse/warehouse.h"
 
+#include "schema/value_type.h"
 #include "warehouse/clickhouse/clickhouse_warehouse.h"
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
@@ -15,37 +16,12 @@ Result<std::vector<std::string>> Warehouse::apply_plan_columns(const PlanColumns
   return std::vector<std::string>{};
 }
 
-namespace {
-
-event::ValueType value_type_of(schema::PropertyType t) {
-  using P = schema::PropertyType;
-  using V = event::ValueType;
-  switch (t) {
-    case P::kString:
-      return V::kString;
-    case P::kInt:
-      return V::kInt;
-    case P::kFloat:
-      return V::kFloat;
-    case P::kBool:
-      return V::kBool;
-    case P::kTimestamp:
-      return V::kTimestamp;
-    case P::kStringList:
-      return V::kStringList;
-    case P::kJson:
-      return V::kJson;
-  }
-  return V::kJson;
-}
-
-}  // namespace
-
 PlanColumns plan_columns(const schema::TrackingPlan& plan) {
   PlanColumns out;
-  for (const auto& p : plan.properties) out.properties.push_back({p.name, value_type_of(p.type)});
+  for (const auto& p : plan.properties)
+    out.properties.push_back({p.name, schema::value_type_of(p.type)});
   for (const auto& a : plan.attributes)
-    out.attributes.push_back({a.name, value_type_of(a.type), a.merge});
+    out.attributes.push_back({a.name, schema::value_type_of(a.type), a.merge});
   return out;
 }
 
