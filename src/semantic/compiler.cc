@@ -298,7 +298,8 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     std::vector<std::string> select;
     if (grain) {
       std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
-      select.push_back(d.format_period(*grain, d.truncate(*grain, lt)) + " AS " + d.quote("time"));
+      // The period start; formatted as text after aggregating, once per group, not per row.
+      select.push_back(d.truncate(*grain, lt) + " AS " + d.quote("time"));
     }
     for (size_t i = 0; i < dim_sql.size(); ++i)
       select.push_back(dim_sql[i] + " AS " + d.quote(q.dimensions[i]));
@@ -363,7 +364,9 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
 
   std::vector<std::string> select;
   for (const auto& k : keys) {
-    select.push_back("c." + d.quote(k));
+    select.push_back(k == "time" && grain
+                         ? d.format_period(*grain, "c." + d.quote(k)) + " AS " + d.quote(k)
+                         : "c." + d.quote(k));
     ColumnMeta cm{k, k == "time" ? "time" : "dimension", "", description_of(m, k)};
     out.columns.push_back(cm);
   }
@@ -475,46 +478,72 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   out.range = *r;
   Builder b(q, models, m, ctx);
   const Dialect& d = b.d();
-  std::string sql = "WITH ";
-  for (size_t k = 0; k < q.steps.size(); ++k) {
-    b.clear_snippets();
-    std::vector<std::string> select = {b.user_col() + " AS u", b.time_col() + " AS t"};
-    if (k == 0 && !q.breakdown.empty()) {
-      auto bd = b.dimension_sql(q.breakdown);
-      if (!bd) return bd.status();
-      select.push_back(*bd + " AS b");
-    }
-    auto sc = step_conditions(b, q.steps[k]);
-    if (!sc) return sc.status();
-    // Common filters again for this step (their parameters are bound per use).
-    auto cc = b.dimension_conditions(q.filters);
-    if (!cc) return cc.status();
-    std::vector<std::string> conds;
-    LocalRange er = *r;
-    if (k > 0)
-      er.end += q.window_seconds;  // later steps may land after the range, within the window
-    conds.push_back(b.range_condition(er));
-    conds.push_back(b.user_col() + " IS NOT NULL");
-    conds.insert(conds.end(), sc->begin(), sc->end());
-    conds.insert(conds.end(), cc->begin(), cc->end());
-    std::string from = b.from();
-    sql += fmt::format("e{} AS (SELECT {} {}{}), ", k + 1, join_names(select), from, where(conds));
-  }
+  const size_t n = q.steps.size();
   bool bd = !q.breakdown.empty();
   out.breakdown = bd;
-  sql += fmt::format("s1 AS (SELECT u, min(t) AS t1{} FROM e1 GROUP BY u)",
-                     bd ? ", " + d.value_at_min("b", "t") + " AS b" : "");
-  for (size_t k = 2; k <= q.steps.size(); ++k) {
-    std::vector<std::string> carried = {"s.u"};
-    if (bd) carried.push_back("s.b");
-    for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("s.t{}", j));
-    sql += fmt::format(
-        ", s{k} AS (SELECT {carried}, min(e.t) AS t{k} FROM s{p} AS s LEFT JOIN e{k} AS e ON e.u = "
-        "s.u AND s.t{p} IS NOT NULL AND e.t > s.t{p} AND e.t <= {deadline} GROUP BY {carried})",
-        fmt::arg("k", k), fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
-        fmt::arg("deadline", d.add_seconds("s.t1", q.window_seconds)));
+
+  // One pass over the rows of any step, in [start, end + window): a later step can land after
+  // the range, within the window of a first step inside it (its deadline implies this bound).
+  // m<k> says whether a row is an event of step k; a first step must be inside the range.
+  std::vector<std::string> select = {b.user_col() + " AS u", b.time_col() + " AS t"};
+  if (bd) {
+    auto bsql = b.dimension_sql(q.breakdown);
+    if (!bsql) return bsql.status();
+    select.push_back(*bsql + " AS b");
   }
-  std::vector<std::string> select;
+  std::string range_end = b.instant(r->end);
+  std::vector<std::string> any_step;  // a row is read when it is some step's event
+  bool every_row = false;
+  for (size_t k = 0; k < n; ++k) {
+    auto sc = step_conditions(b, q.steps[k]);
+    if (!sc) return sc.status();
+    std::vector<std::string> mc = *sc;
+    if (mc.empty()) every_row = true;
+    if (k == 0) mc.push_back(b.time_col() + " < " + range_end);
+    select.push_back(fmt::format(
+        "({}) AS m{}", mc.empty() ? "TRUE" : fmt::format("{}", fmt::join(mc, " AND ")), k + 1));
+    if (!sc->empty()) {
+      auto again = step_conditions(b, q.steps[k]);  // the row filter binds its own parameters
+      if (!again) return again.status();
+      any_step.push_back("(" + fmt::format("{}", fmt::join(*again, " AND ")) + ")");
+    }
+  }
+  LocalRange er = *r;
+  er.end += q.window_seconds;
+  std::vector<std::string> conds = {b.range_condition(er), b.user_col() + " IS NOT NULL"};
+  auto cc = b.dimension_conditions(q.filters);
+  if (!cc) return cc.status();
+  conds.insert(conds.end(), cc->begin(), cc->end());
+  if (!every_row) conds.push_back("(" + fmt::format("{}", fmt::join(any_step, " OR ")) + ")");
+  std::string from = b.from();
+  std::string sql =
+      fmt::format("WITH e AS (SELECT {} {}{}), ", join_names(select), from, where(conds));
+
+  // Per user: the first step's earliest time (and the breakdown value there), and the times of
+  // each later step's events. Then step k is the earliest of its events after step k-1 and
+  // within the window of step 1 (the greedy chain: each step as early as it can be).
+  std::vector<std::string> per_user = {"u",
+                                       d.aggregate(Aggregation::kMin, "t", "m1", 0) + " AS t1"};
+  if (bd)
+    per_user.push_back(d.value_at_min("CASE WHEN m1 THEN b END", "CASE WHEN m1 THEN t END") +
+                       " AS b");
+  for (size_t k = 2; k <= n; ++k)
+    per_user.push_back(fmt::format("{} AS l{}", d.instant_list("t", fmt::format("m{}", k)), k));
+  sql += fmt::format("s1 AS (SELECT {} FROM e GROUP BY u)", join_names(per_user));
+  std::string deadline = d.add_seconds("t1", q.window_seconds);
+  for (size_t k = 2; k <= n; ++k) {
+    std::vector<std::string> carried;
+    if (bd) carried.push_back("b");
+    for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("t{}", j));
+    for (size_t j = k + 1; j <= n; ++j) carried.push_back(fmt::format("l{}", j));
+    sql += fmt::format(
+        ", s{k} AS (SELECT {carried}, {first} AS t{k} FROM s{p}{w})", fmt::arg("k", k),
+        fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
+        fmt::arg("first",
+                 d.first_in_list_after(fmt::format("l{}", k), fmt::format("t{}", k - 1), deadline)),
+        fmt::arg("w", k == 2 ? " WHERE t1 IS NOT NULL" : ""));
+  }
+  select.clear();
   if (bd) select.push_back("b");
   for (size_t k = 1; k <= q.steps.size(); ++k)
     select.push_back(fmt::format("count(t{}) AS step_{}", k, k));
