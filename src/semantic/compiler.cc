@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "semantic/metric_expr.h"
@@ -163,6 +164,17 @@ class Builder {
     }
     return s;
   }
+  // "FROM <table> AS <model>" alone, for a subquery that joins nothing.
+  std::string from_table_only() {
+    tables_.insert(m_.table);
+    return "FROM " + d_.quote(m_.table) + " AS " + d_.quote(m_.name);
+  }
+  // " LEFT JOIN <other table> AS <other> ON (<on>)" for the join `j` to `other`.
+  std::string join_clause(const Join& j, const Model& other) {
+    tables_.insert(other.table);
+    return " LEFT JOIN " + d_.quote(other.table) + " AS " + d_.quote(other.name) + " ON (" + j.on +
+           ")";
+  }
   void clear_snippets() { snippets_.clear(); }
   std::vector<std::string> tables() const { return {tables_.begin(), tables_.end()}; }
 
@@ -207,6 +219,98 @@ std::string description_of(const Model& m, const std::string& name) {
 }
 
 // ---- metrics ----
+
+// Eager aggregation: when the only joined columns a metrics query uses are plain columns of
+// one many_to_one (or one_to_one) joined model, reached by one equality of columns, the fact
+// rows are aggregated per join key first and the join then meets one row per key instead of
+// one per fact row. Valid only for measures that combine from per-key parts: count, sum, min,
+// max, and count_distinct of the join key itself (a key's part says whether it had a row).
+struct EagerJoin {
+  const Join* join = nullptr;
+  const Model* other = nullptr;
+  std::string key;                  // the fact model's column in the join condition
+  std::vector<bool> dim_joined;     // per query dimension: a column of the joined model
+  std::vector<bool> filter_joined;  // per query filter (dimension filters only)
+};
+
+bool names_join(const std::string& sql, const Model& m) {
+  return std::any_of(m.joins.begin(), m.joins.end(),
+                     [&](const Join& j) { return mentions(sql, j.model); });
+}
+
+// "<a>.<x>" exactly (spaces around allowed): the qualifier and column; empty when not.
+std::pair<std::string, std::string> qualified_column(const std::string& sql) {
+  size_t i = 0, n = sql.size();
+  auto word = [&]() {
+    size_t start = i;
+    while (i < n && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) ++i;
+    return sql.substr(start, i - start);
+  };
+  auto spaces = [&]() {
+    while (i < n && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  };
+  spaces();
+  std::string a = word();
+  if (a.empty() || i >= n || sql[i] != '.') return {};
+  ++i;
+  std::string x = word();
+  spaces();
+  if (x.empty() || i != n) return {};
+  return {a, x};
+}
+
+std::optional<EagerJoin> eager_join_plan(const Query& q, const ModelSet& models, const Model& m,
+                                         const std::vector<std::string>& measures) {
+  EagerJoin plan;
+  // Which join a dimension reads: nullptr for the fact model; sets `ok` false when it mixes.
+  auto joined_dim = [&](const std::string& name, bool& ok) -> bool {
+    const Dimension* dim = m.dimension(name);
+    if (!dim) return ok = false;
+    if (!dim->column.empty() || !names_join(dim->sql, m)) return false;
+    auto [qual, col] = qualified_column(dim->sql);
+    const Join* j = nullptr;
+    for (const auto& x : m.joins)
+      if (x.model == qual) j = &x;
+    if (!j || (plan.join && plan.join != j)) return ok = false;
+    plan.join = j;
+    return true;
+  };
+  bool ok = true;
+  for (const auto& n : q.dimensions) plan.dim_joined.push_back(joined_dim(n, ok));
+  for (const auto& f : q.filters)
+    plan.filter_joined.push_back(!f.on_metric && joined_dim(f.field, ok));
+  if (!ok || !plan.join || plan.join->relationship == Relationship::kOneToMany) return std::nullopt;
+  plan.other = models.find(plan.join->model);
+  if (!plan.other) return std::nullopt;
+  // The join condition: one equality of a fact column and a joined column.
+  const std::string& on = plan.join->on;
+  size_t eq = on.find('=');
+  if (eq == std::string::npos || on.find('=', eq + 1) != std::string::npos) return std::nullopt;
+  auto lhs = qualified_column(on.substr(0, eq)), rhs = qualified_column(on.substr(eq + 1));
+  if (lhs.first == plan.join->model) std::swap(lhs, rhs);
+  if (lhs.first != m.name || rhs.first != plan.join->model) return std::nullopt;
+  plan.key = lhs.second;
+  // The subquery names its columns by the key, the dimensions and "part_<measure>".
+  for (const auto& n : q.dimensions)
+    if (n == plan.key || n.rfind("part_", 0) == 0) return std::nullopt;
+  for (const auto& n : measures) {
+    const Measure* me = m.measure(n);
+    if (names_join(me->sql, m) || names_join(me->filter, m)) return std::nullopt;
+    switch (me->agg) {
+      case Aggregation::kCount:
+      case Aggregation::kSum:
+      case Aggregation::kMin:
+      case Aggregation::kMax:
+        break;
+      case Aggregation::kCountDistinct:
+        if (me->column != plan.key) return std::nullopt;
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  return plan;
+}
 
 Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, const Model& m,
                                       const CompileContext& ctx) {
@@ -293,8 +397,68 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
   if (grain) keys.push_back("time");
   for (const auto& n : q.dimensions) keys.push_back(n);
 
+  std::optional<EagerJoin> eager = eager_join_plan(q, models, m, measures);
+  // The eager form of an aggregation CTE: per join key first (pre), then joined and combined.
+  auto eager_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
+    const EagerJoin& e = *eager;
+    std::string pre = d.quote(m.name);  // the subquery keeps the model's name for the ON clause
+    std::vector<std::string> inner = {b.col(e.key) + " AS " + d.quote(e.key)}, inner_keys = {"1"};
+    std::vector<std::string> outer, outer_keys;
+    if (grain) {
+      std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
+      inner.push_back(d.truncate(*grain, lt) + " AS " + d.quote("time"));
+      outer.push_back(pre + "." + d.quote("time") + " AS " + d.quote("time"));
+    }
+    for (size_t i = 0; i < dim_sql.size(); ++i) {
+      const std::string& name = q.dimensions[i];
+      if (e.dim_joined[i]) {
+        outer.push_back(dim_sql[i] + " AS " + d.quote(name));
+      } else {
+        inner.push_back(dim_sql[i] + " AS " + d.quote(name));
+        outer.push_back(pre + "." + d.quote(name) + " AS " + d.quote(name));
+      }
+    }
+    for (size_t i = 2; i <= inner.size(); ++i) inner_keys.push_back(std::to_string(i));
+    for (size_t i = 1; i <= outer.size(); ++i) outer_keys.push_back(std::to_string(i));
+    for (const auto& n : measures) {
+      const Measure& me = *m.measure(n);
+      std::string part = pre + "." + d.quote("part_" + n);
+      std::string f = me.filter.empty() ? "" : "(" + me.filter + ")";
+      if (me.agg == Aggregation::kCountDistinct) {
+        // A key's part counts its rows that pass the measure's filter; the key counts once.
+        if (!f.empty())
+          inner.push_back(d.aggregate(Aggregation::kCount, "", f, 0) + " AS " +
+                          d.quote("part_" + n));
+        outer.push_back(d.aggregate(Aggregation::kCount, pre + "." + d.quote(e.key),
+                                    f.empty() ? "" : part + " > 0", 0) +
+                        " AS " + d.quote(n));
+        continue;
+      }
+      inner.push_back(b.measure_sql(me) + " AS " + d.quote("part_" + n));
+      outer.push_back((me.agg == Aggregation::kCount ? d.sum_of_counts(part)
+                                                     : d.aggregate(me.agg, part, "", 0)) +
+                      " AS " + d.quote(n));
+    }
+    std::vector<std::string> inner_conds, outer_conds;
+    if (q.time) inner_conds.push_back(b.range_condition(r));
+    for (size_t i = 0; i < q.filters.size(); ++i) {
+      const Filter& f = q.filters[i];
+      if (f.on_metric) continue;
+      auto c = b.dimension_conditions({f});
+      if (!c) return c.status();
+      (e.filter_joined[i] ? outer_conds : inner_conds).push_back(c->front());
+    }
+    std::string sql = "SELECT " + join_names(outer) + " FROM (SELECT " + join_names(inner) + " " +
+                      b.from_table_only() + where(inner_conds) + " GROUP BY " +
+                      join_names(inner_keys) + ") AS " + pre + b.join_clause(*e.join, *e.other) +
+                      where(outer_conds);
+    if (!keys.empty()) sql += " GROUP BY " + join_names(outer_keys);
+    return sql;
+  };
+
   // One aggregation CTE per period: keys and measures.
   auto aggregate_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
+    if (eager) return eager_cte(r, bucket_shift);
     std::vector<std::string> select;
     if (grain) {
       std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);

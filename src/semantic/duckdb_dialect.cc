@@ -125,6 +125,10 @@ std::string DuckDbDialect::value_at_min(const std::string& value, const std::str
   return fmt::format("arg_min({}, {})", value, order);
 }
 
+std::string DuckDbDialect::sum_of_counts(const std::string& partial) const {
+  return fmt::format("CAST(coalesce(sum({}), 0) AS BIGINT)", partial);
+}
+
 std::string DuckDbDialect::instant_list(const std::string& instant,
                                         const std::string& filter) const {
   return fmt::format("list({}) FILTER (WHERE {})", instant, filter);

@@ -112,6 +112,22 @@ TEST_F(Analyses, JoinsNeverMultiplyMeasures) {
   EXPECT_EQ(total, testing::scalar(w(), "SELECT count(*) FROM events"));
 }
 
+// Aggregated per user before the users join (eager aggregation): a filter on the joined
+// model, grouping by a column of the events, counts, sums and distinct users with a filter.
+TEST_F(Analyses, FilterOnTheJoinedModelMatchesHandWrittenSql) {
+  auto got = run(R"({"model":"events","metrics":["events","dau","payers","revenue"],
+    "dimensions":["os"],"filters":[{"dimension":"channel","op":"in","values":["organic","tiktok"]}],
+    "time":{"range":["2026-11-10","2026-11-20"]}})");
+  auto want = sql(R"(
+    SELECT e.os_name, count(*), count(DISTINCT e.user_id), count(DISTINCT e.user_id) FILTER (WHERE e.event = 'pay'),
+           sum(e.p_amount) FILTER (WHERE e.event = 'pay')
+    FROM events e LEFT JOIN users u ON u.user_id = e.user_id
+    WHERE e.timestamp >= TIMESTAMPTZ '2026-11-10 00:00:00+00' AND e.timestamp < TIMESTAMPTZ '2026-11-21 00:00:00+00'
+      AND u.a_channel IN ('organic', 'tiktok')
+    GROUP BY 1)");
+  expect_same(by_key(got, 1), by_key(want, 1));
+}
+
 TEST_F(Analyses, PreviousPeriodComparison) {
   auto got = run(R"({"model":"events","metrics":["revenue","dau"],"dimensions":["channel"],
     "time":{"range":["2026-11-17","2026-11-23"]},"compare":"previous_period"})");
