@@ -74,6 +74,8 @@ int run_load(const LoadOptions& o) {
   }
   ko.batch_events = config->loader.batch_events;
   ko.batch_interval = config->loader.batch_interval;
+  ko.dedup_window = config->loader.dedup_window;
+  ko.dedup_max_ids = config->loader.dedup_max_ids;
 
   sigset_t signals;
   sigemptyset(&signals);
