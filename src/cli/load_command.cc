@@ -16,6 +16,7 @@
 #include "common/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "schema/tracking_plan.h"
 #include "stream/kafka_loader.h"
 #include "stream/kafka_sink.h"
 #include "warehouse/warehouse.h"
@@ -73,6 +74,8 @@ int run_load(const LoadOptions& o) {
   }
   ko.batch_events = config->loader.batch_events;
   ko.batch_interval = config->loader.batch_interval;
+  ko.dedup_window = config->loader.dedup_window;
+  ko.dedup_max_ids = config->loader.dedup_max_ids;
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -91,6 +94,14 @@ int run_load(const LoadOptions& o) {
   auto warehouse = warehouse::make_warehouse(who);
   if (!warehouse) return fail(warehouse.status());
   if (Status s = (*warehouse)->ensure_schema(); !s.is_ok()) return fail(s);
+  // The tracking plan's typed columns, filled from the values the collectors validated.
+  std::vector<std::string> source_names;
+  for (const auto& source : config->sources) source_names.push_back(source.name);
+  auto plan = schema::load_tracking_plan(o.project, source_names);
+  if (!plan) return fail(plan.status());
+  auto column_messages = (*warehouse)->apply_plan_columns(warehouse::plan_columns(*plan));
+  if (!column_messages) return fail(column_messages.status());
+  for (const auto& m : *column_messages) spdlog::warn("tracking plan: {}", m);
 
   MetricsRegistry metrics;
   stream::KafkaLoader loader(**warehouse, ko, metrics);

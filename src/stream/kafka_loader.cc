@@ -3,7 +3,11 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
+#include <unordered_set>
+
 #include "common/clock.h"
+#include "loader/dedup_index.h"
 #include "stream/stream_record.h"
 
 namespace basalt::stream {
@@ -41,11 +45,19 @@ struct KafkaLoader::State {
     std::string topic;
     int32_t partition = 0;
     warehouse::LoadBatch batch;  // next_lsn: the partition offset after the batch
+    size_t records = 0;          // Kafka records read: events, quarantined, duplicates dropped
+    std::vector<std::pair<uint64_t, int64_t>> keys;  // (dedup key, received_at) of the events
   };
   std::map<std::pair<std::string, int32_t>, Pending> pending;
   size_t pending_records = 0;
-  std::atomic<uint64_t> events{0}, quarantined{0}, batches{0}, errors{0};
-  std::atomic<size_t> partitions{0};
+  // Dedup (null when off): loaded ids, the ids of pending batches, and the partitions whose
+  // stored ids the index holds (all it was assigned since its last build).
+  std::unique_ptr<loader::DedupIndex> dedup;
+  std::unordered_set<uint64_t> pending_keys;
+  std::set<std::pair<std::string, int32_t>> indexed;
+  bool built_once = false;  // the index covers what was stored before the first assignment
+  std::atomic<uint64_t> events{0}, quarantined{0}, batches{0}, errors{0}, duplicates{0};
+  std::atomic<size_t> partitions{0}, dedup_ids{0};
 };
 
 KafkaLoader::KafkaLoader(warehouse::Warehouse& warehouse, KafkaLoaderOptions options,
@@ -58,11 +70,37 @@ KafkaLoader::KafkaLoader(warehouse::Warehouse& warehouse, KafkaLoaderOptions opt
       batches_metric_(metrics.counter("basalt_kafka_loader_batches_total",
                                       "Partition batches committed to the warehouse")),
       errors_metric_(metrics.counter("basalt_kafka_loader_errors_total",
-                                     "Failed warehouse loads and offset lookups (each retried)")) {
+                                     "Failed warehouse loads and offset lookups (each retried)")),
+      duplicates_metric_(metrics.counter(
+          "basalt_kafka_loader_duplicates_total",
+          "Events dropped because their (source, messageId) was loaded within the window")),
+      clock_(options_.clock ? *options_.clock : SystemClock::instance()) {
   state_->owner = this;
   State* s = state_.get();
   metrics.gauge_callback("basalt_kafka_loader_partitions", "Kafka partitions assigned",
                          [s] { return static_cast<double>(s->partitions.load()); });
+  metrics.gauge_callback("basalt_kafka_loader_dedup_ids", "Message ids in the dedup index",
+                         [s] { return static_cast<double>(s->dedup_ids.load()); });
+  if (options_.dedup_window.count() > 0) {
+    state_->dedup = std::make_unique<loader::DedupIndex>(
+        std::chrono::duration_cast<std::chrono::microseconds>(options_.dedup_window).count(),
+        options_.dedup_max_ids);
+  }
+}
+
+Status KafkaLoader::rebuild_dedup() {
+  if (!state_->dedup) return Status::ok();
+  loader::DedupIndex& index = *state_->dedup;
+  const int64_t now = clock_.now_us();
+  index.expire(now);
+  const int64_t window =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.dedup_window).count();
+  Status s = warehouse_.for_each_loaded_message(
+      now - window, [&](std::string_view source, std::string_view id, int64_t received_at) {
+        index.insert(loader::DedupIndex::key_of(source, id), received_at);
+      });
+  state_->dedup_ids = index.size();
+  return s;
 }
 
 KafkaLoader::~KafkaLoader() { stop(); }
@@ -76,6 +114,11 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 }  // namespace
 
 Status KafkaLoader::start() {
+  if (Status s = rebuild_dedup(); !s.is_ok()) {
+    return Status(s.code(), "kafka loader: listing the loaded message ids for dedup: " +
+                                s.message());
+  }
+  spdlog::info("kafka loader: {} message ids in the dedup index", state_->dedup_ids.load());
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::map<std::string, std::string> props = {
@@ -127,6 +170,7 @@ KafkaLoaderStats KafkaLoader::stats() const {
   s.quarantined = state_->quarantined;
   s.batches = state_->batches;
   s.errors = state_->errors;
+  s.duplicates = state_->duplicates;
   s.partitions = state_->partitions;
   return s;
 }
@@ -143,6 +187,29 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 void KafkaLoader::on_partitions(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* list) {
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    // A partition the index does not cover (new to this loader, or back after a revocation)
+    // may carry ids another loader stored since the index was built: read them again. The
+    // first assignment after start is covered by the build in start().
+    bool fresh_partition = false;
+    for (int i = 0; i < list->cnt; ++i) {
+      fresh_partition |=
+          state_->indexed.insert({list->elems[i].topic, list->elems[i].partition}).second;
+    }
+    if (fresh_partition && state_->dedup && state_->built_once) {
+      std::chrono::milliseconds delay = options_.retry_initial;
+      while (true) {
+        Status s = rebuild_dedup();
+        if (s.is_ok()) break;
+        ++state_->errors;
+        errors_metric_.inc();
+        spdlog::warn("kafka loader: listing the loaded message ids for dedup failed: {}",
+                     s.to_string());
+        std::unique_lock lock(mu_);
+        if (cv_.wait_for(lock, delay, [&] { return stopping_.load(); })) break;
+        delay = std::min(delay * 2, options_.retry_max);
+      }
+    }
+    state_->built_once = true;
     // Start each partition where the warehouse says its rows end.
     for (int i = 0; i < list->cnt; ++i) {
       rd_kafka_topic_partition_t& p = list->elems[i];
@@ -175,10 +242,12 @@ void KafkaLoader::on_partitions(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
     // Revoked: what was read but not loaded is read again by the next owner, from the
     // warehouse's offset.
     for (int i = 0; i < list->cnt; ++i) {
+      // Another loader may store this partition's ids now: not covered once it comes back.
+      state_->indexed.erase({list->elems[i].topic, list->elems[i].partition});
       auto it = state_->pending.find({list->elems[i].topic, list->elems[i].partition});
       if (it != state_->pending.end()) {
-        state_->pending_records -=
-            it->second.batch.events.size() + it->second.batch.quarantined.size();
+        state_->pending_records -= it->second.records;
+        for (const auto& k : it->second.keys) state_->pending_keys.erase(k.first);
         state_->pending.erase(it);
       }
     }
@@ -188,6 +257,7 @@ void KafkaLoader::on_partitions(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
 }
 
 bool KafkaLoader::flush(bool final_flush) {
+  if (state_->dedup) state_->dedup->expire(clock_.now_us());
   auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (auto it = state_->pending.begin(); it != state_->pending.end();) {
     State::Pending& p = it->second;
@@ -220,7 +290,14 @@ bool KafkaLoader::flush(bool final_flush) {
           "it): {}",
           name, rd_kafka_err2str(e));
     }
-    state_->pending_records -= p.batch.events.size() + p.batch.quarantined.size();
+    if (state_->dedup) {
+      for (const auto& [key, received_at] : p.keys) {
+        state_->dedup->insert(key, received_at);
+        state_->pending_keys.erase(key);
+      }
+      state_->dedup_ids = state_->dedup->size();
+    }
+    state_->pending_records -= p.records;
     it = state_->pending.erase(it);
   }
   return true;
@@ -240,7 +317,15 @@ void KafkaLoader::run() {
         std::string_view payload(static_cast<const char*>(m->payload), m->len);
         auto e = parse_stream_record(payload);
         if (e) {
-          p.batch.events.push_back(std::move(*e));
+          uint64_t key = loader::DedupIndex::key_of(e->source, e->message_id);
+          if (state_->dedup &&
+              (state_->dedup->contains(key) || !state_->pending_keys.insert(key).second)) {
+            ++state_->duplicates;
+            duplicates_metric_.inc();
+          } else {
+            if (state_->dedup) p.keys.emplace_back(key, e->received_at_us);
+            p.batch.events.push_back(std::move(*e));
+          }
         } else {
           event::QuarantinedEvent q;
           q.received_at_us = SystemClock::instance().now_us();
@@ -250,6 +335,7 @@ void KafkaLoader::run() {
           p.batch.quarantined.push_back(std::move(q));
         }
         p.batch.next_lsn = static_cast<uint64_t>(m->offset + 1);
+        ++p.records;
         ++state_->pending_records;
       } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         spdlog::warn("kafka loader: {}", rd_kafka_message_errstr(m));

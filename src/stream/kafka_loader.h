@@ -9,6 +9,13 @@
 // committed only after the warehouse commit, for monitoring and tools — are never trusted
 // over it. Records that are not stream records go to quarantine.
 //
+// Duplicates: as the WAL loader, an event whose (source, messageId) was loaded within
+// `dedup_window` (by received_at) is dropped — a client's retry that reached two collectors,
+// or one collector twice. The index (loader/dedup_index.h) is built from the warehouse at
+// start, and again when the group assigns this loader a partition it did not have, so a
+// partition moved from another loader keeps dropping what that loader stored. Within one
+// loader, duplicates in batches not yet loaded are dropped too.
+//
 // Thread safety: start(), stop() and stats() from any thread; the loader runs its own thread.
 
 #include <atomic>
@@ -21,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "warehouse/warehouse.h"
@@ -39,6 +47,11 @@ struct KafkaLoaderOptions {
   std::chrono::milliseconds batch_interval{500};
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{5000};
+  // (source, messageId) pairs loaded within this window are dropped (loader.dedup_window);
+  // 0 turns dedup off.
+  std::chrono::seconds dedup_window{24 * 3600};
+  size_t dedup_max_ids = 20'000'000;  // memory bound of the index (loader.dedup_max_ids)
+  const Clock* clock = nullptr;       // borrowed; nullptr: the system clock
 };
 
 struct KafkaLoaderStats {
@@ -46,6 +59,7 @@ struct KafkaLoaderStats {
   uint64_t quarantined = 0;  // records that were not stream records
   uint64_t batches = 0;
   uint64_t errors = 0;    // failed warehouse loads (each retried)
+  uint64_t duplicates = 0;  // events dropped as (source, messageId) already loaded
   size_t partitions = 0;  // partitions assigned to this loader now
 };
 
@@ -61,7 +75,9 @@ class KafkaLoader {
   KafkaLoader(const KafkaLoader&) = delete;
   KafkaLoader& operator=(const KafkaLoader&) = delete;
 
-  // Creates the consumer and subscribes; kInvalidArgument for a property librdkafka refuses.
+  // Builds the dedup index from the warehouse, creates the consumer and subscribes;
+  // kInvalidArgument for a property librdkafka refuses, the warehouse's error when it cannot
+  // list what it stored.
   Status start();
   // Loads what was read, leaves the group and joins the thread. Idempotent.
   void stop();
@@ -76,6 +92,8 @@ class KafkaLoader {
   void run();
   // Loads every pending partition batch, retrying; false when stopping gave up on one.
   bool flush(bool final_flush);
+  // Adds what the warehouse stored within the dedup window to the index.
+  Status rebuild_dedup();
 
   warehouse::Warehouse& warehouse_;
   const KafkaLoaderOptions options_;
@@ -83,6 +101,8 @@ class KafkaLoader {
   Counter& events_metric_;
   Counter& batches_metric_;
   Counter& errors_metric_;
+  Counter& duplicates_metric_;
+  const Clock& clock_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -29,6 +29,65 @@ void member_raw(std::string_view name, std::string_view json, std::string& out) 
   out += json.empty() ? std::string_view("{}") : json;
 }
 
+// The names of typed values in records: the tracking plan's type names, plus null.
+constexpr std::pair<event::ValueType, std::string_view> kValueTypeNames[] = {
+    {event::ValueType::kString, "string"},       {event::ValueType::kInt, "int"},
+    {event::ValueType::kFloat, "float"},         {event::ValueType::kBool, "bool"},
+    {event::ValueType::kTimestamp, "timestamp"}, {event::ValueType::kStringList, "string[]"},
+    {event::ValueType::kJson, "json"},           {event::ValueType::kNull, "null"}};
+
+std::string_view value_type_name(event::ValueType t) {
+  for (const auto& [type, name] : kValueTypeNames) {
+    if (type == t) return name;
+  }
+  return "null";
+}
+
+// `"typed":[[name, type, value], …]`: the validated values, so a loader fills typed columns.
+void member_typed(const std::vector<event::TypedField>& typed, std::string& out) {
+  out += ",\"typed\":[";
+  bool first = true;
+  for (const event::TypedField& f : typed) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('[');
+    append_json_string(f.name, out);
+    out.push_back(',');
+    append_json_string(value_type_name(f.type), out);
+    out.push_back(',');
+    switch (f.type) {
+      case event::ValueType::kString:
+      case event::ValueType::kJson:
+        append_json_string(f.text, out);
+        break;
+      case event::ValueType::kInt:
+      case event::ValueType::kTimestamp:
+        out += std::to_string(f.int_value);
+        break;
+      case event::ValueType::kBool:
+        out += f.int_value ? "true" : "false";
+        break;
+      case event::ValueType::kFloat:
+        out += nlohmann::json(f.float_value).dump();  // shortest round-trip form; null if not finite
+        break;
+      case event::ValueType::kStringList: {
+        out.push_back('[');
+        for (size_t i = 0; i < f.list.size(); ++i) {
+          if (i) out.push_back(',');
+          append_json_string(f.list[i], out);
+        }
+        out.push_back(']');
+        break;
+      }
+      case event::ValueType::kNull:
+        out += "null";
+        break;
+    }
+    out.push_back(']');
+  }
+  out.push_back(']');
+}
+
 Status bad(std::string_view why) {
   return invalid_argument("not a stream record: " + std::string(why));
 }
@@ -64,6 +123,7 @@ void append_stream_record(const event::Event& e, std::string& out) {
   member_raw("properties", e.properties_json, out);
   member_raw("traits", e.traits_json, out);
   member_raw("context", e.context_json, out);
+  if (!e.typed.empty()) member_typed(e.typed, out);
   out.push_back('}');
 }
 
@@ -146,6 +206,63 @@ Result<event::Event> parse_stream_record(std::string_view json) {
   obj("properties", e.properties_json);
   obj("traits", e.traits_json);
   obj("context", e.context_json);
+  if (auto typed = j.find("typed"); typed != j.end() && error.is_ok()) {
+    auto wrong = [&](size_t i, const std::string& why) {
+      return bad("typed[" + std::to_string(i) + "] " + why);
+    };
+    if (!typed->is_array()) return bad("typed must be an array");
+    for (size_t i = 0; i < typed->size(); ++i) {
+      const auto& t = (*typed)[i];
+      if (!t.is_array() || t.size() != 3 || !t[0].is_string() || !t[1].is_string()) {
+        return wrong(i, "must be [name, type, value]");
+      }
+      event::TypedField f;
+      f.name = t[0].get<std::string>();
+      std::string type = t[1].get<std::string>();
+      bool known = false;
+      for (const auto& [vt, name] : kValueTypeNames) {
+        if (name == type) {
+          f.type = vt;
+          known = true;
+        }
+      }
+      if (!known) return wrong(i, "has an unknown type '" + type + "'");
+      const auto& v = t[2];
+      bool fits = true;
+      switch (f.type) {
+        case event::ValueType::kString:
+        case event::ValueType::kJson:
+          fits = v.is_string();
+          if (fits) f.text = v.get<std::string>();
+          break;
+        case event::ValueType::kInt:
+        case event::ValueType::kTimestamp:
+          fits = v.is_number_integer();
+          if (fits) f.int_value = v.get<int64_t>();
+          break;
+        case event::ValueType::kBool:
+          fits = v.is_boolean();
+          if (fits) f.int_value = v.get<bool>() ? 1 : 0;
+          break;
+        case event::ValueType::kFloat:
+          fits = v.is_number();
+          if (fits) f.float_value = v.get<double>();
+          break;
+        case event::ValueType::kStringList:
+          fits = v.is_array();
+          for (size_t k = 0; fits && k < v.size(); ++k) {
+            fits = v[k].is_string();
+            if (fits) f.list.push_back(v[k].get<std::string>());
+          }
+          break;
+        case event::ValueType::kNull:
+          fits = v.is_null();
+          break;
+      }
+      if (!fits) return wrong(i, "(" + f.name + ") is not a " + type + " value");
+      e.typed.push_back(std::move(f));
+    }
+  }
   if (!error.is_ok()) return error;
   if (e.message_id.empty()) return bad("no message_id");
   return e;

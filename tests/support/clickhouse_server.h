@@ -18,6 +18,8 @@ class ClickHouseServer {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
   int http_port() const { return http_port_; }
   void kill9() { process_.kill9(); }
+  pid_t pid() const { return process_.pid(); }  // the server process (-1 when not running)
+  const std::filesystem::path& dir() const { return dir_.path(); }
   void restart();  // after kill9, same ports and data
 
  private:

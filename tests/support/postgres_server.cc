@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/server_process.h"
+
 namespace basalt::testing {
 
 namespace {
@@ -48,22 +50,6 @@ Result<std::filesystem::path> postgres_bin() {
         "(initdb and postgres under /usr/lib/postgresql/N/bin)");
   }
   return best;
-}
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 // The user the server runs as: `postgres` when we are root (PostgreSQL refuses root).
@@ -96,6 +82,7 @@ Result<pid_t> spawn(const std::vector<std::string>& args, const RunAs& who,
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::string log_path = log.string();
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return unavailable(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
@@ -108,6 +95,7 @@ Result<pid_t> spawn(const std::vector<std::string>& args, const RunAs& who,
     if (null >= 0) dup2(null, 0);
     setpgid(0, 0);  // not in the test's process group: a Ctrl-C of the test is ours to pass on
     if (who.change && (setgid(who.gid) != 0 || setuid(who.uid) != 0)) _exit(126);
+    die_with_parent(parent, SIGKILL);  // after setuid, which clears it
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -133,10 +121,12 @@ Result<std::unique_ptr<PostgresServer>> PostgresServer::start() {
   if (!bin) return bin.status();
   auto who = run_as();
   if (!who) return who.status();
+  remove_abandoned_dirs();
   std::string tmpl = (std::filesystem::temp_directory_path() / "basalt_pg_XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return unavailable(fmt::format("mkdtemp: {}", std::strerror(errno)));
   std::unique_ptr<PostgresServer> server(new PostgresServer());
   server->dir_ = tmpl;
+  mark_owned(server->dir_);
   if (who->change && chown(tmpl.c_str(), who->uid, who->gid) != 0) {
     return unavailable(fmt::format("chown {} to postgres: {}", tmpl, std::strerror(errno)));
   }

@@ -32,6 +32,8 @@ class PostgresServer {
   PostgresServer& operator=(const PostgresServer&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }  // the postmaster
+  const std::filesystem::path& dir() const { return dir_; }
   // A libpq URL of database `db` (created by create_database, or the default `postgres`).
   std::string url(const std::string& db = "postgres") const;
   // Creates an empty database named `db` (letters, digits and _ only).

@@ -21,6 +21,8 @@ class RedisServer {
     return "redis://127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
   }
   void kill9() { process_.kill9(); }
+  pid_t pid() const { return process_.pid(); }  // the server process (-1 when not running)
+  const std::filesystem::path& dir() const { return dir_.path(); }
   // Starts it again on the same port and data (after kill9).
   void restart();
 

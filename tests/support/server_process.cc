@@ -5,12 +5,16 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace basalt::testing {
@@ -32,10 +36,55 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+namespace {
+
+constexpr const char* kOwnerFile = ".basalt_test_owner";
+
+// Whether process `pid` runs (a zombie does not).
+bool process_alive(pid_t pid) {
+  if (pid <= 0) return false;
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no /proc: kill said it exists
+  size_t paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
+
+}  // namespace
+
+void mark_owned(const std::filesystem::path& dir) {
+  std::ofstream(dir / kOwnerFile) << ::getpid() << "\n";
+}
+
+size_t remove_abandoned_dirs() {
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::temp_directory_path(), ec)) {
+    std::error_code ignored;
+    if (!entry.is_directory(ignored)) continue;
+    std::ifstream owner(entry.path() / kOwnerFile);
+    pid_t pid = 0;
+    if (!(owner >> pid) || pid == ::getpid() || process_alive(pid)) continue;
+    owner.close();
+    if (std::filesystem::remove_all(entry.path(), ignored) > 0) ++removed;
+  }
+  return removed;
+}
+
+void die_with_parent(pid_t parent, int signal) {
+  if (::prctl(PR_SET_PDEATHSIG, signal) != 0) ::_exit(125);
+  // The parent may have died between fork and prctl: then nobody would signal us.
+  if (::getppid() != parent) ::_exit(125);
+}
+
 ScratchDir::ScratchDir(const std::string& prefix) {
+  remove_abandoned_dirs();
   std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "_XXXXXX")).string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
+  mark_owned(path_);
 }
 
 ScratchDir::~ScratchDir() {
@@ -65,9 +114,11 @@ void ChildProcess::start(const std::vector<std::string>& argv, const std::filesy
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    die_with_parent(parent, SIGKILL);
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);

@@ -260,6 +260,12 @@ std::string qualified_table(const SchemaOptions& o, std::string_view table) {
   return quote_identifier(o.database) + "." + quote_identifier(table);
 }
 
+const std::vector<std::pair<std::string, std::string>>& users_added_columns() {
+  static const std::vector<std::pair<std::string, std::string>> kColumns = {
+      {"attribute_times", "String"}, {"_merged_loads", "String"}};
+  return kColumns;
+}
+
 std::vector<std::string> schema_statements(const SchemaOptions& o) {
   const bool cluster = !o.cluster.empty();
   const std::string on_cluster = cluster ? " ON CLUSTER " + quote_identifier(o.cluster) : "";
@@ -267,6 +273,10 @@ std::vector<std::string> schema_statements(const SchemaOptions& o) {
   // Columns that hold few distinct values.
   const std::string label = o.version.low_cardinality() ? "LowCardinality(String)" : "String";
   const std::string text = "Nullable(String)";
+  std::string added_users_columns;
+  for (const auto& [name, type] : users_added_columns()) {
+    added_users_columns += ", " + name + " " + type;
+  }
 
   struct Table {
     std::string name;
@@ -291,7 +301,7 @@ std::vector<std::string> schema_statements(const SchemaOptions& o) {
       {"users",
        "user_id String, anonymous_ids Array(String), traits String, first_seen DateTime, "
        "first_seen_us Int64, last_seen DateTime, last_seen_us Int64, updated_at DateTime, "
-       "updated_at_us UInt64",
+       "updated_at_us UInt64" + added_users_columns,
        "ReplacingMergeTree(updated_at_us) ORDER BY user_id", "cityHash64(user_id)"},
       {"quarantine",
        "received_at DateTime, received_at_us Int64, source " + text +
@@ -318,6 +328,46 @@ std::vector<std::string> schema_statements(const SchemaOptions& o) {
     }
   }
   return out;
+}
+
+std::string_view column_type_of(event::ValueType type) {
+  switch (type) {
+    case event::ValueType::kString:
+    case event::ValueType::kJson:
+    case event::ValueType::kNull:
+      return "Nullable(String)";
+    case event::ValueType::kInt:
+      return "Nullable(Int64)";
+    case event::ValueType::kFloat:
+      return "Nullable(Float64)";
+    case event::ValueType::kBool:
+      return "Nullable(UInt8)";
+    case event::ValueType::kTimestamp:
+      return "Nullable(DateTime)";
+    case event::ValueType::kStringList:
+      return "Array(String)";
+  }
+  return "Nullable(String)";
+}
+
+std::string micros_column_of(std::string_view column) { return std::string(column) + "_us"; }
+
+std::string add_columns_statement(const SchemaOptions& o, std::string_view table,
+                                  const std::vector<std::pair<std::string, std::string>>& columns) {
+  std::string sql = "ALTER TABLE " + quote_identifier(o.database) + "." + quote_identifier(table);
+  if (!o.cluster.empty()) sql += " ON CLUSTER " + quote_identifier(o.cluster);
+  bool first = true;
+  for (const auto& [name, type] : columns) {
+    sql += first ? " " : ", ";
+    first = false;
+    sql += "ADD COLUMN " + quote_identifier(name) + " " + type;
+  }
+  return sql;
+}
+
+std::vector<std::string> physical_tables(const SchemaOptions& o, std::string_view table) {
+  if (o.cluster.empty()) return {std::string(table)};
+  return {std::string(table) + "_local", std::string(table)};
 }
 
 }  // namespace basalt::warehouse::clickhouse

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -53,9 +54,34 @@ struct SchemaOptions {
   ServerVersion version;
 };
 
+// Columns `users` gained after its first version (attribute_times, _merged_loads), with their
+// types: in its CREATE TABLE, and added by ensure_schema to a table created before them.
+const std::vector<std::pair<std::string, std::string>>& users_added_columns();
+
 // The statements ensure_schema runs, in order (CREATE DATABASE, then each table; with a
 // cluster, each `<table>_local` on every node and the Distributed `<table>` over them).
 std::vector<std::string> schema_statements(const SchemaOptions& options);
+
+// The ClickHouse type of a tracking-plan column (p_<property>, a_<attribute>), in types 18.16
+// has and spelled as system.columns prints them: string and json Nullable(String), int
+// Nullable(Int64), float Nullable(Float64), bool Nullable(UInt8) (18.16 has no Bool),
+// timestamp Nullable(DateTime) (seconds) beside a companion column `<column>_us`
+// Nullable(Int64) holding the microseconds — as `timestamp`/`timestamp_us` on events —,
+// string[] Array(String) (an Array cannot be Nullable: absent is []).
+std::string_view column_type_of(event::ValueType type);
+// The companion column of a timestamp plan column: `<column>_us`, Nullable(Int64).
+std::string micros_column_of(std::string_view column);
+inline constexpr std::string_view kMicrosColumnType = "Nullable(Int64)";
+
+// ALTER TABLE `table` [ON CLUSTER] ADD COLUMN … for each (name, type) of `columns`; `table`
+// is the physical name (`<table>_local` or the Distributed `<table>` on a cluster). Existing
+// parts are not rewritten: old rows read the column's default (NULL, or []).
+std::string add_columns_statement(const SchemaOptions& options, std::string_view table,
+                                  const std::vector<std::pair<std::string, std::string>>& columns);
+
+// The physical tables behind `table`: itself on one server; `<table>_local` then `<table>`
+// with a cluster (the order DDL must follow).
+std::vector<std::string> physical_tables(const SchemaOptions& options, std::string_view table);
 
 // The table the loader inserts into: the table itself on one server, `<name>` (Distributed,
 // with insert_distributed_sync) on a cluster too.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,6 +13,7 @@
 #include <unordered_set>
 
 #include "http/content_coding.h"
+#include "schema/attribute_merge.h"
 
 namespace basalt::warehouse::clickhouse {
 
@@ -100,38 +102,156 @@ void number(std::string_view name, int64_t value, std::string& out) {
 }
 int64_t seconds_of(int64_t us) { return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000); }
 
-void append_event_row(const event::Event& e, const std::string& consumer, uint64_t batch_end,
-                      std::string& out) {
-  out.push_back('{');
-  field("event_id", e.event_id, out);
-  field("message_id", e.message_id, out);
-  field("source", e.source, out);
-  field("type", event::event_type_name(e.type), out);
-  field("event", e.event, out);
-  nullable("user_id", e.user_id, out);
-  nullable("anonymous_id", e.anonymous_id, out);
-  nullable("group_id", e.group_id, out);
-  nullable("previous_id", e.previous_id, out);
-  number("timestamp", std::max<int64_t>(0, seconds_of(e.timestamp_us)), out);
-  number("timestamp_us", e.timestamp_us, out);
-  number("received_at", std::max<int64_t>(0, seconds_of(e.received_at_us)), out);
-  number("received_at_us", e.received_at_us, out);
-  out += ",\"sent_at_us\":";
-  out += e.sent_at_us ? std::to_string(*e.sent_at_us) : "null";
-  out += ",\"original_timestamp_us\":";
-  out += e.original_timestamp_us ? std::to_string(*e.original_timestamp_us) : "null";
-  nullable("ip", e.ip, out);
-  nullable("user_agent", e.user_agent, out);
-  nullable("library_name", e.library_name, out);
-  nullable("library_version", e.library_version, out);
-  nullable("os_name", e.os_name, out);
-  nullable("app_version", e.app_version, out);
-  field("properties", e.properties_json.empty() ? "{}" : e.properties_json, out);
-  field("traits", e.traits_json.empty() ? "{}" : e.traits_json, out);
-  field("context", e.context_json.empty() ? "{}" : e.context_json, out);
-  field("_loader", consumer, out);
-  number("_batch_end", static_cast<int64_t>(batch_end), out);
-  out += "}\n";
+// DateTime holds seconds 1970-01-01 to 2106-02-07; times outside are clamped (the _us column
+// beside it keeps the exact value).
+int64_t datetime_seconds(int64_t us) {
+  return std::clamp<int64_t>(seconds_of(us), 0, std::numeric_limits<uint32_t>::max());
+}
+
+void json_double(double v, std::string& out) {
+  if (!std::isfinite(v)) {  // JSON has no inf/nan; validated values are finite anyway
+    out += "null";
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  out += buf;
+}
+
+// `,"<column>":<value>` for a validated value of the column's type (and the `_us` companion
+// of a timestamp); nothing when the value is of another type (the plan changed it, or an
+// explicit null), so the column gets its default.
+void typed_member(std::string_view column, const event::TypedField& f, event::ValueType type,
+                  std::string& out) {
+  if (f.type != type) return;
+  out.push_back(',');
+  json_string(column, out);
+  out.push_back(':');
+  switch (f.type) {
+    case event::ValueType::kString:
+    case event::ValueType::kJson:
+      json_string(f.text, out);
+      return;
+    case event::ValueType::kInt:
+      out += std::to_string(f.int_value);
+      return;
+    case event::ValueType::kFloat:
+      json_double(f.float_value, out);
+      return;
+    case event::ValueType::kBool:
+      out += f.int_value != 0 ? "1" : "0";
+      return;
+    case event::ValueType::kTimestamp:
+      out += std::to_string(datetime_seconds(f.int_value));
+      out.push_back(',');
+      json_string(micros_column_of(column), out);
+      out.push_back(':');
+      out += std::to_string(f.int_value);
+      return;
+    case event::ValueType::kStringList: {
+      out.push_back('[');
+      for (size_t i = 0; i < f.list.size(); ++i) {
+        if (i) out.push_back(',');
+        json_string(f.list[i], out);
+      }
+      out.push_back(']');
+      return;
+    }
+    case event::ValueType::kNull:
+      out += "null";
+      return;
+  }
+}
+
+schema::AttributeValue attribute_value_of(const event::TypedField& f) {
+  switch (f.type) {
+    case event::ValueType::kString:
+    case event::ValueType::kJson:
+      return f.text;
+    case event::ValueType::kInt:
+    case event::ValueType::kTimestamp:
+      return f.int_value;
+    case event::ValueType::kFloat:
+      return f.float_value;
+    case event::ValueType::kBool:
+      return f.int_value != 0;
+    case event::ValueType::kStringList:
+      return f.list;
+    case event::ValueType::kNull:
+      return std::monostate{};
+  }
+  return std::monostate{};
+}
+
+// The stored value of a_ column `column` in a users row read as JSONCompact (a timestamp from
+// its _us companion), as an AttributeValue of the column's type; monostate when NULL.
+schema::AttributeValue stored_attribute(const nlohmann::json& row, const std::string& column,
+                                        event::ValueType type) {
+  auto it = row.find(type == event::ValueType::kTimestamp ? micros_column_of(column) : column);
+  if (it == row.end() || it->is_null()) return std::monostate{};
+  const nlohmann::json& v = *it;
+  switch (type) {
+    case event::ValueType::kString:
+    case event::ValueType::kJson:
+    case event::ValueType::kNull:
+      if (v.is_string()) return v.get<std::string>();
+      return std::monostate{};
+    case event::ValueType::kInt:
+    case event::ValueType::kTimestamp:
+      if (v.is_number()) return v.get<int64_t>();
+      return std::monostate{};
+    case event::ValueType::kFloat:
+      if (v.is_number()) return v.get<double>();
+      return std::monostate{};
+    case event::ValueType::kBool:
+      if (v.is_boolean()) return v.get<bool>();
+      if (v.is_number()) return v.get<int64_t>() != 0;
+      return std::monostate{};
+    case event::ValueType::kStringList: {
+      std::vector<std::string> out;
+      // An Array column cannot be NULL: [] is what DuckDB holds as NULL (no value).
+      if (!v.is_array() || v.empty()) return std::monostate{};
+      for (const auto& x : v) {
+        if (x.is_string()) out.push_back(x.get<std::string>());
+      }
+      return out;
+    }
+  }
+  return std::monostate{};
+}
+
+// Writes a merged attribute into its a_ column of `row` (NULL, or [] for a list, when it has no
+// value or, after a plan change, a value of another type), as the DuckDB engine does.
+void set_attribute(nlohmann::json& row, const std::string& column, const schema::AttributeValue& v,
+                   event::ValueType type) {
+  using V = event::ValueType;
+  nlohmann::json out;  // null
+  int64_t micros = 0;
+  bool timestamp = false;
+  if (const auto* b = std::get_if<bool>(&v); b && type == V::kBool) out = *b ? 1 : 0;
+  if (const auto* i = std::get_if<int64_t>(&v)) {
+    if (type == V::kInt) out = *i;
+    if (type == V::kFloat) out = static_cast<double>(*i);
+    if (type == V::kTimestamp) {
+      out = datetime_seconds(*i);
+      micros = *i;
+      timestamp = true;
+    }
+  }
+  if (const auto* d = std::get_if<double>(&v); d && type == V::kFloat && std::isfinite(*d)) {
+    out = *d;
+  }
+  if (const auto* s = std::get_if<std::string>(&v); s && (type == V::kString || type == V::kJson)) {
+    out = *s;
+  }
+  if (type == V::kStringList) {
+    out = nlohmann::json::array();
+    if (const auto* l = std::get_if<std::vector<std::string>>(&v)) out = *l;
+  }
+  row[column] = std::move(out);
+  if (type == V::kTimestamp) {
+    row[micros_column_of(column)] = timestamp ? nlohmann::json(micros) : nlohmann::json();
+  }
 }
 
 // A quarantine row's identity for the after-crash check.
@@ -153,6 +273,8 @@ Value value_of(const nlohmann::json& v, const std::string& type) {
       return std::to_string(v.get<uint64_t>());
     }
     if (type.find("Bool") != std::string::npos) return v.get<int64_t>() != 0;
+    // ClickHouse prints a whole Float64 without a point (50, not 50.0): still a double.
+    if (type.find("Float") != std::string::npos) return v.get<double>();
     return v.get<int64_t>();
   }
   if (v.is_number_float()) return v.get<double>();
@@ -161,6 +283,57 @@ Value value_of(const nlohmann::json& v, const std::string& type) {
 }
 
 }  // namespace
+
+void ClickHouseWarehouse::append_event_row(const event::Event& e, const std::string& consumer,
+                                           uint64_t batch_end, std::string& out) const {
+  out.push_back('{');
+  field("event_id", e.event_id, out);
+  field("message_id", e.message_id, out);
+  field("source", e.source, out);
+  field("type", event::event_type_name(e.type), out);
+  field("event", e.event, out);
+  nullable("user_id", e.user_id, out);
+  nullable("anonymous_id", e.anonymous_id, out);
+  nullable("group_id", e.group_id, out);
+  nullable("previous_id", e.previous_id, out);
+  number("timestamp", datetime_seconds(e.timestamp_us), out);
+  number("timestamp_us", e.timestamp_us, out);
+  number("received_at", datetime_seconds(e.received_at_us), out);
+  number("received_at_us", e.received_at_us, out);
+  out += ",\"sent_at_us\":";
+  out += e.sent_at_us ? std::to_string(*e.sent_at_us) : "null";
+  out += ",\"original_timestamp_us\":";
+  out += e.original_timestamp_us ? std::to_string(*e.original_timestamp_us) : "null";
+  nullable("ip", e.ip, out);
+  nullable("user_agent", e.user_agent, out);
+  nullable("library_name", e.library_name, out);
+  nullable("library_version", e.library_version, out);
+  nullable("os_name", e.os_name, out);
+  nullable("app_version", e.app_version, out);
+  field("properties", e.properties_json.empty() ? "{}" : e.properties_json, out);
+  field("traits", e.traits_json.empty() ? "{}" : e.traits_json, out);
+  field("context", e.context_json.empty() ? "{}" : e.context_json, out);
+  field("_loader", consumer, out);
+  number("_batch_end", static_cast<int64_t>(batch_end), out);
+  // Typed columns: declared properties of track events (as the DuckDB engine fills them).
+  if (!event_columns_.empty() && e.type == event::EventType::kTrack && !e.typed.empty()) {
+    for (size_t i = 0; i < e.typed.size(); ++i) {
+      const event::TypedField& f = e.typed[i];
+      auto it = event_column_index_.find(f.name);
+      if (it == event_column_index_.end()) continue;
+      // A name given twice is written once, the last one as in DuckDB (JSONEachRow refuses a
+      // repeated key); a few fields per event, so the scan is cheap.
+      bool repeated = false;
+      for (size_t j = i + 1; j < e.typed.size() && !repeated; ++j) {
+        repeated = e.typed[j].name == f.name;
+      }
+      if (repeated) continue;
+      const FilledColumn& c = event_columns_[it->second];
+      typed_member(c.column, f, c.type, out);
+    }
+  }
+  out += "}\n";
+}
 
 Result<std::unique_ptr<ClickHouseWarehouse>> ClickHouseWarehouse::open(
     const ClickHouseOptions& options) {
@@ -229,7 +402,122 @@ Status ClickHouseWarehouse::ensure_schema() {
     if (!r) return r.status();
     database_exists_ = true;  // the first statement creates it
   }
+  // Tables created by an earlier version lack the columns users gained since.
+  auto existing = table_columns();
+  if (!existing) return existing.status();
+  for (const std::string& table : physical_tables(schema_, "users")) {
+    std::vector<std::pair<std::string, std::string>> missing;
+    for (const auto& c : users_added_columns()) {
+      if (!existing->contains(table + "." + c.first)) missing.push_back(c);
+    }
+    if (missing.empty()) continue;
+    auto r = execute(add_columns_statement(schema_, table, missing));
+    if (!r) return r.status();
+    spdlog::info("ClickHouse: added {} columns to {}", missing.size(), table);
+  }
   return Status::ok();
+}
+
+Result<std::map<std::string, std::string>> ClickHouseWarehouse::table_columns() {
+  std::string tables;
+  for (std::string_view t : {"events", "users"}) {
+    for (const std::string& p : physical_tables(schema_, t)) {
+      if (!tables.empty()) tables += ", ";
+      tables += quote_string(p);
+    }
+  }
+  auto r = execute("SELECT table, name, type FROM system.columns WHERE database = " +
+                   quote_string(options_.database) + " AND table IN (" + tables +
+                   ") FORMAT TabSeparated");
+  if (!r) return r.status();
+  std::map<std::string, std::string> out;
+  std::string_view text(*r);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    auto f = split_tsv(text.substr(start, nl - start));
+    start = nl + 1;
+    if (f.size() != 3) continue;
+    out.emplace(unescape_tsv(f[0]) + "." + unescape_tsv(f[1]), unescape_tsv(f[2]));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ClickHouseWarehouse::apply_plan_columns(
+    const PlanColumns& columns) {
+  std::lock_guard lock(loader_mu_);
+  auto existing = table_columns();
+  if (!existing) return existing.status();
+  std::vector<std::string> messages;
+  auto apply = [&](std::string_view table, std::string_view prefix,
+                   const std::vector<PlanColumn>& plan, std::vector<FilledColumn>& filled,
+                   std::unordered_map<std::string, size_t>& index) -> Status {
+    // The µs companions of timestamp columns take their names.
+    std::set<std::string> companions;
+    for (const PlanColumn& c : plan) {
+      if (c.type == event::ValueType::kTimestamp) {
+        companions.insert(micros_column_of(std::string(prefix) + c.name));
+      }
+    }
+    const std::string written = physical_tables(schema_, table).back();  // what load() writes
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> missing;
+    std::vector<FilledColumn> next;
+    for (const PlanColumn& c : plan) {
+      std::string column = std::string(prefix) + c.name;
+      if (companions.contains(column)) {
+        messages.push_back(std::string(table) + "." + column +
+                           " holds the microseconds of a timestamp of the tracking plan, so " +
+                           c.name + " gets no column of its own (rename it)");
+        continue;
+      }
+      std::vector<std::pair<std::string, std::string>> wanted = {
+          {column, std::string(column_type_of(c.type))}};
+      if (c.type == event::ValueType::kTimestamp) {
+        wanted.emplace_back(micros_column_of(column), std::string(kMicrosColumnType));
+      }
+      bool fits = true;
+      for (const auto& [name, type] : wanted) {
+        auto it = existing->find(written + "." + name);
+        if (it != existing->end() && it->second != type) {
+          messages.push_back(std::string(table) + "." + name + " is " + it->second +
+                             " but the tracking plan says " + type +
+                             ": the column keeps its type and is no longer filled (migrate it, "
+                             "e.g. ALTER TABLE … MODIFY COLUMN, or rename the property)");
+          fits = false;
+        }
+      }
+      if (!fits) continue;
+      for (const std::string& t : physical_tables(schema_, table)) {
+        for (const auto& w : wanted) {
+          if (!existing->contains(t + "." + w.first)) missing[t].push_back(w);
+        }
+      }
+      next.push_back({c.name, std::move(column), c.type, c.merge});
+    }
+    for (const std::string& t : physical_tables(schema_, table)) {  // local tables first
+      auto m = missing.find(t);
+      if (m == missing.end()) continue;
+      auto r = execute(add_columns_statement(schema_, t, m->second));
+      if (!r) return r.status();
+      for (const auto& [name, type] : m->second) {
+        spdlog::info("ClickHouse: added column {}.{} {}", t, name, type);
+      }
+    }
+    filled = std::move(next);
+    index.clear();
+    for (size_t i = 0; i < filled.size(); ++i) index.emplace(filled[i].name, i);
+    return Status::ok();
+  };
+  if (Status s = apply("events", "p_", columns.properties, event_columns_, event_column_index_);
+      !s.is_ok()) {
+    return s;
+  }
+  if (Status s = apply("users", "a_", columns.attributes, user_columns_, user_column_index_);
+      !s.is_ok()) {
+    return s;
+  }
+  return messages;
 }
 
 Result<std::optional<uint64_t>> ClickHouseWarehouse::load_offset(const std::string& consumer) {
@@ -256,6 +544,7 @@ Result<std::optional<uint64_t>> ClickHouseWarehouse::read_offset(const std::stri
     if (fields[0] == "pending") pending = v;
   }
   done_[consumer] = done.value_or(0);
+  pending_end_[consumer] = pending.value_or(0);
   verify_[consumer] = pending && (!done || *pending > *done);
   if (verify_[consumer]) {
     spdlog::warn(
@@ -277,6 +566,9 @@ Status ClickHouseWarehouse::record_offset(const std::string& consumer, uint64_t 
 
 Status ClickHouseWarehouse::insert_rows(const std::string& table, const std::string& rows) {
   if (rows.empty()) return Status::ok();
+  if (options_.before_insert) {
+    if (Status s = options_.before_insert(table); !s.is_ok()) return s;
+  }
   auto r = execute("INSERT INTO " + qualified_table(schema_, table) + " FORMAT JSONEachRow", rows,
                    /*gzip=*/rows.size() > 4096);
   return r.status();
@@ -331,6 +623,7 @@ Status ClickHouseWarehouse::load(const LoadBatch& batch, const std::string& cons
     verify_[consumer] = true;  // the server may have stored part of it
     return s;
   };
+  pending_end_[consumer] = std::max(pending_end_[consumer], next);
   if (Status s = record_offset(consumer, first, next, "pending"); !s.is_ok()) return fail(s);
   verify_[consumer] = true;
 
@@ -360,19 +653,21 @@ Status ClickHouseWarehouse::load(const LoadBatch& batch, const std::string& cons
     rows += "}\n";
   }
   if (Status s = insert_rows("quarantine", rows); !s.is_ok()) return fail(s);
-  if (Status s = merge_users(batch); !s.is_ok()) return fail(s);
+  if (Status s = merge_users(batch, consumer, first, next); !s.is_ok()) return fail(s);
   if (Status s = record_offset(consumer, first, next, "done"); !s.is_ok()) return fail(s);
   done_[consumer] = next;
-  verify_[consumer] = false;
+  // A retry with a shorter range leaves part of the interrupted one still to check.
+  verify_[consumer] = pending_end_[consumer] > next;
   return Status::ok();
 }
 
-Status ClickHouseWarehouse::merge_users(const LoadBatch& batch) {
+Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::string& consumer,
+                                        uint64_t first, uint64_t next) {
   struct UserDelta {
     int64_t first_seen_us = std::numeric_limits<int64_t>::max();
     int64_t last_seen_us = std::numeric_limits<int64_t>::min();
     std::set<std::string> anonymous_ids;
-    std::vector<std::pair<int64_t, const std::string*>> patches;
+    std::vector<const event::Event*> identifies;  // in batch order
   };
   std::unordered_map<std::string, UserDelta> users;
   std::vector<std::string> order;
@@ -387,20 +682,12 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch) {
     if (e.type == event::EventType::kAlias && !e.previous_id.empty()) {
       d.anonymous_ids.insert(e.previous_id);
     }
-    if (e.type == event::EventType::kIdentify && !e.traits_json.empty() && e.traits_json != "{}") {
-      d.patches.emplace_back(e.timestamp_us, &e.traits_json);
-    }
+    if (e.type == event::EventType::kIdentify) d.identifies.push_back(&e);
   }
   if (users.empty()) return Status::ok();
 
-  // The stored rows of the touched users (the latest version of each).
-  struct Stored {
-    std::vector<std::string> anonymous_ids;
-    std::string traits;
-    int64_t first_seen_us = 0;
-    int64_t last_seen_us = 0;
-  };
-  std::unordered_map<std::string, Stored> stored;
+  // The current row of each touched user, every column (FINAL: the latest version).
+  std::unordered_map<std::string, nlohmann::json> stored;
   constexpr size_t kChunk = 2000;
   for (size_t from = 0; from < order.size(); from += kChunk) {
     std::string in;
@@ -408,66 +695,166 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch) {
       if (!in.empty()) in.push_back(',');
       in += quote_string(order[i]);
     }
-    auto r = execute(
-        "SELECT user_id, argMax(anonymous_ids, updated_at_us), "
-        "argMax(traits, updated_at_us), min(first_seen_us), max(last_seen_us) "
-        "FROM " +
-        qualified_table(schema_, "users") + " WHERE user_id IN (" + in +
-        ") GROUP BY user_id FORMAT JSONCompact");
+    auto r = execute("SELECT * FROM " + qualified_table(schema_, "users") +
+                     " FINAL WHERE user_id IN (" + in + ") FORMAT JSONCompact");
     if (!r) return r.status();
     nlohmann::json j = nlohmann::json::parse(*r, nullptr, false);
-    if (j.is_discarded() || !j.contains("data")) {
+    if (j.is_discarded() || !j.contains("data") || !j.contains("meta")) {
       return internal_error("ClickHouse answered users with unexpected JSON");
     }
-    for (const auto& row : j["data"]) {
-      Stored s;
-      for (const auto& a : row[1]) s.anonymous_ids.push_back(a.get<std::string>());
-      s.traits = row[2].get<std::string>();
-      s.first_seen_us = row[3].get<int64_t>();
-      s.last_seen_us = row[4].get<int64_t>();
-      stored.emplace(row[0].get<std::string>(), std::move(s));
+    std::vector<std::string> names;
+    for (const auto& m : j["meta"]) names.push_back(m["name"].get<std::string>());
+    for (auto& row : j["data"]) {
+      nlohmann::json object = nlohmann::json::object();
+      for (size_t i = 0; i < names.size() && i < row.size(); ++i) {
+        object[names[i]] = std::move(row[i]);
+      }
+      std::string id = object.value("user_id", std::string());
+      stored.insert_or_assign(std::move(id), std::move(object));
     }
   }
+
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
+  size_t refused = 0;
+  std::string first_refusal;
   std::string rows;
   for (const auto& id : order) {
     UserDelta& d = users[id];
-    nlohmann::ordered_json traits = nlohmann::ordered_json::object();
-    auto it = stored.find(id);
-    if (it != stored.end()) {
-      traits = nlohmann::ordered_json::parse(it->second.traits, nullptr, false);
-      if (!traits.is_object()) traits = nlohmann::ordered_json::object();
-      for (auto& a : it->second.anonymous_ids) d.anonymous_ids.insert(a);
-      d.first_seen_us = std::min(d.first_seen_us, it->second.first_seen_us);
-      d.last_seen_us = std::max(d.last_seen_us, it->second.last_seen_us);
+    auto found = stored.find(id);
+    nlohmann::json row =
+        found != stored.end() ? std::move(found->second) : nlohmann::json::object();
+    auto int_of = [&](const char* column, int64_t fallback) {
+      auto it = row.find(column);
+      return it != row.end() && it->is_number() ? it->get<int64_t>() : fallback;
+    };
+    auto text_of = [&](const char* column) {
+      auto it = row.find(column);
+      return it != row.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+
+    // What an interrupted earlier attempt at this range already merged into the row: its
+    // entry for this consumer ends past the consumer's done offset.
+    nlohmann::json merged_loads = nlohmann::json::parse(text_of("_merged_loads"), nullptr, false);
+    if (!merged_loads.is_object()) merged_loads = nlohmann::json::object();
+    std::set<std::string> already;
+    uint64_t entry_end = next;
+    if (auto e = merged_loads.find(consumer); e != merged_loads.end() && e->is_object()) {
+      uint64_t end = e->value("end", uint64_t{0});
+      if (end > first) {
+        entry_end = std::max(entry_end, end);
+        if (auto ids = e->find("ids"); ids != e->end() && ids->is_array()) {
+          for (const auto& x : *ids) {
+            if (x.is_string()) already.insert(x.get<std::string>());
+          }
+        }
+      }
     }
-    std::stable_sort(d.patches.begin(), d.patches.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [ts, patch] : d.patches) {
-      auto p = nlohmann::ordered_json::parse(*patch, nullptr, false);
-      if (!p.is_discarded()) traits.merge_patch(p);
+    std::vector<const event::Event*> identifies;  // not merged yet, by event time
+    for (const event::Event* e : d.identifies) {
+      if (!already.contains(e->event_id)) identifies.push_back(e);
     }
-    rows += "{\"user_id\":";
-    json_string(id, rows);
-    rows += ",\"anonymous_ids\":[";
-    bool first_id = true;
-    for (const auto& a : d.anonymous_ids) {
-      if (!first_id) rows.push_back(',');
-      first_id = false;
-      json_string(a, rows);
+    std::stable_sort(identifies.begin(), identifies.end(),
+                     [](const event::Event* a, const event::Event* b) {
+                       return a->timestamp_us < b->timestamp_us;
+                     });
+
+    // Traits: RFC 7396 patches in event-time order, as DuckDB's json_merge_patch.
+    bool patched = false;
+    nlohmann::ordered_json traits = nlohmann::ordered_json::parse(text_of("traits"), nullptr, false);
+    if (!traits.is_object()) traits = nlohmann::ordered_json::object();
+    for (const event::Event* e : identifies) {
+      if (e->traits_json.empty() || e->traits_json == "{}") continue;
+      auto patch = nlohmann::ordered_json::parse(e->traits_json, nullptr, false);
+      if (patch.is_discarded()) continue;
+      traits.merge_patch(patch);
+      patched = true;
     }
-    rows += "]";
-    field("traits", traits.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace),
-          rows);
-    number("first_seen", std::max<int64_t>(0, seconds_of(d.first_seen_us)), rows);
-    number("first_seen_us", d.first_seen_us, rows);
-    number("last_seen", std::max<int64_t>(0, seconds_of(d.last_seen_us)), rows);
-    number("last_seen_us", d.last_seen_us, rows);
-    number("updated_at", seconds_of(now_us), rows);
-    number("updated_at_us", now_us, rows);
-    rows += "}\n";
+
+    // Typed attributes by their merge rules, against the stored values and their times.
+    bool has_updates = false;
+    for (const event::Event* e : identifies) has_updates = has_updates || !e->typed.empty();
+    if (has_updates && !user_columns_.empty()) {
+      std::map<std::string, int64_t> time_of;
+      auto times = nlohmann::json::parse(text_of("attribute_times"), nullptr, false);
+      if (times.is_object()) {
+        for (const auto& [k, v] : times.items()) {
+          if (v.is_number_integer()) time_of.emplace(k, v.get<int64_t>());
+        }
+      }
+      std::vector<std::optional<schema::AttributeState>> state(user_columns_.size());
+      for (size_t i = 0; i < user_columns_.size(); ++i) {
+        const FilledColumn& c = user_columns_[i];
+        schema::AttributeValue value = stored_attribute(row, c.column, c.type);
+        auto t = time_of.find(c.name);
+        if (std::holds_alternative<std::monostate>(value) && t == time_of.end()) continue;
+        state[i] = schema::AttributeState{std::move(value), t == time_of.end() ? 0 : t->second};
+      }
+      bool changed = false;
+      for (const event::Event* e : identifies) {
+        for (const event::TypedField& f : e->typed) {
+          auto c = user_column_index_.find(f.name);
+          if (c == user_column_index_.end()) continue;
+          const FilledColumn& col = user_columns_[c->second];
+          if (f.type != col.type && f.type != event::ValueType::kNull) continue;
+          auto merged = schema::merge_attribute(col.merge, state[c->second],
+                                                {attribute_value_of(f), e->timestamp_us});
+          if (!merged) {
+            if (refused++ == 0) first_refusal = merged.status().message();
+            continue;
+          }
+          state[c->second] = std::move(*merged);
+          changed = true;
+        }
+      }
+      if (changed) {
+        nlohmann::ordered_json times_out = nlohmann::ordered_json::object();
+        for (size_t i = 0; i < user_columns_.size(); ++i) {
+          const FilledColumn& c = user_columns_[i];
+          if (state[i]) times_out[c.name] = state[i]->time_us;
+          set_attribute(row, c.column, state[i] ? state[i]->value : schema::AttributeValue{},
+                        c.type);
+        }
+        row["attribute_times"] = times_out.dump();
+      }
+    }
+
+    int64_t first_seen = int_of("first_seen_us", d.first_seen_us);
+    int64_t last_seen = int_of("last_seen_us", d.last_seen_us);
+    if (found != stored.end()) {
+      for (const auto& a : row.value("anonymous_ids", nlohmann::json::array())) {
+        if (a.is_string()) d.anonymous_ids.insert(a.get<std::string>());
+      }
+    }
+    first_seen = std::min(first_seen, d.first_seen_us);
+    last_seen = std::max(last_seen, d.last_seen_us);
+    // The version: later than the stored one even if the clock went back.
+    int64_t version = std::max(now_us, int_of("updated_at_us", 0) + 1);
+
+    row["user_id"] = id;
+    row["anonymous_ids"] = d.anonymous_ids;
+    if (patched || found == stored.end()) {
+      row["traits"] = traits.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    }
+    row["first_seen"] = datetime_seconds(first_seen);
+    row["first_seen_us"] = first_seen;
+    row["last_seen"] = datetime_seconds(last_seen);
+    row["last_seen_us"] = last_seen;
+    row["updated_at"] = datetime_seconds(version);
+    row["updated_at_us"] = version;
+    // This load's mark: every identify of the row merged by this consumer since its offset.
+    nlohmann::json ids = nlohmann::json::array();
+    for (const std::string& x : already) ids.push_back(x);
+    for (const event::Event* e : identifies) ids.push_back(e->event_id);
+    merged_loads[consumer] = {{"end", entry_end}, {"ids", std::move(ids)}};
+    row["_merged_loads"] = merged_loads.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    rows += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    rows.push_back('\n');
+  }
+  if (refused > 0) {
+    spdlog::warn("ClickHouse: {} attribute updates could not be merged (first: {})", refused,
+                 first_refusal);
   }
   return insert_rows("users", rows);
 }
@@ -480,19 +867,44 @@ Status ClickHouseWarehouse::for_each_message_id(
 
 Status ClickHouseWarehouse::for_each_loaded_message(
     int64_t since_us, const std::function<void(std::string_view, std::string_view, int64_t)>& fn) {
-  auto r = execute("SELECT source, message_id, received_at_us FROM " +
-                   qualified_table(schema_, "events") + " WHERE received_at >= toDateTime(" +
-                   std::to_string(std::max<int64_t>(0, seconds_of(since_us))) +
-                   ") AND received_at_us >= " + std::to_string(since_us) + " FORMAT TabSeparated");
-  if (!r) return r.status();
-  std::string_view text(*r);
+  // Rows of an interrupted load (tagged past their consumer's done offset) are left out: the
+  // retried load must see those events again, to merge what the interrupted one did not.
+  auto done = execute("SELECT consumer, max(next_lsn) FROM " +
+                      qualified_table(schema_, "basalt_offsets") +
+                      " WHERE state = 'done' GROUP BY consumer FORMAT TabSeparated");
+  if (!done) return done.status();
+  std::unordered_map<std::string, uint64_t> done_of;
+  std::string_view text(*done);
   size_t start = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);
     if (nl == std::string_view::npos) nl = text.size();
     auto f = split_tsv(text.substr(start, nl - start));
     start = nl + 1;
-    if (f.size() != 3) continue;
+    if (f.size() != 2) continue;
+    uint64_t v = 0;
+    std::from_chars(f[1].data(), f[1].data() + f[1].size(), v);
+    done_of[unescape_tsv(f[0])] = v;
+  }
+  auto r = execute("SELECT source, message_id, received_at_us, _loader, _batch_end FROM " +
+                   qualified_table(schema_, "events") + " WHERE received_at >= toDateTime(" +
+                   std::to_string(datetime_seconds(since_us)) +
+                   ") AND received_at_us >= " + std::to_string(since_us) + " FORMAT TabSeparated");
+  if (!r) return r.status();
+  text = *r;
+  start = 0;
+  std::string loader;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    auto f = split_tsv(text.substr(start, nl - start));
+    start = nl + 1;
+    if (f.size() != 5) continue;
+    uint64_t batch_end = 0;
+    std::from_chars(f[4].data(), f[4].data() + f[4].size(), batch_end);
+    loader = unescape_tsv(f[3]);
+    auto d = done_of.find(loader);
+    if (batch_end > (d == done_of.end() ? 0 : d->second)) continue;
     int64_t at = 0;
     std::from_chars(f[2].data(), f[2].data() + f[2].size(), at);
     fn(unescape_tsv(f[0]), unescape_tsv(f[1]), at);

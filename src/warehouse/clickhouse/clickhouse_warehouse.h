@@ -8,16 +8,27 @@
 // rows tagged with the batch's end offset, then records the range as `done`. The consumer's
 // offset is the largest `done` one. When a `pending` range past it exists (a crash or a failed
 // load in between), the next load first reads which of the batch's rows are already stored
-// and inserts only the others.
+// and inserts only the others. `users` rows are read-merged-inserted (ReplacingMergeTree by
+// updated_at_us); each row records, per consumer, the end of the last load that merged into
+// it and the identify events that load merged (`_merged_loads`), so a retried load never
+// merges an identify twice (increment and append are not idempotent), whatever its bounds.
+//
+// Typed columns (apply_plan_columns): p_<property> on events, a_<attribute> on users, types
+// from column_type_of (clickhouse_sql.h); attributes merge by schema::merge_attribute in C++
+// with the per-attribute event times kept in users.attribute_times, as the DuckDB engine does.
 //
 // Thread safety: load() from one thread; query() from any thread at once (each call has its
 // own HTTP connection).
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "http/client.h"
 #include "warehouse/clickhouse/clickhouse_sql.h"
@@ -32,6 +43,10 @@ struct ClickHouseOptions {
   std::string password;
   std::string cluster;
   std::chrono::milliseconds timeout{60000};
+  // Tests: called before each INSERT of a load with the table's name (events, quarantine,
+  // users, basalt_offsets); a non-ok status fails that insert as a refusing server would, so
+  // a test can interrupt a load at any step.
+  std::function<Status(std::string_view table)> before_insert{};
 };
 
 class ClickHouseWarehouse final : public Warehouse {
@@ -48,6 +63,7 @@ class ClickHouseWarehouse final : public Warehouse {
       int64_t since_us,
       const std::function<void(std::string_view, std::string_view, int64_t)>& fn) override;
   Result<QueryResult> query(const std::string& sql, const QueryOptions& options) override;
+  Result<std::vector<std::string>> apply_plan_columns(const PlanColumns& columns) override;
   // Parameters are bound in the client through bind_parameters (clickhouse_sql.h).
   Result<QueryResult> query(const std::string& sql, const std::vector<Value>& params,
                             const QueryOptions& options) override;
@@ -66,8 +82,15 @@ class ClickHouseWarehouse final : public Warehouse {
   // The consumer's done offset; notes whether a pending range past it must be checked.
   // REQUIRES loader_mu_ held.
   Result<std::optional<uint64_t>> read_offset(const std::string& consumer);
+  // One JSONEachRow line of `events`. REQUIRES loader_mu_ held (reads the typed columns).
+  void append_event_row(const event::Event& e, const std::string& consumer, uint64_t batch_end,
+                        std::string& out) const;
   Status insert_rows(const std::string& table, const std::string& json_each_row);
-  Status merge_users(const LoadBatch& batch);
+  Status merge_users(const LoadBatch& batch, const std::string& consumer, uint64_t first,
+                     uint64_t next);
+  // "table.column" → type of the events and users tables (and their _local tables on a
+  // cluster), from system.columns.
+  Result<std::map<std::string, std::string>> table_columns();
   Status record_offset(const std::string& consumer, uint64_t first, uint64_t next,
                        const char* state);
 
@@ -79,6 +102,20 @@ class ClickHouseWarehouse final : public Warehouse {
   std::mutex loader_mu_;                  // load() and load_offset()
   std::map<std::string, uint64_t> done_;  // consumer → done offset; protected by loader_mu_
   std::map<std::string, bool> verify_;    // consumer → check stored rows first; same
+  std::map<std::string, uint64_t> pending_end_;  // consumer → largest pending offset; same
+
+  // A typed column load() fills.
+  struct FilledColumn {
+    std::string name;    // the plan's name
+    std::string column;  // p_<name> / a_<name>
+    event::ValueType type = event::ValueType::kString;
+    schema::MergeRule merge = schema::MergeRule::kSet;
+  };
+  // The plan's typed columns; protected by loader_mu_.
+  std::vector<FilledColumn> event_columns_;
+  std::unordered_map<std::string, size_t> event_column_index_;  // plan name → event_columns_
+  std::vector<FilledColumn> user_columns_;
+  std::unordered_map<std::string, size_t> user_column_index_;
 };
 
 }  // namespace basalt::warehouse::clickhouse

@@ -81,5 +81,43 @@ TEST(StreamRecord, OrderingKeyIsUserIdElseAnonymousId) {
   EXPECT_EQ(ordering_key(e), "u");
 }
 
+TEST(StreamRecord, CarriesTheValidatedTypedValues) {
+  event::Event e = testing::make_event(3);
+  auto field = [](std::string name, event::ValueType t) {
+    event::TypedField f;
+    f.name = std::move(name);
+    f.type = t;
+    return f;
+  };
+  e.typed.push_back(field("amount", event::ValueType::kFloat));
+  e.typed.back().float_value = 0.1 + 0.2;
+  e.typed.push_back(field("currency", event::ValueType::kString));
+  e.typed.back().text = "U\"S\\D";
+  e.typed.push_back(field("level", event::ValueType::kInt));
+  e.typed.back().int_value = -7;
+  e.typed.push_back(field("vip", event::ValueType::kBool));
+  e.typed.back().int_value = 1;
+  e.typed.push_back(field("at", event::ValueType::kTimestamp));
+  e.typed.back().int_value = 1'795'514'400'000'001;
+  e.typed.push_back(field("tags", event::ValueType::kStringList));
+  e.typed.back().list = {"a", "b c"};
+  e.typed.push_back(field("extra", event::ValueType::kJson));
+  e.typed.back().text = R"({"x":[1,2]})";
+  e.typed.push_back(field("gone", event::ValueType::kNull));
+  auto back = parse_stream_record(stream_record(e));
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(back->typed, e.typed);
+  EXPECT_EQ(*back, e);
+
+  // Without typed values the member is left out; a record with a bad one is refused.
+  EXPECT_EQ(stream_record(testing::make_event(4)).find("typed"), std::string::npos);
+  std::string bad = stream_record(testing::make_event(5));
+  bad.pop_back();
+  EXPECT_FALSE(parse_stream_record(bad + R"(,"typed":[["amount","float","x"]]})").is_ok());
+  auto unknown = parse_stream_record(bad + R"(,"typed":[["amount","money",1]]})");
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_NE(unknown.status().message().find("unknown type 'money'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace basalt::stream

@@ -69,6 +69,33 @@ TEST(ClickHouseSql, SchemaForOneServerAndForACluster) {
       << many[2];
 }
 
+TEST(ClickHouseSql, TypedColumnsAndTheirAlterStatements) {
+  EXPECT_EQ(column_type_of(event::ValueType::kFloat), "Nullable(Float64)");
+  EXPECT_EQ(column_type_of(event::ValueType::kBool), "Nullable(UInt8)");
+  EXPECT_EQ(column_type_of(event::ValueType::kTimestamp), "Nullable(DateTime)");
+  EXPECT_EQ(column_type_of(event::ValueType::kStringList), "Array(String)");
+  EXPECT_EQ(column_type_of(event::ValueType::kJson), "Nullable(String)");
+  EXPECT_EQ(micros_column_of("p_at"), "p_at_us");
+  SchemaOptions o;
+  o.database = "basalt";
+  EXPECT_EQ(add_columns_statement(o, "events", {{"p_a", "Nullable(Int64)"}, {"p_b`", "Array(String)"}}),
+            "ALTER TABLE `basalt`.`events` ADD COLUMN `p_a` Nullable(Int64), ADD COLUMN `p_b\\`` "
+            "Array(String)");
+  EXPECT_EQ(physical_tables(o, "users"), std::vector<std::string>{"users"});
+  o.cluster = "main";
+  EXPECT_EQ(physical_tables(o, "users"), (std::vector<std::string>{"users_local", "users"}));
+  EXPECT_EQ(add_columns_statement(o, "users_local", {{"a_x", "Nullable(String)"}}),
+            "ALTER TABLE `basalt`.`users_local` ON CLUSTER `main` ADD COLUMN `a_x` Nullable(String)");
+  // users carries the per-attribute times and the loads' marks from its first CREATE.
+  bool users_seen = false;
+  for (const auto& s : schema_statements(o)) {
+    if (s.find("`users_local`") == std::string::npos || s.find(" AS ") != std::string::npos) continue;
+    users_seen = true;
+    EXPECT_NE(s.find("attribute_times String, _merged_loads String"), std::string::npos) << s;
+  }
+  EXPECT_TRUE(users_seen);
+}
+
 }  // namespace
 }  // namespace basalt::warehouse::clickhouse
 

@@ -309,11 +309,49 @@ TEST_F(ClickHouseTest, ClusterTablesAreDistributedOverLocalOnes) {
     auto r = plain->execute(s);
     ASSERT_TRUE(r.is_ok()) << s << ": " << r.status().to_string();
   }
+  // The typed columns, as apply_plan_columns would ALTER them on every node.
+  for (const char* t : {"events_local", "events"}) {
+    std::string s = add_columns_statement(o, t, {{"p_level", "Nullable(Int64)"}});
+    s = std::regex_replace(s, std::regex(" ON CLUSTER `test_cluster`"), "");
+    ASSERT_TRUE(plain->execute(s).is_ok()) << s;
+  }
+  for (const char* t : {"users_local", "users"}) {
+    std::string s = add_columns_statement(o, t, {{"a_coins", "Nullable(Int64)"}});
+    s = std::regex_replace(s, std::regex(" ON CLUSTER `test_cluster`"), "");
+    ASSERT_TRUE(plain->execute(s).is_ok()) << s;
+  }
   auto w = open("test_cluster");
-  ASSERT_TRUE(w->load(batch_of(0, 40, 40), "warehouse").is_ok());
-  EXPECT_EQ(count(*w, "SELECT count() FROM events"), 40);
-  EXPECT_EQ(count(*w, "SELECT count() FROM events_local"), 40);
-  EXPECT_EQ(w->load_offset("warehouse")->value_or(0), 40u);
+  PlanColumns columns;
+  columns.properties = {{"level", event::ValueType::kInt}};
+  columns.attributes = {{"coins", event::ValueType::kInt, schema::MergeRule::kIncrement}};
+  auto messages = w->apply_plan_columns(columns);
+  ASSERT_TRUE(messages.is_ok()) << messages.status().to_string() << " (no ALTER was needed)";
+  EXPECT_TRUE(messages->empty());
+  LoadBatch b = batch_of(0, 40, 40);
+  for (auto& e : b.events) {
+    event::TypedField f;
+    f.name = "level";
+    f.type = event::ValueType::kInt;
+    f.int_value = 2;
+    e.typed.push_back(f);
+  }
+  for (int i = 0; i < 2; ++i) {
+    event::Event id = make_event(1000 + i, "ann");
+    id.type = event::EventType::kIdentify;
+    event::TypedField f;
+    f.name = "coins";
+    f.type = event::ValueType::kInt;
+    f.int_value = 5;
+    id.typed.push_back(f);
+    b.events.push_back(id);
+  }
+  b.next_lsn = 42;
+  ASSERT_TRUE(w->load(b, "warehouse").is_ok());
+  EXPECT_EQ(count(*w, "SELECT count() FROM events"), 42);
+  EXPECT_EQ(count(*w, "SELECT count() FROM events_local"), 42);
+  EXPECT_EQ(count(*w, "SELECT sum(p_level) FROM events"), 80);
+  EXPECT_EQ(count(*w, "SELECT a_coins FROM users FINAL WHERE user_id = 'ann'"), 10);
+  EXPECT_EQ(w->load_offset("warehouse")->value_or(0), 42u);
 }
 
 }  // namespace
