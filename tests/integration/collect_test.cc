@@ -1,7 +1,7 @@
 // A collector node (`basalt collect`) with the real binary and a real redis-server as its stream
 // sink: it enforces the tracking plan per source (strict, lenient, off) with the reasons in the
-// per-event errors, runs the Lua transforms, enriches user agents and GeoIP (seen through
-// POST /v1/validate), keeps every refused event in DATA_DIR/quarantine.jsonl (it has no
+// per-event errors, runs the Lua transforms, enriches user agents and GeoIP (in the forwarded
+// records and POST /v1/validate), keeps every refused event in DATA_DIR/quarantine.jsonl (it has no
 // warehouse), refuses an invalid project, and reloads the project on SIGHUP (a good plan is
 // served, a bad one refused while the running one stays).
 
@@ -150,7 +150,8 @@ TEST_F(CollectNodeTest, EnforcesThePlanRunsTransformsAndKeepsWhatItRefuses) {
       {"type":"track","userId":"u1","event":"pay","properties":{"amount":"abc","currency":"USD"}},
       {"type":"track","userId":"u1","event":"lvl_up","properties":{"level":2}},
       {"type":"track","userId":"u1","event":"debug"},
-      {"type":"track","userId":"u1","event":"explode"}]})");
+      {"type":"track","userId":"u1","event":"explode"}]})",
+                {{"User-Agent", kChrome}, {"X-Forwarded-For", "198.51.100.7"}});
   EXPECT_EQ(r["accepted"], 1) << r.dump();
   EXPECT_EQ(r["rejected"], 3) << r.dump();
   ASSERT_EQ(r["errors"].size(), 3u) << r.dump();
@@ -172,6 +173,12 @@ TEST_F(CollectNodeTest, EnforcesThePlanRunsTransformsAndKeepsWhatItRefuses) {
   json pay = forwarded("app")[0];
   EXPECT_EQ(pay["event"], "pay");
   EXPECT_EQ(pay["properties"]["currency"], "USD");
+  // ...and enriched at collection, so a loader stores what the collector saw.
+  EXPECT_EQ(pay["browser"], "Chrome") << pay.dump();
+  EXPECT_EQ(pay["os_family"], "Windows");
+  EXPECT_EQ(pay["ip"], "198.51.100.7");
+  EXPECT_EQ(pay["country"], "DE");
+  EXPECT_EQ(pay["city"], "Munich");
   EXPECT_TRUE(wait_until([&] { return forwarded("web").size() == 1; }, 30s));
   EXPECT_TRUE(wait_until([&] { return forwarded("raw").size() == 1; }, 30s));
 
