@@ -89,10 +89,15 @@ Status QuarantineJournal::start() {
   auto reader = wal_.reader(*from);
   if (!reader) return reader.status();
   reader_ = std::move(*reader);
-  fd_ = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  fd_ = ::open(file_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd_ < 0) {
     return unavailable("cannot open the quarantine file " + file_.string() + ": " +
                        std::strerror(errno));
+  }
+  // A crash in the middle of a write leaves part of a line at the end: end it first.
+  if (off_t size = ::lseek(fd_, 0, SEEK_END); size > 0) {
+    char last = '\n';
+    if (::pread(fd_, &last, 1, size - 1) != 1 || last != '\n') torn_ = true;
   }
   thread_ = std::thread([this] { run(); });
   return Status::ok();

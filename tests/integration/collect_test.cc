@@ -124,11 +124,14 @@ class CollectNodeTest : public ::testing::Test {
     return out;
   }
 
-  // The lines of the quarantine file.
+  // The lines of the quarantine file (a line torn by a kill -9 is skipped, as readers do).
   std::vector<json> quarantined() {
     std::vector<json> out;
     std::ifstream in(data() / "quarantine.jsonl");
-    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line, nullptr, false);
+      if (!j.is_discarded()) out.push_back(std::move(j));
+    }
     return out;
   }
 
@@ -212,10 +215,21 @@ TEST_F(CollectNodeTest, EnforcesThePlanRunsTransformsAndKeepsWhatItRefuses) {
   // A clean stop writes out what the WAL holds; a restart writes nothing twice.
   EXPECT_EQ(collector_.terminate(), 0) << log();
   EXPECT_EQ(quarantined().size(), 3u);
-  ASSERT_FALSE(start().empty()) << log();
+  std::string again = start();
+  ASSERT_FALSE(again.empty()) << log();
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(quarantined().size(), 3u);
   EXPECT_EQ(forwarded("app").size(), 1u);
+
+  // A refused event acknowledged just before a kill -9 is written after the restart: it was
+  // in the WAL, and the journal's offset had not passed it.
+  r = post(again, "app-key", "/v1/track", R"({"userId":"u2","event":"lvl_up"})");
+  EXPECT_EQ(r["rejected"], 1) << r.dump();
+  collector_.kill9();
+  ASSERT_FALSE(start().empty()) << log();
+  ASSERT_TRUE(wait_until([&] { return quarantined().size() >= 4; }, 30s)) << log();
+  EXPECT_EQ(quarantined().back()["raw"], R"({"userId":"u2","event":"lvl_up"})");
+  EXPECT_EQ(quarantined().back()["call_type"], "track");
   EXPECT_EQ(collector_.terminate(), 0) << log();
 }
 
