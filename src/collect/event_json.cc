@@ -105,7 +105,8 @@ void append_event_json(const event::Event& e, std::string& out) {
   string_member("libraryVersion", e.library_version, out, first);
   string_member("osName", e.os_name, out, first);
   string_member("appVersion", e.app_version, out, first);
-  // Enrichment: from the user agent and (with a GeoIP database) the client IP; "" when none.
+  // Enrichment: from the user agent and (with a GeoIP database) the client IP; absent when
+  // nothing was found.
   string_member("browser", e.browser, out, first);
   string_member("browserVersion", e.browser_version, out, first);
   string_member("osFamily", e.os_family, out, first);
