@@ -343,6 +343,20 @@ TEST_F(TrackingTest, DictionaryUndeclaredAndQuarantineApis) {
   EXPECT_EQ(bad_limit.status, 400);
 }
 
+http::ClientResponse reload(const BasaltServer& s) {
+  return http_request(s.api_url(), "POST", "/api/v1/admin/reload", "",
+                      {{"Authorization", "Bearer test-admin"}});
+}
+
+// `basalt quarantine replay` of everything, as JSON.
+json replay_all(const BasaltServer& s) {
+  auto r = run_basalt({"quarantine", "replay", "--since", "2000-01-01", "--api", s.api_url(),
+                       "--format", "json"},
+                      {"BASALT_TOKEN=test-admin"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out, nullptr, false);
+}
+
 TEST_F(TrackingTest, ReplayAfterThePlanIsFixedStoresEachEventOnce) {
   BasaltServer server(project(), data());
   server.start();
@@ -358,17 +372,8 @@ TEST_F(TrackingTest, ReplayAfterThePlanIsFixedStoresEachEventOnce) {
                 "  - {name: coins, type: int, description: Coins, owner: game}\nevents:\n"
                 "  - {name: bonus, description: A bonus., owner: game, required: [coins]}\n");
   write_project(project(), fixed);
-  ASSERT_EQ(http_request(server.api_url(), "POST", "/api/v1/admin/reload", "",
-                         {{"Authorization", "Bearer test-admin"}})
-                .status,
-            200);
-  auto replay = [&] {
-    auto r = run_basalt({"quarantine", "replay", "--since", "2000-01-01", "--api",
-                         server.api_url(), "--format", "json"},
-                        {"BASALT_TOKEN=test-admin"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return json::parse(r.out, nullptr, false);
-  };
+  ASSERT_EQ(reload(server).status, 200);
+  auto replay = [&] { return replay_all(server); };
   json first = replay();
   EXPECT_EQ(first["replayed"], 3) << first.dump();
   EXPECT_EQ(first["still_refused"], 1);  // lvl_up is still not in the plan
@@ -410,17 +415,8 @@ TEST_F(TrackingTest, ReplayOfAFannedOutEventStoresEachOfItsEventsOnce) {
          "  end\n"
          "  return out\n"
          "end\n";
-  ASSERT_EQ(http_request(server.api_url(), "POST", "/api/v1/admin/reload", "",
-                         {{"Authorization", "Bearer test-admin"}})
-                .status,
-            200);
-  auto replay = [&] {
-    auto q = run_basalt({"quarantine", "replay", "--since", "2000-01-01", "--api",
-                         server.api_url(), "--format", "json"},
-                        {"BASALT_TOKEN=test-admin"});
-    EXPECT_EQ(q.exit_code, 0) << q.err;
-    return json::parse(q.out, nullptr, false);
-  };
+  ASSERT_EQ(reload(server).status, 200);
+  auto replay = [&] { return replay_all(server); };
   json first = replay();
   EXPECT_EQ(first["replayed"], 1) << first.dump();
   server.wait_for_int("SELECT count(*) FROM events", 3);
