@@ -3,90 +3,47 @@
 // sinks (Kafka, Redis Streams) carry the events on to loaders (`basalt load --from kafka`).
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/node_startup.h"
+#include "cli/quarantine_journal.h"
 #include "cli/version.h"
 #include "collect/ingest_service.h"
 #include "common/clock.h"
-#include "common/config.h"
-#include "common/logging.h"
 #include "common/metrics.h"
 #include "http/server.h"
 #include "stream/stream_sinks.h"
-#include "wal/wal.h"
 
 namespace basalt::cli {
 
 namespace {
 
-struct CollectOptions {
-  std::string project = kDefaultProject;
-  std::string data;
-  int ingest_port = -1;
-  std::string bind;
-};
-
-int run_collect(const CollectOptions& o) {
-  auto fail = [](const Status& s) {
-    std::cerr << "basalt collect: " << s.message() << "\n";
-    return exit_code_of(s.code());
-  };
-  auto config = load_project_config(o.project);
+int run_collect(const NodeFlags& o) {
+  auto fail = [](const Status& s) { return report_failure("collect", s); };
+  auto config = start_node(o, /*require_sources=*/true);
   if (!config) return fail(config.status());
-  if (Status s = apply_environment(*config, [](const char* n) { return std::getenv(n); });
-      !s.is_ok()) {
-    return fail(s);
-  }
-  if (!o.data.empty()) config->data_dir = o.data;
-  if (o.ingest_port >= 0) config->ingest.port = static_cast<uint16_t>(o.ingest_port);
-  if (!o.bind.empty()) config->ingest.bind = o.bind;
-  if (config->sources.empty()) {
-    return fail(invalid_argument(o.project + "/basalt.yaml: no sources: declare at least one "
-                                             "source with a write_key to receive events"));
-  }
   if (config->sinks.empty()) {
     return fail(invalid_argument(
         "a collector needs at least one stream sink: declare sinks: in basalt.yaml or set "
         "BASALT_KAFKA_BROKERS or BASALT_REDIS_URL (events would stay in this node's WAL)"));
   }
-  if (Status s = init_logging(config->log_level); !s.is_ok()) return fail(s);
+  // The project is checked as by `basalt validate` and `basalt up`: a collector enforces the
+  // same tracking plan and runs the same transforms and enrichment.
+  auto project = check_servable_project(o.project, *config);
+  if (!project) return fail(project.status());
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  std::error_code ec;
-  std::filesystem::create_directories(config->data_dir, ec);
-  if (ec) {
-    return fail(unavailable("cannot create the data folder " + config->data_dir.string() + ": " +
-                            ec.message()));
-  }
-  wal::WalOptions wo;
-  wo.dir = config->wal_dir();
-  wo.segment_bytes = config->wal.segment_bytes;
-  wo.sync = config->wal.sync;
-  wo.group_commit_delay = config->wal.group_commit_delay;
-  wo.disk_budget_bytes = config->wal.disk_budget_bytes;
-  auto wal = wal::Wal::open(wo);
+  StopSignals signals(/*reloads=*/true);  // before any thread starts
+  MetricsRegistry metrics;
+  auto wal = open_node_wal(*config, metrics);
   if (!wal) return fail(wal.status());
-  for (const auto& line : (*wal)->recovery().messages) spdlog::warn("WAL recovery: {}", line);
   wal::Wal& log = **wal;
 
-  MetricsRegistry metrics;
-  metrics.gauge_callback("basalt_wal_bytes", "Bytes of WAL segments on disk",
-                         [&log] { return static_cast<double>(log.stats().bytes_on_disk); });
-  metrics.gauge_callback("basalt_wal_segments", "WAL segments on disk",
-                         [&log] { return static_cast<double>(log.stats().segments); });
-  metrics.gauge_callback("basalt_wal_durable_lsn", "One past the last durable WAL record",
-                         [&log] { return static_cast<double>(log.stats().durable_end); });
-
+  // Refused events: no warehouse here, and sinks forward events only, so they go to a file.
+  QuarantineJournal quarantine(log, config->data_dir / "quarantine.jsonl", metrics);
+  if (Status s = quarantine.start(); !s.is_ok()) return fail(s);
   auto sinks = stream::StreamSinks::create(config->sinks, config->wal, log, SystemClock::instance(),
                                            metrics);
   if (!sinks) return fail(sinks.status());
@@ -95,6 +52,8 @@ int run_collect(const CollectOptions& o) {
 
   collect::IngestService ingest(config->ingest, config->sources, log, SystemClock::instance(),
                                 metrics, [] { return Status::ok(); });
+  auto pipeline = serve_collection(o, *config, *project, ingest, /*warehouse=*/nullptr);
+  if (!pipeline) return fail(pipeline.status());
   ingest.set_readiness_detail(
       [&sink_set] { return R"({"sinks":)" + sink_set.detail_json() + "}"; });
   http::Router routes;
@@ -107,14 +66,15 @@ int run_collect(const CollectOptions& o) {
             << fmt::format("  ingest listening on http://{}:{}\n", config->ingest.bind,
                            server.port())
             << fmt::format("  data in {}, warehouse: none (collector node)\n",
-                           config->data_dir.string());
-  for (const auto& line : sink_set.descriptions()) std::cout << "  stream sink " << line << "\n";
+                           config->data_dir.string())
+            << fmt::format("  refused events kept in {}\n", quarantine.path().string());
+  print_sinks(std::cout, sink_set, /*say_none=*/false);
   std::cout << "  stop with Ctrl-C\n" << std::flush;
 
-  int signal = 0;
-  sigwait(&signals, &signal);
-  spdlog::info("{} received: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  signals.wait([&pipeline] { (void)(*pipeline)->plan->reload(); });
+  // Stop accepting and drain requests; then write out what the WAL holds; then close it.
   server.stop();
+  quarantine.stop();
   sink_set.stop();
   log.close();
   spdlog::info("stopped cleanly");
@@ -124,17 +84,13 @@ int run_collect(const CollectOptions& o) {
 }  // namespace
 
 void add_collect_command(CLI::App& root, int& exit_code) {
-  auto opts = std::make_shared<CollectOptions>();
+  auto opts = std::make_shared<NodeFlags>(NodeFlags::for_project(kDefaultProject));
   CLI::App* cmd = root.add_subcommand(
       "collect",
       "Run a collector node: ingest API, durable WAL and stream sinks (Kafka, Redis Streams), "
-      "no warehouse and no console, until SIGINT or SIGTERM.");
-  cmd->add_option("project", opts->project, "Project folder holding basalt.yaml")
-      ->capture_default_str();
-  cmd->add_option("--data", opts->data, "Data folder (overrides data_dir of basalt.yaml)");
-  cmd->add_option("--ingest-port", opts->ingest_port, "Ingest port (0: any free port)")
-      ->check(CLI::Range(0, 65535));
-  cmd->add_option("--bind", opts->bind, "Address the ingest server listens on");
+      "no warehouse and no console, enforcing the tracking plan with transforms and enrichment "
+      "as `basalt up` does, until SIGINT or SIGTERM (SIGHUP reloads the project).");
+  add_node_flags(*cmd, *opts, /*api_port=*/false);
   cmd->callback([opts, &exit_code] { exit_code = run_collect(*opts); });
 }
 

@@ -3,16 +3,13 @@
 // ClickHouse), exactly once per partition. Serves /healthz, /readyz and /metrics.
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/node_startup.h"
 #include "cli/version.h"
-#include "common/config.h"
-#include "common/logging.h"
 #include "common/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -36,20 +33,12 @@ struct LoadOptions {
 };
 
 int run_load(const LoadOptions& o) {
-  auto fail = [](const Status& s) {
-    std::cerr << "basalt load: " << s.message() << "\n";
-    return exit_code_of(s.code());
-  };
+  auto fail = [](const Status& s) { return report_failure("load", s); };
   if (o.from != "kafka") {
     return fail(invalid_argument("--from " + o.from + " is not supported (supported: kafka)"));
   }
-  auto config = load_project_config(o.project);
+  auto config = start_node(NodeFlags::for_project(o.project), /*require_sources=*/false);
   if (!config) return fail(config.status());
-  if (Status s = apply_environment(*config, [](const char* n) { return std::getenv(n); });
-      !s.is_ok()) {
-    return fail(s);
-  }
-  if (Status s = init_logging(config->log_level); !s.is_ok()) return fail(s);
 
   // Brokers, topic and client properties: the flags, else the project's Kafka sink.
   stream::KafkaLoaderOptions ko;
@@ -77,23 +66,9 @@ int run_load(const LoadOptions& o) {
   ko.dedup_window = config->loader.dedup_window;
   ko.dedup_max_ids = config->loader.dedup_max_ids;
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  warehouse::WarehouseOptions who;
-  who.engine = config->warehouse.engine;
-  who.path = config->warehouse_path().string();
-  who.url = config->warehouse.url;
-  who.database = config->warehouse.database;
-  who.user = config->warehouse.user;
-  who.password = config->warehouse.password;
-  who.cluster = config->warehouse.cluster;
-  auto warehouse = warehouse::make_warehouse(who);
+  StopSignals signals(/*reloads=*/false);  // before any thread starts
+  auto warehouse = open_node_warehouse(*config);
   if (!warehouse) return fail(warehouse.status());
-  if (Status s = (*warehouse)->ensure_schema(); !s.is_ok()) return fail(s);
   // The tracking plan's typed columns, filled from the values the collectors validated.
   std::vector<std::string> source_names;
   for (const auto& source : config->sources) source_names.push_back(source.name);
@@ -131,17 +106,12 @@ int run_load(const LoadOptions& o) {
   std::cout << fmt::format("basalt {} loading project '{}' from kafka\n", kVersion, config->name)
             << fmt::format("  kafka {} topic {} group {}\n", ko.brokers, ko.topics.front(),
                            ko.group)
-            << fmt::format("  warehouse {} {}\n", config->warehouse.engine,
-                           config->warehouse.engine == "duckdb"
-                               ? config->warehouse_path().string()
-                               : config->warehouse.url + " database " + config->warehouse.database)
+            << fmt::format("  warehouse {}\n", warehouse_description(*config))
             << fmt::format("  metrics listening on http://{}:{}\n", o.bind, server.port())
             << "  stop with Ctrl-C\n"
             << std::flush;
 
-  int signal = 0;
-  sigwait(&signals, &signal);
-  spdlog::info("{} received: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  signals.wait();
   loader.stop();
   server.stop();
   spdlog::info("stopped cleanly");

@@ -6,7 +6,7 @@ namespace basalt::cli {
 
 PlanRuntime::PlanRuntime(std::filesystem::path project_dir, std::filesystem::path data_dir,
                          std::function<Result<ProjectConfig>()> load_config,
-                         collect::IngestService& ingest, warehouse::Warehouse& warehouse)
+                         collect::IngestService& ingest, warehouse::Warehouse* warehouse)
     : project_dir_(std::move(project_dir)),
       data_dir_(std::move(data_dir)),
       load_config_(std::move(load_config)),
@@ -48,13 +48,15 @@ ReloadOutcome PlanRuntime::apply_locked(const ProjectReport& report) {
   }
   auto plan = std::make_shared<const schema::TrackingPlan>(*report.plan);
   // Columns first, so the loader can store the new properties before ingest accepts them.
-  auto messages = warehouse_.apply_plan_columns(warehouse::plan_columns(*plan));
-  if (!messages) {
-    out.errors.push_back("the warehouse's typed columns cannot be added: " +
-                         messages.status().message());
-    return out;
+  if (warehouse_) {
+    auto messages = warehouse_->apply_plan_columns(warehouse::plan_columns(*plan));
+    if (!messages) {
+      out.errors.push_back("the warehouse's typed columns cannot be added: " +
+                           messages.status().message());
+      return out;
+    }
+    out.warnings = std::move(*messages);
   }
-  out.warnings = std::move(*messages);
   // A project without a tracking plan checks nothing (rather than warning about every event
   // in the default lenient mode).
   const bool empty =

@@ -1,9 +1,9 @@
 #pragma once
-// The tracking plan a running `basalt up` serves, and its hot reload: a reload re-reads and
+// The tracking plan a running `basalt up` or `basalt collect` serves, and its hot reload: a reload re-reads and
 // checks the whole project (as `basalt validate`); a project with errors is refused with them
 // and the running plan (and transforms) stay. An accepted reload also re-reads the Lua
 // transforms. An accepted plan is compiled once, its typed columns are added
-// to the warehouse, ingest enforces it from the next request on, and it is saved as the data
+// to the warehouse (when the node has one), ingest enforces it from the next request on, and it is saved as the data
 // folder's plan snapshot (the "previous plan" of breaking-change checks).
 //
 // Thread safety: every member may be called from any thread; reloads are serialised.
@@ -33,10 +33,11 @@ struct ReloadOutcome {
 
 class PlanRuntime {
  public:
-  // `load_config` reads the project's configuration as `up` does (file, environment, flags).
+  // `load_config` reads the project's configuration as the node did (file, environment,
+  // flags). `warehouse` is null on a collector node (no typed columns to add).
   PlanRuntime(std::filesystem::path project_dir, std::filesystem::path data_dir,
               std::function<Result<ProjectConfig>()> load_config, collect::IngestService& ingest,
-              warehouse::Warehouse& warehouse);
+              warehouse::Warehouse* warehouse);
 
   // Transforms reloaded with the plan (optional; borrowed).
   void set_transforms(enrich::TransformSet* transforms) { transforms_ = transforms; }
@@ -56,7 +57,7 @@ class PlanRuntime {
   const std::filesystem::path data_dir_;
   std::function<Result<ProjectConfig>()> load_config_;
   collect::IngestService& ingest_;
-  warehouse::Warehouse& warehouse_;
+  warehouse::Warehouse* const warehouse_;  // null: none
   enrich::TransformSet* transforms_ = nullptr;
   std::mutex reload_mu_;  // serialises apply/reload
   mutable std::mutex mu_;

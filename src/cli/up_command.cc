@@ -2,13 +2,10 @@
 // servers — until SIGINT or SIGTERM, then a clean stop: stop accepting, drain in-flight
 // requests, load what the WAL holds, close the WAL.
 
-#include <signal.h>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -18,18 +15,12 @@
 #include "api/tracking_api.h"
 #include "api/static_files.h"
 #include "cli/commands.h"
-#include "cli/plan_runtime.h"
-#include "cli/project_check.h"
+#include "cli/node_startup.h"
 #include "cli/version.h"
 #include "collect/ingest_service.h"
 #include "common/clock.h"
-#include "common/config.h"
-#include "common/logging.h"
 #include "common/metrics.h"
 #include "domino/domino_api.h"
-#include "enrich/geo_ip.h"
-#include "enrich/lua_transform.h"
-#include "enrich/user_agent.h"
 #include "domino/domino_service.h"
 #include "gen/game_event_generator.h"
 #include "http/blocking_pool.h"
@@ -37,19 +28,13 @@
 #include "http/server.h"
 #include "loader/loader.h"
 #include "stream/stream_sinks.h"
-#include "wal/wal.h"
-#include "warehouse/warehouse.h"
 
 namespace basalt::cli {
 
 namespace {
 
 struct UpOptions {
-  std::string project = kDefaultProject;
-  std::string data;
-  int ingest_port = -1;
-  int api_port = -1;
-  std::string bind;
+  NodeFlags node = NodeFlags::for_project(kDefaultProject);
   bool seed_demo = false;
   uint64_t seed_users = 3000;
   uint32_t seed_days = 30;
@@ -120,90 +105,22 @@ class DemoSeeder {
   std::thread thread_;
 };
 
-Result<ProjectConfig> resolve_config(const UpOptions& o) {
-  auto config = load_project_config(o.project);
-  if (!config) return config.status();
-  BASALT_RETURN_IF_ERROR(
-      apply_environment(*config, [](const char* n) { return std::getenv(n); }));
-  if (!o.data.empty()) config->data_dir = o.data;
-  if (o.ingest_port >= 0) config->ingest.port = static_cast<uint16_t>(o.ingest_port);
-  if (o.api_port >= 0) config->api.port = static_cast<uint16_t>(o.api_port);
-  if (!o.bind.empty()) {
-    config->ingest.bind = o.bind;
-    config->api.bind = o.bind;
-  }
-  if (config->sources.empty()) {
-    return invalid_argument(o.project + "/basalt.yaml: no sources: declare at least one source "
-                            "with a write_key to receive events");
-  }
-  return config;
-}
-
-int run_up(const UpOptions& o) {
-  auto fail = [](const Status& s) {
-    std::cerr << "basalt up: " << s.message() << "\n";
-    return exit_code_of(s.code());
-  };
-  auto config = resolve_config(o);
+int run_up(const UpOptions& options) {
+  const NodeFlags& o = options.node;
+  auto fail = [](const Status& s) { return report_failure("up", s); };
+  auto config = start_node(o, /*require_sources=*/true);
   if (!config) return fail(config.status());
-  if (Status s = init_logging(config->log_level); !s.is_ok()) return fail(s);
-
   // The whole project is checked as `basalt validate` does; an invalid one is not served.
-  ProjectReport project = check_project(o.project, *config, config->data_dir);
-  if (!project.ok()) {
-    for (const auto& e : project.errors) std::cerr << e << "\n";
-    std::cerr << "basalt up: the project " << o.project << " has " << project.errors.size()
-              << " error" << (project.errors.size() == 1 ? "" : "s")
-              << " (see above; `basalt validate` prints the same): not starting\n";
-    return 2;
-  }
+  auto project = check_servable_project(o.project, *config);
+  if (!project) return fail(project.status());
 
-  // Signals are taken by sigwait on this thread; every thread started below inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);  // reload the project
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  std::error_code ec;
-  std::filesystem::create_directories(config->data_dir, ec);
-  if (ec) {
-    return fail(unavailable("cannot create the data folder " + config->data_dir.string() + ": " +
-                            ec.message()));
-  }
-
-  wal::WalOptions wo;
-  wo.dir = config->wal_dir();
-  wo.segment_bytes = config->wal.segment_bytes;
-  wo.sync = config->wal.sync;
-  wo.group_commit_delay = config->wal.group_commit_delay;
-  wo.preallocate = config->wal.preallocate;
-  wo.disk_budget_bytes = config->wal.disk_budget_bytes;
-  auto wal = wal::Wal::open(wo);
-  if (!wal) return fail(wal.status());
-  for (const auto& line : (*wal)->recovery().messages) spdlog::warn("WAL recovery: {}", line);
-
-  warehouse::WarehouseOptions who;
-  who.engine = config->warehouse.engine;
-  who.path = config->warehouse_path().string();
-  who.url = config->warehouse.url;
-  who.database = config->warehouse.database;
-  who.user = config->warehouse.user;
-  who.password = config->warehouse.password;
-  who.cluster = config->warehouse.cluster;
-  auto warehouse = warehouse::make_warehouse(who);
-  if (!warehouse) return fail(warehouse.status());
-  if (Status s = (*warehouse)->ensure_schema(); !s.is_ok()) return fail(s);
-
+  StopSignals signals(/*reloads=*/true);  // before any thread starts
   MetricsRegistry metrics;
+  auto wal = open_node_wal(*config, metrics);
+  if (!wal) return fail(wal.status());
   wal::Wal& log = **wal;
-  metrics.gauge_callback("basalt_wal_bytes", "Bytes of WAL segments on disk",
-                         [&log] { return static_cast<double>(log.stats().bytes_on_disk); });
-  metrics.gauge_callback("basalt_wal_segments", "WAL segments on disk",
-                         [&log] { return static_cast<double>(log.stats().segments); });
-  metrics.gauge_callback("basalt_wal_durable_lsn", "One past the last durable WAL record",
-                         [&log] { return static_cast<double>(log.stats().durable_end); });
+  auto warehouse = open_node_warehouse(*config);
+  if (!warehouse) return fail(warehouse.status());
 
   loader::LoaderOptions lo;
   lo.batch_events = config->loader.batch_events;
@@ -228,40 +145,10 @@ int run_up(const UpOptions& o) {
   };
   collect::IngestService ingest(config->ingest, config->sources, log, SystemClock::instance(),
                                 metrics, readiness);
-  // Enrichment: transforms/<source>.lua, user agents, GeoIP (each optional).
-  auto transforms = enrich::TransformSet::load_dir(
-      (config->project_dir / config->enrich.transforms_dir).string());
-  if (!transforms) return fail(transforms.status());
-  std::unique_ptr<enrich::UserAgentParser> user_agents;
-  if (config->enrich.user_agent) {
-    enrich::UserAgentOptions uao;
-    if (!config->enrich.uap_regexes.empty()) uao.regexes_path = config->enrich.uap_regexes;
-    auto parser = enrich::UserAgentParser::load(uao);
-    if (!parser) {
-      return fail(Status(parser.status().code(),
-                         "user agent parsing (enrich.user_agent): " + parser.status().message() +
-                             " (install uap-core or set enrich.user_agent: false)"));
-    }
-    user_agents = std::move(*parser);
-  }
-  enrich::GeoIp geo;
-  if (!config->enrich.geoip_database.empty()) {
-    std::filesystem::path db = config->enrich.geoip_database;
-    if (db.is_relative()) db = config->project_dir / db;
-    auto opened = enrich::GeoIp::open(db.string());
-    if (!opened) return fail(opened.status());
-    geo = std::move(*opened);
-    spdlog::info("GeoIP: {} ({})", db.string(), geo.database_type());
-  }
-  ingest.set_enrichment({transforms->get(), user_agents.get(), &geo});
-  PlanRuntime plan_runtime(
-      o.project, config->data_dir, [&o] { return resolve_config(o); }, ingest, **warehouse);
-  plan_runtime.set_transforms(transforms->get());
-  if (ReloadOutcome first = plan_runtime.apply(project); !first.applied) {
-    for (const auto& e : first.errors) std::cerr << e << "\n";
-    std::cerr << "basalt up: the tracking plan cannot be served: not starting\n";
-    return 2;
-  }
+  // Transforms, user agents, GeoIP and the tracking plan (with its typed columns).
+  auto pipeline = serve_collection(o, *config, *project, ingest, warehouse->get());
+  if (!pipeline) return fail(pipeline.status());
+  PlanRuntime& plan_runtime = *(*pipeline)->plan;
   stream::StreamSinks& sink_set = **sinks;
   if (!sink_set.empty()) {
     ingest.set_readiness_detail(
@@ -345,14 +232,9 @@ int run_up(const UpOptions& o) {
                            std::filesystem::absolute(o.project).lexically_normal().string())
             << fmt::format("  ingest listening on {}\n", ingest_url)
             << fmt::format("  console listening on {}\n", console_url)
-            << fmt::format("  data in {}, warehouse {} at {}\n", config->data_dir.string(),
-                           config->warehouse.engine,
-                           config->warehouse.engine == "duckdb"
-                               ? config->warehouse_path().string()
-                               : config->warehouse.url + " database " +
-                                     config->warehouse.database);
-  if (sink_set.empty()) std::cout << "  stream sinks: none\n";
-  for (const auto& line : sink_set.descriptions()) std::cout << "  stream sink " << line << "\n";
+            << fmt::format("  data in {}, warehouse {}\n", config->data_dir.string(),
+                           warehouse_description(*config));
+  print_sinks(std::cout, sink_set, /*say_none=*/true);
   if (config->demo) {
     std::cout << "  demo credentials (public, for the demo only):\n";
     for (const auto& s : config->sources) {
@@ -367,25 +249,21 @@ int run_up(const UpOptions& o) {
 
   std::unique_ptr<DemoSeeder> seeder;
   std::filesystem::path marker = config->data_dir / "demo-seeded";
-  if (o.seed_demo) {
+  if (options.seed_demo) {
     if (std::filesystem::exists(marker)) {
       spdlog::info("demo seed: already done for {} (remove {} to seed again)",
                    config->data_dir.string(), marker.string());
     } else {
       seeder = std::make_unique<DemoSeeder>(ingest_url, config->sources.front().write_key,
-                                            marker, o.seed_users, o.seed_days);
+                                            marker, options.seed_users, options.seed_days);
       seeder->start();
     }
   }
 
-  int signal = 0;
-  while (true) {
-    sigwait(&signals, &signal);
-    if (signal != SIGHUP) break;
-    spdlog::info("SIGHUP received: reloading the project");
-    (void)plan_runtime.reload();  // logs what it did or why it refused
-  }
-  spdlog::info("{} received: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  // A reload logs what it did or why it refused.
+  signals.wait([&plan_runtime] { (void)plan_runtime.reload(); });
+  // Stop accepting and drain requests; then the scheduler; then deliver and load what the WAL
+  // holds; then close it.
   if (seeder) seeder->stop();
   ingest_server.stop();
   console_server.stop();
@@ -405,14 +283,7 @@ void add_up_command(CLI::App& root, int& exit_code) {
       "up",
       "Serve a project: ingest API, durable WAL, warehouse loader and console API in one "
       "process, until SIGINT or SIGTERM.");
-  cmd->add_option("project", opts->project, "Project folder holding basalt.yaml")
-      ->capture_default_str();
-  cmd->add_option("--data", opts->data, "Data folder (overrides data_dir of basalt.yaml)");
-  cmd->add_option("--ingest-port", opts->ingest_port, "Ingest port (0: any free port)")
-      ->check(CLI::Range(0, 65535));
-  cmd->add_option("--api-port", opts->api_port, "Console/API port (0: any free port)")
-      ->check(CLI::Range(0, 65535));
-  cmd->add_option("--bind", opts->bind, "Address both servers listen on");
+  add_node_flags(*cmd, opts->node, /*api_port=*/true);
   cmd->add_flag("--seed-demo", opts->seed_demo,
                 "The first time for this data folder, generate a game's history and ingest it");
   cmd->add_option("--seed-users", opts->seed_users, "Players in the demo history")

@@ -105,6 +105,18 @@ void append_event_json(const event::Event& e, std::string& out) {
   string_member("libraryVersion", e.library_version, out, first);
   string_member("osName", e.os_name, out, first);
   string_member("appVersion", e.app_version, out, first);
+  // Enrichment: from the user agent and (with a GeoIP database) the client IP; absent when
+  // nothing was found.
+  string_member("browser", e.browser, out, first);
+  string_member("browserVersion", e.browser_version, out, first);
+  string_member("osFamily", e.os_family, out, first);
+  string_member("osVersion", e.os_version, out, first);
+  string_member("deviceFamily", e.device_family, out, first);
+  string_member("deviceBrand", e.device_brand, out, first);
+  string_member("deviceModel", e.device_model, out, first);
+  string_member("country", e.country, out, first);
+  string_member("region", e.region, out, first);
+  string_member("city", e.city, out, first);
   member("properties", out, first);
   out += e.properties_json.empty() ? "{}" : e.properties_json;
   if (e.type == event::EventType::kIdentify || e.type == event::EventType::kGroup) {

@@ -73,6 +73,25 @@ struct RouteCounters {
   std::array<Counter*, kCommonCodes.size()> by_code{};
 };
 
+// A transform may fan one quarantined event out into several; each then got the replay's
+// default messageId, and the loader's dedup would keep only the first. The k-th event (k ≥ 1,
+// in the transform's output order) carrying `default_id` gets "<default_id>-<k>" instead:
+// distinct, and the same at every replay of the same row, so replaying twice stores each once.
+void distinguish_fanned_out(const std::string& default_id, std::vector<std::string>& records) {
+  size_t seen = 0;
+  for (std::string& record : records) {
+    auto kind = event::record_kind(record);
+    if (!kind || *kind != event::RecordKind::kEvent) continue;
+    auto e = event::decode_event(record);
+    assert(e.is_ok() && "the parser's own records decode");
+    if (!e.is_ok() || e->message_id != default_id) continue;
+    if (seen++ == 0) continue;
+    e->message_id = default_id + "-" + std::to_string(seen - 1);
+    record.clear();
+    event::encode(*e, record);
+  }
+}
+
 }  // namespace
 
 struct IngestService::Impl {
@@ -201,6 +220,7 @@ Result<IngestService::Resubmitted> IngestService::resubmit(
   out.accepted = true;
   out.events = parsed->accepted;
   if (parsed->records.empty()) return out;
+  distinguish_fanned_out(meta.default_message_id, parsed->records);
   std::promise<Status> done;
   std::future<Status> stored = done.get_future();
   impl_->wal.append(std::move(parsed->records),

@@ -48,8 +48,9 @@ class IngestService {
   // the /v1/<type> it came on) through the current pipeline, as sent by `source` at
   // `received_at_us`. When nothing of it is refused its events are appended to the WAL and
   // the call returns once they are durable; otherwise nothing is written and the reason is
-  // returned. An event without a messageId gets "replay-<quarantine_id>", so replaying twice
-  // stores it once. Blocking; any thread but an I/O thread of this service.
+  // returned. An event without a messageId gets "replay-<quarantine_id>" (the k-th further
+  // event a transform fans it out into, "replay-<quarantine_id>-<k>"), so replaying twice
+  // stores each once. Blocking; any thread but an I/O thread of this service.
   struct Resubmitted {
     bool accepted = false;
     size_t events = 0;

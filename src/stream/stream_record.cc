@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
+#include <utility>
+
 #include "common/json_string.h"
 
 namespace basalt::stream {
@@ -88,6 +91,23 @@ void member_typed(const std::vector<event::TypedField>& typed, std::string& out)
   out.push_back(']');
 }
 
+// The enrichment fields of an event and their member names.
+template <typename E>
+auto enrichment_members(E& e) {
+  return std::array<std::pair<const char*, decltype(&e.browser)>, 10>{{
+      {"browser", &e.browser},
+      {"browser_version", &e.browser_version},
+      {"os_family", &e.os_family},
+      {"os_version", &e.os_version},
+      {"device_family", &e.device_family},
+      {"device_brand", &e.device_brand},
+      {"device_model", &e.device_model},
+      {"country", &e.country},
+      {"region", &e.region},
+      {"city", &e.city},
+  }};
+}
+
 Status bad(std::string_view why) {
   return invalid_argument("not a stream record: " + std::string(why));
 }
@@ -120,6 +140,11 @@ void append_stream_record(const event::Event& e, std::string& out) {
   member("library_version", e.library_version, out);
   member("os_name", e.os_name, out);
   member("app_version", e.app_version, out);
+  // Enrichment at collection (user agent, GeoIP): only what was found, so a loader stores
+  // what the collector saw.
+  for (const auto& [name, value] : enrichment_members(e)) {
+    if (!value->empty()) member(name, *value, out);
+  }
   member_raw("properties", e.properties_json, out);
   member_raw("traits", e.traits_json, out);
   member_raw("context", e.context_json, out);
@@ -203,6 +228,7 @@ Result<event::Event> parse_stream_record(std::string_view json) {
   str("library_version", e.library_version);
   str("os_name", e.os_name);
   str("app_version", e.app_version);
+  for (const auto& [name, value] : enrichment_members(e)) str(name, *value);
   obj("properties", e.properties_json);
   obj("traits", e.traits_json);
   obj("context", e.context_json);

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <signal.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -249,6 +251,26 @@ TEST_F(TrackingTest, HotReloadAppliesAGoodPlanAndRefusesABadOne) {
     refused = r.value("rejected", 0) == 1;
   }
   EXPECT_TRUE(refused) << server.log();
+
+  // SIGHUP with a bad plan: refused (logged with its errors), the running plan stays.
+  // (The admin API's refusal above logged the same words: count them.)
+  auto refusals = [&] {
+    const std::string log = server.log();
+    size_t n = 0;
+    for (size_t at = log.find("reload refused: the project has"); at != std::string::npos;
+         at = log.find("reload refused: the project has", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  const size_t before = refusals();
+  write_project(project(), broken);
+  server.send_signal(SIGHUP);
+  for (int i = 0; i < 200 && refusals() == before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(refusals(), before + 1) << server.log();
+  EXPECT_EQ(post(server, "app-key", "/v1/track", bonus)["rejected"], 1);
   EXPECT_EQ(server.terminate(), 0);
 }
 
@@ -268,8 +290,12 @@ TEST_F(TrackingTest, DictionaryUndeclaredAndQuarantineApis) {
       {"type":"track","userId":"u1","event":"pay","properties":{"amount":"x","currency":"EUR"}}]})");
   post(server, "web-key", "/v1/batch", R"({"batch":[
       {"type":"track","userId":"u1","event":"pay","properties":{"amount":"bad","currency":"USD","coupon":"SPRING"}},
-      {"type":"track","userId":"u1","event":"tutorial_done","properties":{"step":3}}]})");
-  server.wait_for_int("SELECT count(*) FROM events", 5);
+      {"type":"track","userId":"u1","event":"tutorial_done","properties":{"step":3}},
+      {"type":"track","userId":"u2","event":"pay","properties":{"amount":1}}]})");
+  const auto sent_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  server.wait_for_int("SELECT count(*) FROM events", 6);
   server.wait_for_int("SELECT count(*) FROM quarantine", 1);
 
   json t = api_get(server, "/api/v1/tracking");
@@ -280,13 +306,19 @@ TEST_F(TrackingTest, DictionaryUndeclaredAndQuarantineApis) {
   }
   ASSERT_NE(pay, nullptr);
   EXPECT_EQ((*pay)["owner"], "money");
-  EXPECT_EQ((*pay)["stats"]["today"], 4);
-  EXPECT_EQ((*pay)["stats"]["last_7_days"], 4);
+  EXPECT_EQ((*pay)["stats"]["today"], 5);
+  EXPECT_EQ((*pay)["stats"]["last_7_days"], 5);
+  // Last seen: when the last pay was received (within a minute of sending it).
+  ASSERT_TRUE((*pay)["stats"]["last_seen_us"].is_number()) << pay->dump();
+  EXPECT_LT(std::abs((*pay)["stats"]["last_seen_us"].get<int64_t>() - sent_us), 60'000'000);
   const json& amount = (*pay)["properties"][0];
   EXPECT_EQ(amount["name"], "amount");
-  EXPECT_EQ(amount["stats"]["present"], 3);
-  EXPECT_DOUBLE_EQ(amount["stats"]["invalid_rate"].get<double>(), 0.25);  // the lenient "bad"
+  EXPECT_EQ(amount["stats"]["present"], 4);
+  EXPECT_DOUBLE_EQ(amount["stats"]["invalid_rate"].get<double>(), 0.2);  // the lenient "bad"
+  EXPECT_DOUBLE_EQ(amount["stats"]["null_rate"].get<double>(), 0.0);
   const json& currency = (*pay)["properties"][1];
+  EXPECT_DOUBLE_EQ(currency["stats"]["null_rate"].get<double>(), 0.2);  // the lenient "1"
+  EXPECT_DOUBLE_EQ(currency["stats"]["invalid_rate"].get<double>(), 0.0);
   ASSERT_TRUE(currency["stats"].contains("top_values")) << currency.dump();
   EXPECT_EQ(currency["stats"]["top_values"][0], json::parse(R"({"value":"USD","count":3})"));
   EXPECT_EQ(t["sources"][0], json::parse(R"({"source":"app","mode":"strict"})"));
@@ -311,6 +343,20 @@ TEST_F(TrackingTest, DictionaryUndeclaredAndQuarantineApis) {
   EXPECT_EQ(bad_limit.status, 400);
 }
 
+http::ClientResponse reload(const BasaltServer& s) {
+  return http_request(s.api_url(), "POST", "/api/v1/admin/reload", "",
+                      {{"Authorization", "Bearer test-admin"}});
+}
+
+// `basalt quarantine replay` of everything, as JSON.
+json replay_all(const BasaltServer& s) {
+  auto r = run_basalt({"quarantine", "replay", "--since", "2000-01-01", "--api", s.api_url(),
+                       "--format", "json"},
+                      {"BASALT_TOKEN=test-admin"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out, nullptr, false);
+}
+
 TEST_F(TrackingTest, ReplayAfterThePlanIsFixedStoresEachEventOnce) {
   BasaltServer server(project(), data());
   server.start();
@@ -326,17 +372,8 @@ TEST_F(TrackingTest, ReplayAfterThePlanIsFixedStoresEachEventOnce) {
                 "  - {name: coins, type: int, description: Coins, owner: game}\nevents:\n"
                 "  - {name: bonus, description: A bonus., owner: game, required: [coins]}\n");
   write_project(project(), fixed);
-  ASSERT_EQ(http_request(server.api_url(), "POST", "/api/v1/admin/reload", "",
-                         {{"Authorization", "Bearer test-admin"}})
-                .status,
-            200);
-  auto replay = [&] {
-    auto r = run_basalt({"quarantine", "replay", "--since", "2000-01-01", "--api",
-                         server.api_url(), "--format", "json"},
-                        {"BASALT_TOKEN=test-admin"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return json::parse(r.out, nullptr, false);
-  };
+  ASSERT_EQ(reload(server).status, 200);
+  auto replay = [&] { return replay_all(server); };
   json first = replay();
   EXPECT_EQ(first["replayed"], 3) << first.dump();
   EXPECT_EQ(first["still_refused"], 1);  // lvl_up is still not in the plan
@@ -350,6 +387,49 @@ TEST_F(TrackingTest, ReplayAfterThePlanIsFixedStoresEachEventOnce) {
   EXPECT_EQ(server.sql_int("SELECT count(*) FROM events WHERE message_id = 'b-7'"), 1);
   EXPECT_EQ(server.sql_int("SELECT count(*) FROM quarantine_replays"), 3);
   EXPECT_EQ(server.sql_int("SELECT count(*) FROM quarantine"), 4);  // nothing new refused
+}
+
+TEST_F(TrackingTest, ReplayOfAFannedOutEventStoresEachOfItsEventsOnce) {
+  // The transform fails on "bundle" at first: the event is quarantined whole.
+  fs::create_directories(project() / "transforms");
+  std::ofstream(project() / "transforms" / "app.lua")
+      << "function transform(e)\n"
+         "  if e.event == 'bundle' then error('bundles are not supported yet') end\n"
+         "  return e\n"
+         "end\n";
+  BasaltServer server(project(), data());
+  server.start();
+  json r = post(server, "app-key", "/v1/track",
+                R"({"userId":"u1","event":"bundle","properties":{"levels":[3,4,5]}})");
+  EXPECT_EQ(r["rejected"], 1) << r.dump();
+  server.wait_for_int("SELECT count(*) FROM quarantine", 1);
+
+  // Fixed: a bundle fans out into one level_up per level (none has a messageId).
+  std::ofstream(project() / "transforms" / "app.lua")
+      << "function transform(e)\n"
+         "  if e.event ~= 'bundle' then return e end\n"
+         "  local out = {}\n"
+         "  for i, level in ipairs(e.properties.levels) do\n"
+         "    out[i] = {type = 'track', userId = e.userId, event = 'level_up',\n"
+         "              properties = {level = level}}\n"
+         "  end\n"
+         "  return out\n"
+         "end\n";
+  ASSERT_EQ(reload(server).status, 200);
+  auto replay = [&] { return replay_all(server); };
+  json first = replay();
+  EXPECT_EQ(first["replayed"], 1) << first.dump();
+  server.wait_for_int("SELECT count(*) FROM events", 3);
+  EXPECT_EQ(replay()["replayed"], 0);
+  server.wait_until_loaded();
+  // Each fanned-out event is stored once, under its own stable messageId.
+  std::string id = sql_csv(server, "SELECT quarantine_id FROM quarantine");
+  id = id.substr(id.find('\n') + 1);
+  id.pop_back();  // the line's end
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(sql_csv(server, "SELECT p_level, message_id FROM events ORDER BY p_level"),
+            "p_level,message_id\n3,replay-" + id + "\n4,replay-" + id + "-1\n5,replay-" + id +
+                "-2\n");
 }
 
 TEST_F(TrackingTest, TransformsRunBeforeThePlanAndUserAgentsAreParsed) {

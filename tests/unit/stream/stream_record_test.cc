@@ -23,6 +23,15 @@ TEST(StreamRecord, RoundTripsEveryField) {
   e.library_version = "4.1";
   e.os_name = "Linux";
   e.app_version = "1.2.3";
+  e.browser = "Chrome";
+  e.browser_version = "120.0.0";
+  e.os_family = "Windows";
+  e.os_version = "10";
+  e.device_family = "Other";
+  e.device_model = "";  // not found: absent from the record, "" again when read
+  e.country = "FR";
+  e.region = "Île-de-France";
+  e.city = "Paris";
   e.traits_json = R"({"name":"Ann","z":1,"a":[1,2]})";
   e.context_json = R"({"page":{"path":"/é"}})";
   std::string json = stream_record(e);
@@ -34,6 +43,8 @@ TEST(StreamRecord, RoundTripsEveryField) {
   EXPECT_EQ(j["type"], "identify");
   EXPECT_EQ(j["traits"]["name"], "Ann");
   EXPECT_EQ(j["user_agent"], e.user_agent);
+  EXPECT_EQ(j["city"], "Paris");
+  EXPECT_FALSE(j.contains("device_model"));
 }
 
 TEST(StreamRecord, AbsentOptionalTimesStayAbsent) {
