@@ -27,6 +27,25 @@ bool mentions(const std::string& sql, const std::string& model) {
   return false;
 }
 
+// The columns `sql` reads of `model` ("users.a_channel" → a_channel), each once, in order.
+void qualified_columns(const std::string& sql, const std::string& model,
+                       std::vector<std::string>& out) {
+  size_t at = 0;
+  while ((at = sql.find(model + ".", at)) != std::string::npos) {
+    bool start_ok =
+        at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) || sql[at - 1] == '_');
+    size_t b = at + model.size() + 1, e = b;
+    while (e < sql.size() &&
+           (std::isalnum(static_cast<unsigned char>(sql[e])) || sql[e] == '_'))
+      ++e;
+    if (start_ok && e > b) {
+      std::string c = sql.substr(b, e - b);
+      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    }
+    at = e;
+  }
+}
+
 std::string join_names(const std::vector<std::string>& names) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
@@ -56,8 +75,8 @@ class Builder {
   }
   std::vector<Value> take_params() { return std::move(params_); }
 
-  std::string col(const std::string& c) const { return d_.quote(m_.name) + "." + d_.quote(c); }
-  std::string time_col() const { return col(m_.time); }
+  std::string col(const std::string& c) const { return d_.column(d_.quote(m_.name), m_.table, c); }
+  std::string time_col() const { return d_.time_column(d_.quote(m_.name), m_.time); }
   std::string user_col() const { return col(m_.user); }
 
   Result<std::string> dimension_sql(const std::string& name) {
@@ -103,7 +122,7 @@ class Builder {
       case FilterOp::kNotIn: {
         std::vector<std::string> ps;
         for (size_t i = 0; i < f.values.size(); ++i) ps.push_back(p(i));
-        return lhs + (f.op == FilterOp::kIn ? " IN (" : " NOT IN (") + join_names(ps) + ")";
+        return d_.in_list(lhs, ps, f.op == FilterOp::kNotIn);
       }
       case FilterOp::kContains:
         return d_.contains(lhs, p(0));
@@ -143,14 +162,16 @@ class Builder {
     return d_.instant_of_local(p, tz());
   }
   std::string range_condition(const LocalRange& r) {
-    std::string a = instant(r.start);
-    return time_col() + " >= " + a + " AND " + time_col() + " < " + instant(r.end);
+    std::string lo = param(Value(local_text(r.start)));
+    std::string zone = tz();
+    std::string hi = param(Value(local_text(r.end)));
+    return d_.time_range(d_.quote(m_.name), m_.time, lo, hi, zone);
   }
 
   // "FROM <table> AS <model>" and the joins the snippets used so far need. Call last.
   std::string from() {
     tables_.insert(m_.table);
-    std::string s = "FROM " + d_.quote(m_.table) + " AS " + d_.quote(m_.name);
+    std::string s = "FROM " + d_.relation(m_.table) + " AS " + d_.quote(m_.name);
     for (const auto& j : m_.joins) {
       bool used = std::any_of(snippets_.begin(), snippets_.end(),
                               [&](const std::string& x) { return mentions(x, j.model); });
@@ -158,8 +179,11 @@ class Builder {
       const Model* other = models_.find(j.model);
       if (!other) continue;
       tables_.insert(other->table);
-      s += " LEFT JOIN " + d_.quote(other->table) + " AS " + d_.quote(other->name) + " ON (" +
-           j.on + ")";
+      std::vector<std::string> columns;
+      qualified_columns(j.on, j.model, columns);
+      for (const auto& x : snippets_) qualified_columns(x, j.model, columns);
+      s += d_.left_join(d_.relation(other->table, columns), d_.quote(other->name),
+                        {"(" + j.on + ")"});
     }
     return s;
   }
@@ -316,9 +340,9 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     for (auto& c : *dc) conds.push_back(c);
     std::string sql = "SELECT " + join_names(select) + " " + b.from() + where(conds);
     if (!keys.empty()) {
-      std::vector<std::string> ords;
-      for (size_t i = 0; i < keys.size(); ++i) ords.push_back(std::to_string(i + 1));
-      sql += " GROUP BY " + join_names(ords);
+      std::vector<std::string> aliases;
+      for (const auto& k : keys) aliases.push_back(d.quote(k));
+      sql += d.group_by(aliases);
     }
     return sql;
   };
@@ -349,7 +373,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
 
   auto cur_agg = aggregate_cte(range, Shift{});
   if (!cur_agg) return cur_agg.status();
-  std::string sql = "WITH cur_agg AS (" + *cur_agg + "), cur AS (" + metric_cte("cur_agg") + ")";
+  std::vector<Dialect::Cte> ctes = {{"cur_agg", *cur_agg}, {"cur", metric_cte("cur_agg")}};
   bool comparing = q.compare != Compare::kNone;
   if (comparing) {
     LocalRange prev{shift_local(range.start, shift, true), shift_local(range.end, shift, true)};
@@ -357,7 +381,8 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     for (const auto& n : q.dimensions) (void)b.dimension_sql(n);
     auto prev_agg = aggregate_cte(prev, shift);
     if (!prev_agg) return prev_agg.status();
-    sql += ", prev_agg AS (" + *prev_agg + "), prev AS (" + metric_cte("prev_agg") + ")";
+    ctes.push_back({"prev_agg", *prev_agg});
+    ctes.push_back({"prev", metric_cte("prev_agg")});
     out.scope_start_us = prev.start;  // local seconds until compile() converts them
   }
 
@@ -383,12 +408,11 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
       out.columns.push_back({n + "_change", "change", "percent", "relative change of " + n});
     }
   }
-  sql += " SELECT " + join_names(select) + " FROM cur AS c";
+  std::string sql = "SELECT " + join_names(select) + " FROM cur AS c";
   if (comparing) {
     std::vector<std::string> on;
     for (const auto& k : keys) on.push_back(d.same("c." + d.quote(k), "p." + d.quote(k)));
-    sql += " LEFT JOIN prev AS p ON " +
-           (on.empty() ? std::string("TRUE") : fmt::format("{}", fmt::join(on, " AND ")));
+    sql += d.left_join("prev", "p", on);
   }
   std::vector<std::string> having;
   for (const auto& f : q.filters) {
@@ -426,7 +450,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
         fmt::format("\"limit\" {} is above the row cap of {} rows", *q.limit, ctx.max_rows));
   }
   sql += fmt::format(" LIMIT {}", q.limit ? *q.limit : ctx.max_rows + 1);
-  out.sql = std::move(sql);
+  out.sql = d.statement(ctes, sql);
   out.params = b.take_params();
   out.tables = b.tables();
   return out;
@@ -650,12 +674,15 @@ Result<CompiledQuery> compile_distribution(const Query& q, const ModelSet& model
     cases += fmt::format(" WHEN v < {} THEN {}", b.param(Value(out.buckets[i])), i);
   }
   cases += fmt::format(" ELSE {} END", out.buckets.size());
-  std::string sql = fmt::format(
-      "WITH per_user AS (SELECT {u} AS u, {v} AS v {from}{where} GROUP BY {u} HAVING {having}) "
-      "SELECT {cases} AS bucket, count(*) AS users, min(v) AS min_value, max(v) AS max_value "
-      "FROM per_user GROUP BY 1 ORDER BY 1",
+  std::string per_user = fmt::format(
+      "SELECT {u} AS u, {v} AS v {from}{where} GROUP BY {u} HAVING {having}",
       fmt::arg("u", b.user_col()), fmt::arg("v", v), fmt::arg("from", from),
-      fmt::arg("where", where(conds)), fmt::arg("having", having), fmt::arg("cases", cases));
+      fmt::arg("where", where(conds)), fmt::arg("having", having));
+  std::string sql = d.statement(
+      {{"per_user", per_user}},
+      fmt::format("SELECT {} AS bucket, count(*) AS users, min(v) AS min_value, max(v) AS "
+                  "max_value FROM per_user{} ORDER BY 1",
+                  cases, d.group_by({d.quote("bucket")})));
   out.columns = {{"bucket", "dimension", "", "the range of the per-user value"},
                  {"from", "dimension", "", "lower bound (inclusive), null for the first bucket"},
                  {"to", "dimension", "", "upper bound (exclusive), null for the last bucket"},
@@ -686,21 +713,9 @@ Result<CompiledQuery> compile_activity(const Query& q, const ModelSet& models, c
   conds.insert(conds.end(), cc->begin(), cc->end());
   std::string from = b.from();
   std::string day = d.truncate(Grain::kDay, b.local(b.time_col()));
-  std::string first_day = "CAST(" + b.param(Value(r->start_text())) + " AS TIMESTAMP)";
-  std::string sql = fmt::format(
-      "WITH ud AS (SELECT DISTINCT {u} AS u, {day} AS d {from}{where}), "
-      "days AS (SELECT DISTINCT d FROM ud WHERE d >= {first}) "
-      "SELECT {label} AS day, count(DISTINCT ud.u) FILTER (WHERE ud.d = days.d) AS dau, "
-      "count(DISTINCT ud.u) FILTER (WHERE ud.d > {w}) AS wau, count(DISTINCT ud.u) AS mau, "
-      "{stick} AS stickiness "
-      "FROM days JOIN ud ON ud.d > {mo} AND ud.d <= days.d GROUP BY days.d ORDER BY days.d",
-      fmt::arg("u", b.user_col()), fmt::arg("day", day), fmt::arg("from", from),
-      fmt::arg("where", where(conds)), fmt::arg("first", first_day),
-      fmt::arg("label", d.format_period(Grain::kDay, "days.d")),
-      fmt::arg("w", d.shift_local("days.d", Shift{0, -7, 0})),
-      fmt::arg("mo", d.shift_local("days.d", Shift{0, -30, 0})),
-      fmt::arg("stick", d.divide("count(DISTINCT ud.u) FILTER (WHERE ud.d = days.d)",
-                                 "count(DISTINCT ud.u)")));
+  std::string user_days = fmt::format("SELECT DISTINCT {} AS u, {} AS d {}{}", b.user_col(), day,
+                                      from, where(conds));
+  std::string sql = d.activity(user_days, b.param(Value(r->start_text())));
   out.columns = {
       {"day", "time", "", "the local day"},
       {"dau", "metric", "number", "distinct users active that day"},
