@@ -73,7 +73,6 @@ class ClickHouseDialect final : public Dialect {
                          const std::string& tz_sql) const override;
   std::string activity(const std::string& user_days_sql,
                        const std::string& first_day_sql) const override;
-  std::string funnel(const FunnelSpec& spec) const override;
 };
 
 // `sql` with every table reference to one of `ctes` (a name right after FROM or JOIN, outside

@@ -613,22 +613,24 @@ Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, 
                          b.time_col() + " < " + b.instant(shift_local(r->end, horizon, false))});
   if (!ret) return ret.status();
   std::string tz_local_t0 = d.truncate(g, b.local("t0"));
-  std::string sql = fmt::format(
-      "WITH a AS ({a}), firsts AS (SELECT u, min(t) AS t0 FROM a GROUP BY u), "
-      "cohort AS (SELECT u, {c} AS c FROM firsts WHERE t0 >= {lo}), "
-      "r AS ({ret}), "
-      "returned AS (SELECT DISTINCT h.u, h.c, {k} AS k FROM cohort AS h JOIN r ON r.u = h.u WHERE "
-      "r.t >= {lo}), "
-      "sizes AS (SELECT c, count(*) AS n FROM cohort GROUP BY c) "
-      "SELECT {cohort} AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS users, {rate} "
-      "AS rate "
-      "FROM sizes AS s JOIN returned AS x ON x.c = s.c AND x.k BETWEEN 0 AND {n} "
-      "GROUP BY s.c, s.n, x.k ORDER BY s.c, x.k LIMIT {cap}",
-      fmt::arg("a", *a), fmt::arg("c", tz_local_t0), fmt::arg("lo", lo), fmt::arg("ret", *ret),
-      fmt::arg("k", d.periods_between(g, "h.c", d.truncate(g, b.local("r.t")))),
-      fmt::arg("cohort", d.format_period(g, "s.c")),
-      fmt::arg("rate", d.divide("count(x.u)", "s.n")), fmt::arg("n", q.periods),
-      fmt::arg("cap", ctx.max_rows + 1));
+  std::string sql = d.statement(
+      {{"a", *a},
+       {"firsts", "SELECT u, min(t) AS t0 FROM a GROUP BY u"},
+       {"cohort", fmt::format("SELECT u, {} AS c FROM firsts WHERE t0 >= {}", tz_local_t0, lo)},
+       {"r", *ret},
+       {"returned",
+        fmt::format("SELECT DISTINCT h.u, h.c, {} AS k FROM cohort AS h JOIN r ON r.u = h.u WHERE "
+                    "r.t >= {}",
+                    d.periods_between(g, "h.c", d.truncate(g, b.local("r.t"))), lo)},
+       {"sizes", "SELECT c, count(*) AS n FROM cohort GROUP BY c"}},
+      fmt::format("SELECT {cohort} AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS "
+                  "users, {rate} AS rate FROM sizes AS s {join} GROUP BY s.c, s.n, x.k ORDER BY "
+                  "s.c, x.k LIMIT {cap}",
+                  fmt::arg("cohort", d.format_period(g, "s.c")),
+                  fmt::arg("rate", d.divide("count(x.u)", "s.n")),
+                  fmt::arg("join", d.inner_join_where("returned", "x", "x.c = s.c",
+                                                      fmt::format("k BETWEEN 0 AND {}", q.periods))),
+                  fmt::arg("cap", ctx.max_rows + 1)));
   out.columns = {{"cohort", "time", "", "the period of the users' first start event"},
                  {"cohort_size", "metric", "number", "users in the cohort"},
                  {"period", "dimension", "",

@@ -127,23 +127,6 @@ class Dialect {
   // stickiness (dau / mau).
   virtual std::string activity(const std::string& user_days_sql,
                                const std::string& first_day_sql) const = 0;
-
-  // A funnel's rows, as the compiler selected them.
-  struct FunnelSpec {
-    std::string user_sql;       // the model's user column
-    std::string time_sql;       // its time column (time_column)
-    std::string breakdown_sql;  // the breakdown dimension, read on step 1's rows; empty: none
-    // Per step: " FROM …" (with the joins the step's conditions need) and " WHERE …" (its
-    // event, filters, time range and user IS NOT NULL), placeholders bound in step order.
-    std::vector<std::pair<std::string, std::string>> steps;
-    int64_t window_seconds = 86400;
-    uint64_t limit = 0;
-  };
-  // The funnel's statement. Each user enters at the first step-1 row (t1); step k is the first
-  // step-k row after step k-1's and no later than t1 + window. Answers one row (per breakdown
-  // value `b`, first column, ordered by step_1 descending then b, NULL last) of step_1 … step_n
-  // (users reaching each step) then median_2 … median_n (median seconds from step k-1 to k).
-  virtual std::string funnel(const FunnelSpec& spec) const = 0;
 };
 
 // The dialect of a warehouse engine by name ("duckdb", "clickhouse"); nullptr when unknown.

@@ -182,43 +182,4 @@ std::string DuckDbDialect::activity(const std::string& user_days,
                                "count(DISTINCT ud.u)")));
 }
 
-std::string DuckDbDialect::funnel(const FunnelSpec& f) const {
-  const bool bd = !f.breakdown_sql.empty();
-  const size_t n = f.steps.size();
-  std::vector<Cte> ctes;
-  for (size_t k = 0; k < n; ++k) {
-    std::string select = f.user_sql + " AS u, " + f.time_sql + " AS t";
-    if (k == 0 && bd) select += ", " + f.breakdown_sql + " AS b";
-    ctes.push_back({fmt::format("e{}", k + 1),
-                    "SELECT " + select + " " + f.steps[k].first.substr(1) + f.steps[k].second});
-  }
-  ctes.push_back({"s1", fmt::format("SELECT u, min(t) AS t1{} FROM e1 GROUP BY u",
-                                    bd ? ", " + value_at_min("b", "t") + " AS b" : "")});
-  for (size_t k = 2; k <= n; ++k) {
-    std::vector<std::string> carried = {"s.u"};
-    if (bd) carried.push_back("s.b");
-    for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("s.t{}", j));
-    std::string c = fmt::format("{}", fmt::join(carried, ", "));
-    ctes.push_back(
-        {fmt::format("s{}", k),
-         fmt::format("SELECT {carried}, min(e.t) AS t{k} FROM s{p} AS s LEFT JOIN e{k} AS e ON e.u = "
-                     "s.u AND s.t{p} IS NOT NULL AND e.t > s.t{p} AND e.t <= {deadline} GROUP BY "
-                     "{carried}",
-                     fmt::arg("k", k), fmt::arg("p", k - 1), fmt::arg("carried", c),
-                     fmt::arg("deadline", add_seconds("s.t1", f.window_seconds)))});
-  }
-  std::vector<std::string> select;
-  if (bd) select.push_back("b");
-  for (size_t k = 1; k <= n; ++k) select.push_back(fmt::format("count(t{}) AS step_{}", k, k));
-  for (size_t k = 2; k <= n; ++k) {
-    select.push_back(fmt::format(
-        "median({}) AS median_{}",
-        seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)), k));
-  }
-  std::string body = fmt::format("SELECT {} FROM s{}", fmt::join(select, ", "), n);
-  if (bd) body += " GROUP BY b ORDER BY step_1 DESC, b NULLS LAST";
-  body += fmt::format(" LIMIT {}", f.limit);
-  return statement(ctes, body);
-}
-
 }  // namespace basalt::semantic

@@ -50,7 +50,6 @@ class DuckDbDialect final : public Dialect {
                          const std::string& tz_sql) const override;
   std::string activity(const std::string& user_days_sql,
                        const std::string& first_day_sql) const override;
-  std::string funnel(const FunnelSpec& spec) const override;
 };
 
 }  // namespace basalt::semantic

@@ -101,6 +101,11 @@ TEST_F(ClickHouseGolden, Distribution) {
                 R"({"type":"distribution","model":"events","measure":"revenue","buckets":[1,10],
     "time":{"range":"yesterday"}})");
 }
+TEST_F(ClickHouseGolden, Retention) {
+  expect_golden("retention",
+                R"({"type":"retention","model":"events","start":"install","return":"login",
+    "period":"week","periods":4,"time":{"range":["2026-11-01","2026-11-30"]}})");
+}
 TEST_F(ClickHouseGolden, Activity) {
   expect_golden(
       "activity",

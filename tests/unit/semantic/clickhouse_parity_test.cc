@@ -311,8 +311,26 @@ TEST_F(ClickHouseParity, Distributions) {
     "time":{"range":["2026-11-01","2026-11-20"]},"filters":[{"dimension":"os","op":"!=","value":"iOS"}]})");
 }
 
+TEST_F(ClickHouseParity, Retention) {
+  // A full triangle: cohorts of every day, up to 15 periods each.
+  EXPECT_GT(same(R"({"type":"retention","model":"events","start":"login","return":"level_up",
+    "period":"day","periods":14,"time":{"range":["2026-10-25","2026-11-23"]}})")
+                .rows.size(),
+            100u);
+  same(R"({"type":"retention","model":"events","start":"login","return":"pay",
+    "period":"week","periods":4,"time":{"range":["2026-10-25","2026-11-23"]}})");
+  same(R"({"type":"retention","model":"events","start":"login","return":"session_start",
+    "period":"month","periods":2,"time":{"range":["2026-10-01","2026-11-30"]},
+    "filters":[{"dimension":"channel","op":"in","values":["organic","facebook"]}]})");
+  same(R"({"type":"retention","model":"events","start":"login","return":"level_up",
+    "period":"day","periods":7,"time":{"range":["2026-11-01","2026-11-15"]}})", "America/New_York");
+}
+
 TEST_F(ClickHouseParity, Activity) {
-  same(R"({"type":"activity","model":"events","time":{"range":["2026-11-01","2026-11-23"]}})");
+  // Every day of the range has active players.
+  EXPECT_EQ(same(R"({"type":"activity","model":"events","time":{"range":["2026-11-01","2026-11-23"]}})")
+                .rows.size(),
+            23u);
   same(R"({"type":"activity","model":"events","time":{"range":["2026-11-01","2026-11-23"]},
     "filters":[{"dimension":"channel","op":"=","value":"organic"}]})", "America/New_York");
 }
