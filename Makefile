@@ -31,7 +31,7 @@ clean:
 #   build-fuzz/tests/fuzz/ingest_parser_fuzz tests/fuzz/corpus/ingest_parser -max_total_time=60
 fuzz: setup
 	CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBASALT_FUZZ=ON $(LAUNCHER) >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target ingest_parser_fuzz event_record_fuzz wal_recovery_fuzz project_config_fuzz dag_yaml_fuzz tracking_plan_fuzz
+	cmake --build build-fuzz -j $(JOBS) --target ingest_parser_fuzz event_record_fuzz wal_recovery_fuzz project_config_fuzz dag_yaml_fuzz tracking_plan_fuzz query_json_fuzz
 
 # clang-tidy with the checks of .clang-tidy over every source file (uses the Release build's
 # compile_commands.json).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "semantic/metric_expr.h"
@@ -187,6 +188,17 @@ class Builder {
     }
     return s;
   }
+  // "FROM <table> AS <model>" alone, for a subquery that joins nothing.
+  std::string from_table_only() {
+    tables_.insert(m_.table);
+    return "FROM " + d_.quote(m_.table) + " AS " + d_.quote(m_.name);
+  }
+  // " LEFT JOIN <other table> AS <other> ON (<on>)" for the join `j` to `other`.
+  std::string join_clause(const Join& j, const Model& other) {
+    tables_.insert(other.table);
+    return " LEFT JOIN " + d_.quote(other.table) + " AS " + d_.quote(other.name) + " ON (" + j.on +
+           ")";
+  }
   void clear_snippets() { snippets_.clear(); }
   std::vector<std::string> tables() const { return {tables_.begin(), tables_.end()}; }
 
@@ -231,6 +243,98 @@ std::string description_of(const Model& m, const std::string& name) {
 }
 
 // ---- metrics ----
+
+// Eager aggregation: when the only joined columns a metrics query uses are plain columns of
+// one many_to_one (or one_to_one) joined model, reached by one equality of columns, the fact
+// rows are aggregated per join key first and the join then meets one row per key instead of
+// one per fact row. Valid only for measures that combine from per-key parts: count, sum, min,
+// max, and count_distinct of the join key itself (a key's part says whether it had a row).
+struct EagerJoin {
+  const Join* join = nullptr;
+  const Model* other = nullptr;
+  std::string key;                  // the fact model's column in the join condition
+  std::vector<bool> dim_joined;     // per query dimension: a column of the joined model
+  std::vector<bool> filter_joined;  // per query filter (dimension filters only)
+};
+
+bool names_join(const std::string& sql, const Model& m) {
+  return std::any_of(m.joins.begin(), m.joins.end(),
+                     [&](const Join& j) { return mentions(sql, j.model); });
+}
+
+// "<a>.<x>" exactly (spaces around allowed): the qualifier and column; empty when not.
+std::pair<std::string, std::string> qualified_column(const std::string& sql) {
+  size_t i = 0, n = sql.size();
+  auto word = [&]() {
+    size_t start = i;
+    while (i < n && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) ++i;
+    return sql.substr(start, i - start);
+  };
+  auto spaces = [&]() {
+    while (i < n && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  };
+  spaces();
+  std::string a = word();
+  if (a.empty() || i >= n || sql[i] != '.') return {};
+  ++i;
+  std::string x = word();
+  spaces();
+  if (x.empty() || i != n) return {};
+  return {a, x};
+}
+
+std::optional<EagerJoin> eager_join_plan(const Query& q, const ModelSet& models, const Model& m,
+                                         const std::vector<std::string>& measures) {
+  EagerJoin plan;
+  // Which join a dimension reads: nullptr for the fact model; sets `ok` false when it mixes.
+  auto joined_dim = [&](const std::string& name, bool& ok) -> bool {
+    const Dimension* dim = m.dimension(name);
+    if (!dim) return ok = false;
+    if (!dim->column.empty() || !names_join(dim->sql, m)) return false;
+    auto [qual, col] = qualified_column(dim->sql);
+    const Join* j = nullptr;
+    for (const auto& x : m.joins)
+      if (x.model == qual) j = &x;
+    if (!j || (plan.join && plan.join != j)) return ok = false;
+    plan.join = j;
+    return true;
+  };
+  bool ok = true;
+  for (const auto& n : q.dimensions) plan.dim_joined.push_back(joined_dim(n, ok));
+  for (const auto& f : q.filters)
+    plan.filter_joined.push_back(!f.on_metric && joined_dim(f.field, ok));
+  if (!ok || !plan.join || plan.join->relationship == Relationship::kOneToMany) return std::nullopt;
+  plan.other = models.find(plan.join->model);
+  if (!plan.other) return std::nullopt;
+  // The join condition: one equality of a fact column and a joined column.
+  const std::string& on = plan.join->on;
+  size_t eq = on.find('=');
+  if (eq == std::string::npos || on.find('=', eq + 1) != std::string::npos) return std::nullopt;
+  auto lhs = qualified_column(on.substr(0, eq)), rhs = qualified_column(on.substr(eq + 1));
+  if (lhs.first == plan.join->model) std::swap(lhs, rhs);
+  if (lhs.first != m.name || rhs.first != plan.join->model) return std::nullopt;
+  plan.key = lhs.second;
+  // The subquery names its columns by the key, the dimensions and "part_<measure>".
+  for (const auto& n : q.dimensions)
+    if (n == plan.key || n.rfind("part_", 0) == 0) return std::nullopt;
+  for (const auto& n : measures) {
+    const Measure* me = m.measure(n);
+    if (names_join(me->sql, m) || names_join(me->filter, m)) return std::nullopt;
+    switch (me->agg) {
+      case Aggregation::kCount:
+      case Aggregation::kSum:
+      case Aggregation::kMin:
+      case Aggregation::kMax:
+        break;
+      case Aggregation::kCountDistinct:
+        if (me->column != plan.key) return std::nullopt;
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  return plan;
+}
 
 Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, const Model& m,
                                       const CompileContext& ctx) {
@@ -317,12 +421,73 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
   if (grain) keys.push_back("time");
   for (const auto& n : q.dimensions) keys.push_back(n);
 
+  std::optional<EagerJoin> eager = eager_join_plan(q, models, m, measures);
+  // The eager form of an aggregation CTE: per join key first (pre), then joined and combined.
+  auto eager_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
+    const EagerJoin& e = *eager;
+    std::string pre = d.quote(m.name);  // the subquery keeps the model's name for the ON clause
+    std::vector<std::string> inner = {b.col(e.key) + " AS " + d.quote(e.key)}, inner_keys = {"1"};
+    std::vector<std::string> outer, outer_keys;
+    if (grain) {
+      std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
+      inner.push_back(d.truncate(*grain, lt) + " AS " + d.quote("time"));
+      outer.push_back(pre + "." + d.quote("time") + " AS " + d.quote("time"));
+    }
+    for (size_t i = 0; i < dim_sql.size(); ++i) {
+      const std::string& name = q.dimensions[i];
+      if (e.dim_joined[i]) {
+        outer.push_back(dim_sql[i] + " AS " + d.quote(name));
+      } else {
+        inner.push_back(dim_sql[i] + " AS " + d.quote(name));
+        outer.push_back(pre + "." + d.quote(name) + " AS " + d.quote(name));
+      }
+    }
+    for (size_t i = 2; i <= inner.size(); ++i) inner_keys.push_back(std::to_string(i));
+    for (size_t i = 1; i <= outer.size(); ++i) outer_keys.push_back(std::to_string(i));
+    for (const auto& n : measures) {
+      const Measure& me = *m.measure(n);
+      std::string part = pre + "." + d.quote("part_" + n);
+      std::string f = me.filter.empty() ? "" : "(" + me.filter + ")";
+      if (me.agg == Aggregation::kCountDistinct) {
+        // A key's part counts its rows that pass the measure's filter; the key counts once.
+        if (!f.empty())
+          inner.push_back(d.aggregate(Aggregation::kCount, "", f, 0) + " AS " +
+                          d.quote("part_" + n));
+        outer.push_back(d.aggregate(Aggregation::kCount, pre + "." + d.quote(e.key),
+                                    f.empty() ? "" : part + " > 0", 0) +
+                        " AS " + d.quote(n));
+        continue;
+      }
+      inner.push_back(b.measure_sql(me) + " AS " + d.quote("part_" + n));
+      outer.push_back((me.agg == Aggregation::kCount ? d.sum_of_counts(part)
+                                                     : d.aggregate(me.agg, part, "", 0)) +
+                      " AS " + d.quote(n));
+    }
+    std::vector<std::string> inner_conds, outer_conds;
+    if (q.time) inner_conds.push_back(b.range_condition(r));
+    for (size_t i = 0; i < q.filters.size(); ++i) {
+      const Filter& f = q.filters[i];
+      if (f.on_metric) continue;
+      auto c = b.dimension_conditions({f});
+      if (!c) return c.status();
+      (e.filter_joined[i] ? outer_conds : inner_conds).push_back(c->front());
+    }
+    std::string sql = "SELECT " + join_names(outer) + " FROM (SELECT " + join_names(inner) + " " +
+                      b.from_table_only() + where(inner_conds) + " GROUP BY " +
+                      join_names(inner_keys) + ") AS " + pre + b.join_clause(*e.join, *e.other) +
+                      where(outer_conds);
+    if (!keys.empty()) sql += " GROUP BY " + join_names(outer_keys);
+    return sql;
+  };
+
   // One aggregation CTE per period: keys and measures.
   auto aggregate_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
+    if (eager) return eager_cte(r, bucket_shift);
     std::vector<std::string> select;
     if (grain) {
       std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
-      select.push_back(d.format_period(*grain, d.truncate(*grain, lt)) + " AS " + d.quote("time"));
+      // The period start; formatted as text after aggregating, once per group, not per row.
+      select.push_back(d.truncate(*grain, lt) + " AS " + d.quote("time"));
     }
     for (size_t i = 0; i < dim_sql.size(); ++i)
       select.push_back(dim_sql[i] + " AS " + d.quote(q.dimensions[i]));
@@ -388,7 +553,9 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
 
   std::vector<std::string> select;
   for (const auto& k : keys) {
-    select.push_back("c." + d.quote(k));
+    select.push_back(k == "time" && grain
+                         ? d.format_period(*grain, "c." + d.quote(k)) + " AS " + d.quote(k)
+                         : "c." + d.quote(k));
     ColumnMeta cm{k, k == "time" ? "time" : "dimension", "", description_of(m, k)};
     out.columns.push_back(cm);
   }
@@ -499,46 +666,72 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   out.range = *r;
   Builder b(q, models, m, ctx);
   const Dialect& d = b.d();
-  std::string sql = "WITH ";
-  for (size_t k = 0; k < q.steps.size(); ++k) {
-    b.clear_snippets();
-    std::vector<std::string> select = {b.user_col() + " AS u", b.time_col() + " AS t"};
-    if (k == 0 && !q.breakdown.empty()) {
-      auto bd = b.dimension_sql(q.breakdown);
-      if (!bd) return bd.status();
-      select.push_back(*bd + " AS b");
-    }
-    auto sc = step_conditions(b, q.steps[k]);
-    if (!sc) return sc.status();
-    // Common filters again for this step (their parameters are bound per use).
-    auto cc = b.dimension_conditions(q.filters);
-    if (!cc) return cc.status();
-    std::vector<std::string> conds;
-    LocalRange er = *r;
-    if (k > 0)
-      er.end += q.window_seconds;  // later steps may land after the range, within the window
-    conds.push_back(b.range_condition(er));
-    conds.push_back(b.user_col() + " IS NOT NULL");
-    conds.insert(conds.end(), sc->begin(), sc->end());
-    conds.insert(conds.end(), cc->begin(), cc->end());
-    std::string from = b.from();
-    sql += fmt::format("e{} AS (SELECT {} {}{}), ", k + 1, join_names(select), from, where(conds));
-  }
+  const size_t n = q.steps.size();
   bool bd = !q.breakdown.empty();
   out.breakdown = bd;
-  sql += fmt::format("s1 AS (SELECT u, min(t) AS t1{} FROM e1 GROUP BY u)",
-                     bd ? ", " + d.value_at_min("b", "t") + " AS b" : "");
-  for (size_t k = 2; k <= q.steps.size(); ++k) {
-    std::vector<std::string> carried = {"s.u"};
-    if (bd) carried.push_back("s.b");
-    for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("s.t{}", j));
-    sql += fmt::format(
-        ", s{k} AS (SELECT {carried}, min(e.t) AS t{k} FROM s{p} AS s LEFT JOIN e{k} AS e ON e.u = "
-        "s.u AND s.t{p} IS NOT NULL AND e.t > s.t{p} AND e.t <= {deadline} GROUP BY {carried})",
-        fmt::arg("k", k), fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
-        fmt::arg("deadline", d.add_seconds("s.t1", q.window_seconds)));
+
+  // One pass over the rows of any step, in [start, end + window): a later step can land after
+  // the range, within the window of a first step inside it (its deadline implies this bound).
+  // m<k> says whether a row is an event of step k; a first step must be inside the range.
+  std::vector<std::string> select = {b.user_col() + " AS u", b.time_col() + " AS t"};
+  if (bd) {
+    auto bsql = b.dimension_sql(q.breakdown);
+    if (!bsql) return bsql.status();
+    select.push_back(*bsql + " AS b");
   }
-  std::vector<std::string> select;
+  std::string range_end = b.instant(r->end);
+  std::vector<std::string> any_step;  // a row is read when it is some step's event
+  bool every_row = false;
+  for (size_t k = 0; k < n; ++k) {
+    auto sc = step_conditions(b, q.steps[k]);
+    if (!sc) return sc.status();
+    std::vector<std::string> mc = *sc;
+    if (mc.empty()) every_row = true;
+    if (k == 0) mc.push_back(b.time_col() + " < " + range_end);
+    select.push_back(fmt::format(
+        "({}) AS m{}", mc.empty() ? "TRUE" : fmt::format("{}", fmt::join(mc, " AND ")), k + 1));
+    if (!sc->empty()) {
+      auto again = step_conditions(b, q.steps[k]);  // the row filter binds its own parameters
+      if (!again) return again.status();
+      any_step.push_back("(" + fmt::format("{}", fmt::join(*again, " AND ")) + ")");
+    }
+  }
+  LocalRange er = *r;
+  er.end += q.window_seconds;
+  std::vector<std::string> conds = {b.range_condition(er), b.user_col() + " IS NOT NULL"};
+  auto cc = b.dimension_conditions(q.filters);
+  if (!cc) return cc.status();
+  conds.insert(conds.end(), cc->begin(), cc->end());
+  if (!every_row) conds.push_back("(" + fmt::format("{}", fmt::join(any_step, " OR ")) + ")");
+  std::string from = b.from();
+  std::string sql =
+      fmt::format("WITH e AS (SELECT {} {}{}), ", join_names(select), from, where(conds));
+
+  // Per user: the first step's earliest time (and the breakdown value there), and the times of
+  // each later step's events. Then step k is the earliest of its events after step k-1 and
+  // within the window of step 1 (the greedy chain: each step as early as it can be).
+  std::vector<std::string> per_user = {"u",
+                                       d.aggregate(Aggregation::kMin, "t", "m1", 0) + " AS t1"};
+  if (bd)
+    per_user.push_back(d.value_at_min("CASE WHEN m1 THEN b END", "CASE WHEN m1 THEN t END") +
+                       " AS b");
+  for (size_t k = 2; k <= n; ++k)
+    per_user.push_back(fmt::format("{} AS l{}", d.instant_list("t", fmt::format("m{}", k)), k));
+  sql += fmt::format("s1 AS (SELECT {} FROM e GROUP BY u)", join_names(per_user));
+  std::string deadline = d.add_seconds("t1", q.window_seconds);
+  for (size_t k = 2; k <= n; ++k) {
+    std::vector<std::string> carried;
+    if (bd) carried.push_back("b");
+    for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("t{}", j));
+    for (size_t j = k + 1; j <= n; ++j) carried.push_back(fmt::format("l{}", j));
+    sql += fmt::format(
+        ", s{k} AS (SELECT {carried}, {first} AS t{k} FROM s{p}{w})", fmt::arg("k", k),
+        fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
+        fmt::arg("first",
+                 d.first_in_list_after(fmt::format("l{}", k), fmt::format("t{}", k - 1), deadline)),
+        fmt::arg("w", k == 2 ? " WHERE t1 IS NOT NULL" : ""));
+  }
+  select.clear();
   if (bd) select.push_back("b");
   for (size_t k = 1; k <= q.steps.size(); ++k)
     select.push_back(fmt::format("count(t{}) AS step_{}", k, k));

@@ -70,6 +70,19 @@ class Dialect {
   // The value of `value_sql` on the row where `order_sql` is smallest (within a group).
   virtual std::string value_at_min(const std::string& value_sql,
                                    const std::string& order_sql) const = 0;
+  // An aggregate: the sum of the group's partial counts `partial_sql` as a 64-bit integer, 0
+  // when the group has none (a count computed in two steps keeps the type and the 0 of one).
+  virtual std::string sum_of_counts(const std::string& partial_sql) const = 0;
+  // An aggregate: the instants `instant_sql` of the group's rows where `filter_sql` holds, as
+  // one list value in any order; NULL or an empty list when no row qualifies. With
+  // first_in_list_after, it lets a funnel find each user's step times in one pass over the
+  // step rows, grouped by user, instead of a join per step.
+  virtual std::string instant_list(const std::string& instant_sql,
+                                   const std::string& filter_sql) const = 0;
+  // The smallest instant x of list `list_sql` (an instant_list) with `after_sql` < x <=
+  // `until_sql`; NULL when there is none, when the list is NULL or when either bound is NULL.
+  virtual std::string first_in_list_after(const std::string& list_sql, const std::string& after_sql,
+                                          const std::string& until_sql) const = 0;
   virtual std::string contains(const std::string& text_sql, const std::string& part_sql) const = 0;
   virtual std::string starts_with(const std::string& text_sql,
                                   const std::string& prefix_sql) const = 0;

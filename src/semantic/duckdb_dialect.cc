@@ -99,6 +99,22 @@ std::string DuckDbDialect::value_at_min(const std::string& value, const std::str
   return fmt::format("arg_min({}, {})", value, order);
 }
 
+std::string DuckDbDialect::sum_of_counts(const std::string& partial) const {
+  return fmt::format("CAST(coalesce(sum({}), 0) AS BIGINT)", partial);
+}
+
+std::string DuckDbDialect::instant_list(const std::string& instant,
+                                        const std::string& filter) const {
+  return fmt::format("list({}) FILTER (WHERE {})", instant, filter);
+}
+
+// A lambda over the list; its parameter shadows any column of the same name, and the bounds
+// are columns of the row (DuckDB's lambdas capture them).
+std::string DuckDbDialect::first_in_list_after(const std::string& list, const std::string& after,
+                                               const std::string& until) const {
+  return fmt::format("list_min(list_filter({}, lambda x: x > {} AND x <= {}))", list, after, until);
+}
+
 std::string DuckDbDialect::contains(const std::string& text, const std::string& part) const {
   return fmt::format("contains(CAST({} AS VARCHAR), {})", text, part);
 }
