@@ -229,6 +229,27 @@ std::string ClickHouseDialect::value_at_min(const std::string& value,
   return fmt::format("argMin({}, {})", value, order);
 }
 
+std::string ClickHouseDialect::sum_of_counts(const std::string& partial) const {
+  return fmt::format("toInt64(ifNull(sum({}), 0))", partial);
+}
+
+std::string ClickHouseDialect::instant_list(const std::string& instant,
+                                            const std::string& filter) const {
+  return fmt::format("groupArrayIf({}, {})", instant, condition_of(filter));
+}
+
+// The bounds are columns of the row, captured by the lambda (never NULL inside it: a NULL
+// bound answers NULL before); the list's smallest qualifying element, NULL when none.
+std::string ClickHouseDialect::first_in_list_after(const std::string& list,
+                                                   const std::string& after,
+                                                   const std::string& until) const {
+  std::string hits = fmt::format("arrayFilter(x -> x > ifNull({a}, 0) AND x <= ifNull({u}, 0), {l})",
+                                 fmt::arg("a", after), fmt::arg("u", until), fmt::arg("l", list));
+  return fmt::format(
+      "if(isNull({a}) OR isNull({u}) OR length({h}) = 0, NULL, arrayReduce('min', {h}))",
+      fmt::arg("a", after), fmt::arg("u", until), fmt::arg("h", hits));
+}
+
 std::string ClickHouseDialect::contains(const std::string& text, const std::string& part) const {
   return fmt::format("(position(toString({}), {}) > 0)", text, part);
 }

@@ -50,6 +50,11 @@ class ClickHouseDialect final : public Dialect {
   std::string divide(const std::string& a_sql, const std::string& b_sql) const override;
   std::string value_at_min(const std::string& value_sql,
                            const std::string& order_sql) const override;
+  std::string sum_of_counts(const std::string& partial_sql) const override;
+  std::string instant_list(const std::string& instant_sql,
+                           const std::string& filter_sql) const override;
+  std::string first_in_list_after(const std::string& list_sql, const std::string& after_sql,
+                                  const std::string& until_sql) const override;
   std::string contains(const std::string& text_sql, const std::string& part_sql) const override;
   std::string starts_with(const std::string& text_sql,
                           const std::string& prefix_sql) const override;

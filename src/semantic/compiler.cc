@@ -191,13 +191,16 @@ class Builder {
   // "FROM <table> AS <model>" alone, for a subquery that joins nothing.
   std::string from_table_only() {
     tables_.insert(m_.table);
-    return "FROM " + d_.quote(m_.table) + " AS " + d_.quote(m_.name);
+    return "FROM " + d_.relation(m_.table) + " AS " + d_.quote(m_.name);
   }
   // " LEFT JOIN <other table> AS <other> ON (<on>)" for the join `j` to `other`.
   std::string join_clause(const Join& j, const Model& other) {
     tables_.insert(other.table);
-    return " LEFT JOIN " + d_.quote(other.table) + " AS " + d_.quote(other.name) + " ON (" + j.on +
-           ")";
+    std::vector<std::string> columns;
+    qualified_columns(j.on, j.model, columns);
+    for (const auto& x : snippets_) qualified_columns(x, j.model, columns);
+    return d_.left_join(d_.relation(other.table, columns), d_.quote(other.name),
+                        {"(" + j.on + ")"});
   }
   void clear_snippets() { snippets_.clear(); }
   std::vector<std::string> tables() const { return {tables_.begin(), tables_.end()}; }
@@ -426,12 +429,15 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
   auto eager_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
     const EagerJoin& e = *eager;
     std::string pre = d.quote(m.name);  // the subquery keeps the model's name for the ON clause
-    std::vector<std::string> inner = {b.col(e.key) + " AS " + d.quote(e.key)}, inner_keys = {"1"};
+    std::vector<std::string> inner = {b.col(e.key) + " AS " + d.quote(e.key)},
+                             inner_keys = {d.quote(e.key)};
     std::vector<std::string> outer, outer_keys;
     if (grain) {
       std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
       inner.push_back(d.truncate(*grain, lt) + " AS " + d.quote("time"));
+      inner_keys.push_back(d.quote("time"));
       outer.push_back(pre + "." + d.quote("time") + " AS " + d.quote("time"));
+      outer_keys.push_back(d.quote("time"));
     }
     for (size_t i = 0; i < dim_sql.size(); ++i) {
       const std::string& name = q.dimensions[i];
@@ -439,11 +445,11 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
         outer.push_back(dim_sql[i] + " AS " + d.quote(name));
       } else {
         inner.push_back(dim_sql[i] + " AS " + d.quote(name));
+        inner_keys.push_back(d.quote(name));
         outer.push_back(pre + "." + d.quote(name) + " AS " + d.quote(name));
       }
+      outer_keys.push_back(d.quote(name));
     }
-    for (size_t i = 2; i <= inner.size(); ++i) inner_keys.push_back(std::to_string(i));
-    for (size_t i = 1; i <= outer.size(); ++i) outer_keys.push_back(std::to_string(i));
     for (const auto& n : measures) {
       const Measure& me = *m.measure(n);
       std::string part = pre + "." + d.quote("part_" + n);
@@ -473,10 +479,9 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
       (e.filter_joined[i] ? outer_conds : inner_conds).push_back(c->front());
     }
     std::string sql = "SELECT " + join_names(outer) + " FROM (SELECT " + join_names(inner) + " " +
-                      b.from_table_only() + where(inner_conds) + " GROUP BY " +
-                      join_names(inner_keys) + ") AS " + pre + b.join_clause(*e.join, *e.other) +
-                      where(outer_conds);
-    if (!keys.empty()) sql += " GROUP BY " + join_names(outer_keys);
+                      b.from_table_only() + where(inner_conds) + d.group_by(inner_keys) +
+                      ") AS " + pre + b.join_clause(*e.join, *e.other) + where(outer_conds);
+    if (!keys.empty()) sql += d.group_by(outer_keys);
     return sql;
   };
 
@@ -704,8 +709,8 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   conds.insert(conds.end(), cc->begin(), cc->end());
   if (!every_row) conds.push_back("(" + fmt::format("{}", fmt::join(any_step, " OR ")) + ")");
   std::string from = b.from();
-  std::string sql =
-      fmt::format("WITH e AS (SELECT {} {}{}), ", join_names(select), from, where(conds));
+  std::vector<Dialect::Cte> ctes = {
+      {"e", fmt::format("SELECT {} {}{}", join_names(select), from, where(conds))}};
 
   // Per user: the first step's earliest time (and the breakdown value there), and the times of
   // each later step's events. Then step k is the earliest of its events after step k-1 and
@@ -717,32 +722,36 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
                        " AS b");
   for (size_t k = 2; k <= n; ++k)
     per_user.push_back(fmt::format("{} AS l{}", d.instant_list("t", fmt::format("m{}", k)), k));
-  sql += fmt::format("s1 AS (SELECT {} FROM e GROUP BY u)", join_names(per_user));
+  ctes.push_back({"s1", fmt::format("SELECT {} FROM e GROUP BY u", join_names(per_user))});
   std::string deadline = d.add_seconds("t1", q.window_seconds);
   for (size_t k = 2; k <= n; ++k) {
     std::vector<std::string> carried;
     if (bd) carried.push_back("b");
     for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("t{}", j));
     for (size_t j = k + 1; j <= n; ++j) carried.push_back(fmt::format("l{}", j));
-    sql += fmt::format(
-        ", s{k} AS (SELECT {carried}, {first} AS t{k} FROM s{p}{w})", fmt::arg("k", k),
-        fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
-        fmt::arg("first",
-                 d.first_in_list_after(fmt::format("l{}", k), fmt::format("t{}", k - 1), deadline)),
-        fmt::arg("w", k == 2 ? " WHERE t1 IS NOT NULL" : ""));
+    ctes.push_back(
+        {fmt::format("s{}", k),
+         fmt::format("SELECT {carried}, {first} AS t{k} FROM s{p}{w}", fmt::arg("k", k),
+                     fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
+                     fmt::arg("first", d.first_in_list_after(fmt::format("l{}", k),
+                                                             fmt::format("t{}", k - 1), deadline)),
+                     fmt::arg("w", k == 2 ? " WHERE t1 IS NOT NULL" : ""))});
   }
   select.clear();
   if (bd) select.push_back("b");
   for (size_t k = 1; k <= q.steps.size(); ++k)
     select.push_back(fmt::format("count(t{}) AS step_{}", k, k));
   for (size_t k = 2; k <= q.steps.size(); ++k) {
-    select.push_back(
-        fmt::format("median({}) AS median_{}",
-                    d.seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)), k));
+    select.push_back(fmt::format(
+        "{} AS median_{}",
+        d.aggregate(Aggregation::kMedian,
+                    d.seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)), "", 0),
+        k));
   }
-  sql += fmt::format(" SELECT {} FROM s{}", join_names(select), q.steps.size());
-  if (bd) sql += " GROUP BY b ORDER BY step_1 DESC, b NULLS LAST";
-  sql += fmt::format(" LIMIT {}", ctx.max_rows + 1);
+  std::string body = fmt::format("SELECT {} FROM s{}", join_names(select), q.steps.size());
+  if (bd) body += " GROUP BY b ORDER BY step_1 DESC, b NULLS LAST";
+  body += fmt::format(" LIMIT {}", ctx.max_rows + 1);
+  std::string sql = d.statement(ctes, body);
   for (size_t k = 0; k < q.steps.size(); ++k) {
     out.steps.push_back(q.steps[k].event.empty() ? fmt::format("step {}", k + 1)
                                                  : q.steps[k].event);

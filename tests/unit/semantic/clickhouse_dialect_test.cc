@@ -101,6 +101,12 @@ TEST_F(ClickHouseGolden, Distribution) {
                 R"({"type":"distribution","model":"events","measure":"revenue","buckets":[1,10],
     "time":{"range":"yesterday"}})");
 }
+TEST_F(ClickHouseGolden, Funnel) {
+  expect_golden("funnel",
+                R"({"type":"funnel","model":"events","steps":["install",{"event":"pay","filters":[
+    {"dimension":"amount_band","op":"=","value":"large"}]}],"window":"7d","breakdown":"channel",
+    "time":{"range":["2026-11-01","2026-11-07"]}})");
+}
 TEST_F(ClickHouseGolden, Retention) {
   expect_golden("retention",
                 R"({"type":"retention","model":"events","start":"install","return":"login",

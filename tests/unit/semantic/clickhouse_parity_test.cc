@@ -311,6 +311,25 @@ TEST_F(ClickHouseParity, Distributions) {
     "time":{"range":["2026-11-01","2026-11-20"]},"filters":[{"dimension":"os","op":"!=","value":"iOS"}]})");
 }
 
+TEST_F(ClickHouseParity, Funnels) {
+  // Five steps, steps a second apart in the data (login → session_start in 0.2 to 1.5 s): the
+  // window and the times between steps need the microseconds.
+  auto five = same(R"({"type":"funnel","model":"events",
+    "steps":["login","session_start","level_up","item_purchase","pay"],"window":"1d",
+    "time":{"range":["2026-11-01","2026-11-07"]}})");
+  ASSERT_EQ(five.rows.size(), 5u);
+  EXPECT_GT(number(five.rows[4][2]), 0);  // some players paid
+  same(R"({"type":"funnel","model":"events","steps":["login","session_start"],"window":"1h",
+    "time":{"range":["2026-11-01","2026-11-20"]}})");
+  // Breakdown by a joined dimension, step filters, common filters, another zone.
+  same(R"({"type":"funnel","model":"events","steps":["login",{"event":"pay","filters":[
+    {"dimension":"amount_band","op":"=","value":"large"}]}],"window":"7d","breakdown":"channel",
+    "time":{"range":["2026-11-01","2026-11-14"]}})");
+  same(R"({"type":"funnel","model":"events","steps":["session_start","item_purchase","pay"],
+    "window":"2h","breakdown":"os","filters":[{"dimension":"channel","op":"!=","value":"organic"}],
+    "time":{"range":["2026-11-05","2026-11-12"]}})", "Asia/Shanghai");
+}
+
 TEST_F(ClickHouseParity, Retention) {
   // A full triangle: cohorts of every day, up to 15 periods each.
   EXPECT_GT(same(R"({"type":"retention","model":"events","start":"login","return":"level_up",
