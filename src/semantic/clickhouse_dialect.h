@@ -10,7 +10,9 @@
 //   `quantile`.
 // - non-equality JOIN conditions: inner_join_where() filters the joined subquery; activity()
 //   expands each active user-day over the 30 days it counts for (arrayJoin) instead of a range
-//   join; ON TRUE is a CROSS JOIN.
+//   join; ON TRUE is a CROSS JOIN; the funnel's step-time lists are groupArrayIf arrays
+//   searched with arrayFilter.
+// - NOT IN holding for NULL: in_list() excludes NULL as SQL does.
 // - server-side parameters: placeholders are `$1`, `$2`, … and the warehouse binds them in the
 //   client (warehouse/clickhouse/clickhouse_sql.h, bind_parameters).
 //
