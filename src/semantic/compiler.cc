@@ -154,9 +154,37 @@ class Builder {
     return out;
   }
 
+  // The wall-clock time of `instant`. Without a time-zone lookup per row when the zone is UTC,
+  // or when its offset is one and the same over the local span set by read_local_span (a zone
+  // without DST, or a span between two transitions): then the UTC time shifted by that offset.
   std::string local(const std::string& instant) {
     if (ctx_.timezone == "UTC" || ctx_.timezone == "Etc/UTC") return d_.utc_time(instant);
+    if (auto off = constant_offset()) {
+      if (*off == 0) return d_.utc_time(instant);
+      return d_.shift_local(d_.utc_time(instant), Shift{0, 0, *off});
+    }
     return d_.local_time(instant, tz());
+  }
+  // The local times the statement converts with local() lie in `r` (the rows it reads).
+  void read_local_span(const LocalRange& r) {
+    span_ = r;
+    has_span_ = true;
+  }
+  // The zone's offset when it is constant over the span, with a day's margin either side;
+  // checked hourly (no zone changes its offset twice within an hour); spans over 800 days keep
+  // the per-row lookup.
+  std::optional<int> constant_offset() const {
+    const domino::TimeZone* z = ctx_.tz;
+    if (!has_span_ || !z || z->name() != ctx_.timezone || span_.end < span_.start ||
+        span_.end - span_.start > 800LL * 86400) {
+      return std::nullopt;
+    }
+    domino::UnixSeconds lo = z->to_utc(span_.start) - 86400, hi = z->to_utc(span_.end) + 86400;
+    int off = z->offset_at(lo);
+    for (domino::UnixSeconds t = lo; t < hi; t += 3600)
+      if (z->offset_at(t) != off) return std::nullopt;
+    if (z->offset_at(hi) != off) return std::nullopt;
+    return off;
   }
   std::string instant(domino::LocalSeconds local_s) {
     std::string p = param(Value(local_text(local_s)));
@@ -215,6 +243,8 @@ class Builder {
   const CompileContext& ctx_;
   const Dialect& d_;
   std::string tz_;
+  LocalRange span_;
+  bool has_span_ = false;
   std::vector<Value> params_;
   std::vector<std::string> snippets_;
   std::set<std::string> tables_;
@@ -428,6 +458,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
   // The eager form of an aggregation CTE: per join key first (pre), then joined and combined.
   auto eager_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
     const EagerJoin& e = *eager;
+    b.read_local_span(r);
     std::string pre = d.quote(m.name);  // the subquery keeps the model's name for the ON clause
     std::vector<std::string> inner = {b.col(e.key) + " AS " + d.quote(e.key)},
                              inner_keys = {d.quote(e.key)};
@@ -488,6 +519,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
   // One aggregation CTE per period: keys and measures.
   auto aggregate_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
     if (eager) return eager_cte(r, bucket_shift);
+    b.read_local_span(r);
     std::vector<std::string> select;
     if (grain) {
       std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
@@ -814,6 +846,8 @@ Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, 
                         {b.time_col() + " >= " + lo,
                          b.time_col() + " < " + b.instant(shift_local(r->end, horizon, false))});
   if (!ret) return ret.status();
+  // Cohort starts lie in the range, returning events before the horizon.
+  b.read_local_span(LocalRange{r->start, shift_local(r->end, horizon, false)});
   std::string tz_local_t0 = d.truncate(g, b.local("t0"));
   std::string sql = d.statement(
       {{"a", *a},
@@ -916,6 +950,7 @@ Result<CompiledQuery> compile_activity(const Query& q, const ModelSet& models, c
   if (!cc) return cc.status();
   conds.insert(conds.end(), cc->begin(), cc->end());
   std::string from = b.from();
+  b.read_local_span(wide);
   std::string day = d.truncate(Grain::kDay, b.local(b.time_col()));
   std::string user_days = fmt::format("SELECT DISTINCT {} AS u, {} AS d {}{}", b.user_col(), day,
                                       from, where(conds));
