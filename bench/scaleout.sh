@@ -8,8 +8,13 @@
 # ClickHouse are Debian's servers, all on free ports of 127.0.0.1 in a temp dir.
 # Figures and how to read them: bench/README.md ("Scale-out").
 #
-#   bench/scaleout.sh [--duration S] [--connections N] [--users N] [--query-events N]
-#                     [--query-users N] [--only-queries] [--no-queries] [--keep]
+#   bench/scaleout.sh [--duration S] [--connections N] [--users N] [--modes "off redis kafka both"]
+#                     [--loader-before BIN] [--query-events N] [--query-users N]
+#                     [--only-queries] [--no-queries] [--keep]
+#
+# --modes picks the ingest runs (the loader reads what the kafka and both runs produced, so
+# keep one of them). --loader-before BIN also loads the same topic with another basalt binary
+# (an older build), into its own database, before this build's loader: a side-by-side figure.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +27,8 @@ QUERY_EVENTS=5000000
 QUERY_USERS=100000
 QUERIES=1
 INGEST=1
+MODES="off redis kafka both"
+LOADER_BEFORE=""
 BASALT=${BASALT_BIN:-$ROOT/build/basalt}
 KAFKA_MOCK=${KAFKA_MOCK_BIN:-$ROOT/build/bench/kafka_mock}
 
@@ -30,12 +37,14 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --users) USERS=$2; shift 2 ;;
+    --modes) MODES=$2; shift 2 ;;
+    --loader-before) LOADER_BEFORE=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --query-events) QUERY_EVENTS=$2; shift 2 ;;
     --query-users) QUERY_USERS=$2; shift 2 ;;
     --only-queries) INGEST=0; shift ;;
     --no-queries) QUERIES=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "scaleout.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -101,7 +110,8 @@ cat > "$TMP/ch/config.xml" <<XML
 </yandex>
 XML
 taskset -c 1 clickhouse-server --config-file="$TMP/ch/config.xml" > "$TMP/ch/stdout.log" 2>&1 &
-PIDS+=($!)
+CH_PID=$!
+PIDS+=($CH_PID)
 [[ $INGEST -eq 1 ]] && wait_for redis 20 redis-cli -p "$REDIS_PORT" ping
 wait_for clickhouse 60 curl -sf "http://127.0.0.1:$CH_HTTP/ping"
 
@@ -139,45 +149,65 @@ run_mode() {
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-run_mode off ""
-run_mode redis "sinks: [{type: redis, url: 'redis://127.0.0.1:$REDIS_PORT/0'}]"
-run_mode kafka "sinks: [{type: kafka, brokers: '$KAFKA', topic: basalt-events}]"
-run_mode both "sinks: [{type: redis, url: 'redis://127.0.0.1:$REDIS_PORT/1'}, {type: kafka, brokers: '$KAFKA', topic: basalt-events}]"
+for mode in $MODES; do
+  case $mode in
+    off) run_mode off "" ;;
+    redis) run_mode redis "sinks: [{type: redis, url: 'redis://127.0.0.1:$REDIS_PORT/0'}]" ;;
+    kafka) run_mode kafka "sinks: [{type: kafka, brokers: '$KAFKA', topic: basalt-events}]" ;;
+    both) run_mode both "sinks: [{type: redis, url: 'redis://127.0.0.1:$REDIS_PORT/1'}, {type: kafka, brokers: '$KAFKA', topic: basalt-events}]" ;;
+    *) echo "scaleout.sh: unknown mode $mode" >&2; exit 2 ;;
+  esac
+done
 
 # Loader throughput: everything the kafka and both runs put on the topic, into ClickHouse.
 mkdir -p "$TMP/loader"
 printf 'project: bench\nsources:\n  - {name: bench, write_key: bench-key}\nloader: {batch_events: 50000, batch_interval: 1s}\n' \
   > "$TMP/loader/basalt.yaml"
-log "loading the topic into ClickHouse"
-start=$(date +%s.%N)
-BASALT_WAREHOUSE_URL="clickhouse://default@127.0.0.1:$CH_HTTP/bench" taskset -c 0 "$BASALT" load \
-  "$TMP/loader" --from kafka --brokers "$KAFKA" --topic basalt-events --port 0 \
-  > "$TMP/loader/load.log" 2>&1 &
-LOADER=$!
-PIDS+=($LOADER)
-count() { curl -sf "http://127.0.0.1:$CH_HTTP/?query=SELECT+count()+FROM+bench.events" || echo 0; }
+count() { curl -sf "http://127.0.0.1:$CH_HTTP/?query=SELECT+count()+FROM+$1.events" || echo 0; }
 now() { date +%s.%N; }
-# Done when the count has not moved for 15 s; the rate is over the time from the first stored
-# row to the last (the mock keeps only the newest ~5 MB of each partition, see README).
-first_at=""; last_at=""; last=0
-while true; do
-  sleep 0.5
-  n=$(count)
-  t=$(now)
-  if [[ $n != "$last" ]]; then
-    [[ -z $first_at ]] && first_at=$t
-    last_at=$t; last=$n
-  fi
-  if [[ -n $last_at ]] && python3 -c "import sys; sys.exit(0 if $t - $last_at > 15 else 1)"; then break; fi
-  if python3 -c "import sys; sys.exit(0 if $t - $start > 300 else 1)"; then break; fi
-done
-kill "$LOADER"; wait "$LOADER" 2>/dev/null || true
-n=$last
-secs=$(python3 -c "print(f'{$last_at - $first_at:.1f}')")
-total=$(python3 -c "print(f'{$last_at - $start:.1f}')")
-eps=$(python3 -c "print(f'{$n / max($last_at - $first_at, 0.1):.0f}')")
-echo "loader_clickhouse events=$n seconds_first_to_last_row=$secs seconds_from_start=$total eps=$eps" >> "$RESULTS"
-log "loader: $n events, ${secs}s from the first to the last row (${total}s from start) = $eps events/s"
+cpu_seconds() {  # user + system CPU seconds of process $1 so far
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+# run_loader NAME BINARY DATABASE: one loader (its own consumer group) over the whole topic.
+run_loader() {
+  local name=$1 bin=$2 db=$3
+  log "$name: loading the topic into ClickHouse database $db"
+  local start first_at="" last_at="" last=0 n t
+  start=$(now)
+  local ch_cpu_start
+  ch_cpu_start=$(cpu_seconds "$CH_PID")
+  BASALT_WAREHOUSE_URL="clickhouse://default@127.0.0.1:$CH_HTTP/$db" taskset -c 0 "$bin" load \
+    "$TMP/loader" --from kafka --brokers "$KAFKA" --topic basalt-events --group "$name" --port 0 \
+    > "$TMP/loader/$name.log" 2>&1 &
+  local loader=$!
+  PIDS+=($loader)
+  # Done when the count has not moved for 15 s; the rate is over the time from the first stored
+  # row to the last (the mock keeps only the newest ~5 MB of each partition, see README).
+  while true; do
+    sleep 0.5
+    n=$(count "$db")
+    t=$(now)
+    if [[ $n != "$last" ]]; then
+      [[ -z $first_at ]] && first_at=$t
+      last_at=$t; last=$n
+    fi
+    if [[ -n $last_at ]] && python3 -c "import sys; sys.exit(0 if $t - $last_at > 15 else 1)"; then break; fi
+    if python3 -c "import sys; sys.exit(0 if $t - $start > 300 else 1)"; then break; fi
+  done
+  local loader_cpu ch_cpu
+  loader_cpu=$(cpu_seconds "$loader")
+  ch_cpu=$(python3 -c "print(f'{$(cpu_seconds "$CH_PID") - $ch_cpu_start:.1f}')")
+  kill "$loader"; wait "$loader" 2>/dev/null || true
+  n=$last
+  local secs total eps
+  secs=$(python3 -c "print(f'{$last_at - $first_at:.1f}')")
+  total=$(python3 -c "print(f'{$last_at - $start:.1f}')")
+  eps=$(python3 -c "print(f'{$n / max($last_at - $first_at, 0.1):.0f}')")
+  echo "$name events=$n seconds_first_to_last_row=$secs seconds_from_start=$total eps=$eps loader_cpu_s=$loader_cpu clickhouse_cpu_s=$ch_cpu" >> "$RESULTS"
+  log "$name: $n events, ${secs}s from the first to the last row (${total}s from start) = $eps events/s"
+}
+if [[ -n $LOADER_BEFORE ]]; then run_loader loader_clickhouse_before "$LOADER_BEFORE" bench_before; fi
+run_loader loader_clickhouse "$BASALT" bench
 fi
 
 # The metrics layer's queries on ClickHouse beside DuckDB, on the same data.

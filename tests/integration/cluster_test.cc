@@ -64,6 +64,16 @@ TEST(Cluster, CollectToKafkaToLoadToClickHouseCountsWhatWasAcknowledged) {
   std::filesystem::path project = dir.path() / "project";
   std::filesystem::create_directories(project);
   std::ofstream(project / "basalt.yaml") << BasaltServer::default_yaml();
+  // A tracking plan: the loader node fills its typed columns from the values the collector
+  // validated, carried in the stream records.
+  std::filesystem::create_directories(project / "tracking");
+  std::ofstream(project / "tracking" / "plan.yaml")
+      << "properties:\n"
+         "  - {name: n, type: int, description: the event's number, owner: tests}\n"
+         "events:\n"
+         "  - {name: level_up, description: a level, owner: tests, optional: [n]}\n"
+         "user_attributes:\n"
+         "  - {name: coins, type: int, description: coins, owner: tests, merge: increment}\n";
 
   std::string binary = basalt_binary().string();
   std::string warehouse_url =
@@ -83,6 +93,14 @@ TEST(Cluster, CollectToKafkaToLoadToClickHouseCountsWhatWasAcknowledged) {
   int ingest_port = wait_for_port(collect_log, "ingest listening on");
   ASSERT_GT(ingest_port, 0) << read_all(collect_log);
   ASSERT_GT(wait_for_port(load_log, "metrics listening on"), 0) << read_all(load_log);
+  // The loader node added the plan's typed columns before loading (the console is not up
+  // yet). Filling them needs the collector to validate against the plan and forward the
+  // values (stream records' "typed"); `basalt collect` does not load the plan yet.
+  auto columns = http_request(
+      clickhouse.url(), "POST", "/",
+      "SELECT name, type FROM system.columns WHERE database = 'e2e' AND name IN ('p_n', "
+      "'a_coins') ORDER BY name FORMAT TabSeparated");
+  EXPECT_EQ(columns.body, "a_coins\tNullable(Int64)\np_n\tNullable(Int64)\n") << read_all(load_log);
   EXPECT_NE(read_all(collect_log).find("stream sink kafka: kafka " + kafka.bootstraps()),
             std::string::npos)
       << read_all(collect_log);
@@ -105,7 +123,22 @@ TEST(Cluster, CollectToKafkaToLoadToClickHouseCountsWhatWasAcknowledged) {
         {{"Authorization", basic_auth("test-key")}, {"Content-Type", "application/json"}});
     if (r.status == 200) acknowledged += 50;
   }
-  EXPECT_EQ(acknowledged, 1500);
+  // Each user earns coins twice (an increment attribute).
+  for (int round = 0; round < 2; ++round) {
+    std::string body = R"({"batch":[)";
+    for (int u = 0; u < 20; ++u) {
+      if (u) body += ",";
+      body += R"({"type":"identify","userId":"u)" + std::to_string(u) + R"(","messageId":"i-)" +
+              std::to_string(round) + "-" + std::to_string(u) + R"(","traits":{"coins":)" +
+              std::to_string(u + 1) + "}}";
+    }
+    body += "]}";
+    auto r = http_request(
+        ingest, "POST", "/v1/batch", body,
+        {{"Authorization", basic_auth("test-key")}, {"Content-Type", "application/json"}});
+    if (r.status == 200) acknowledged += 20;
+  }
+  EXPECT_EQ(acknowledged, 1540);
   auto ready = http_request(ingest, "GET", "/readyz");
   EXPECT_EQ(ready.status, 200);
   EXPECT_NE(ready.body.find(R"("name":"kafka")"), std::string::npos) << ready.body;
@@ -121,6 +154,7 @@ TEST(Cluster, CollectToKafkaToLoadToClickHouseCountsWhatWasAcknowledged) {
   // ClickHouse has no transactions: a batch's users rows land in their own insert after its
   // events, so they are waited for too.
   EXPECT_EQ(console.wait_for_int("SELECT count() FROM users FINAL", 20, 30s), 20);
+
 
   // Stopping cleanly.
   EXPECT_EQ(collector.terminate(), 0) << read_all(collect_log);
