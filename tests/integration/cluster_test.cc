@@ -74,6 +74,12 @@ TEST(Cluster, CollectToKafkaToLoadToClickHouseCountsWhatWasAcknowledged) {
          "  - {name: level_up, description: a level, owner: tests, optional: [n]}\n"
          "user_attributes:\n"
          "  - {name: coins, type: int, description: coins, owner: tests, merge: increment}\n";
+  // A model, so the console answers /api/v1/query from the same tables.
+  std::filesystem::create_directories(project / "models");
+  std::ofstream(project / "models" / "events.yaml")
+      << "model: events\ntable: events\ntime: timestamp\nmeasures:\n"
+         "  - {name: events, agg: count}\n"
+         "  - {name: total_n, agg: sum, column: p_n}\n";
 
   std::string binary = basalt_binary().string();
   std::string warehouse_url =
@@ -94,8 +100,7 @@ TEST(Cluster, CollectToKafkaToLoadToClickHouseCountsWhatWasAcknowledged) {
   ASSERT_GT(ingest_port, 0) << read_all(collect_log);
   ASSERT_GT(wait_for_port(load_log, "metrics listening on"), 0) << read_all(load_log);
   // The loader node added the plan's typed columns before loading (the console is not up
-  // yet). Filling them needs the collector to validate against the plan and forward the
-  // values (stream records' "typed"); `basalt collect` does not load the plan yet.
+  // yet); it fills them from the values the collector validated (stream records' "typed").
   auto columns = http_request(
       clickhouse.url(), "POST", "/",
       "SELECT name, type FROM system.columns WHERE database = 'e2e' AND name IN ('p_n', "
@@ -154,7 +159,23 @@ TEST(Cluster, CollectToKafkaToLoadToClickHouseCountsWhatWasAcknowledged) {
   // ClickHouse has no transactions: a batch's users rows land in their own insert after its
   // events, so they are waited for too.
   EXPECT_EQ(console.wait_for_int("SELECT count() FROM users FINAL", 20, 30s), 20);
-
+  // Typed columns hold the validated values: n = 0..1499 once each, and each user's coins
+  // incremented twice by u + 1.
+  EXPECT_EQ(console.sql_int("SELECT sum(p_n) FROM events"), 1499 * 1500 / 2);
+  EXPECT_EQ(console.wait_for_int("SELECT sum(a_coins) FROM users FINAL", 2 * 210, 30s), 2 * 210)
+      << read_all(load_log);
+  // The metrics layer on the loaded ClickHouse tables says the same (identify calls are rows
+  // of events too).
+  auto q =
+      http_request(console.api_url(), "POST", "/api/v1/query",
+                   R"({"model":"events","metrics":["events","total_n"],)"
+                   R"("time":{"range":"last_7_days"}})",
+                   {{"Authorization", "Bearer test-admin"}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(q.status, 200) << q.body;
+  EXPECT_NE(
+      q.body.find("[" + std::to_string(acknowledged) + "," + std::to_string(1499 * 1500 / 2) + "]"),
+      std::string::npos)
+      << q.body;
 
   // Stopping cleanly.
   EXPECT_EQ(collector.terminate(), 0) << read_all(collect_log);
