@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Scale-out benchmark: ingest throughput of `basalt up` with the stream sinks off, with the
 # Redis sink, with the Kafka sink and with both; then loader throughput of `basalt load
-# --from kafka` into ClickHouse. Kafka is librdkafka's mock cluster (build target kafka_mock),
-# Redis and ClickHouse are Debian's servers, all on free ports of 127.0.0.1 in a temp dir.
+# --from kafka` into ClickHouse; then the metrics layer's benchmark queries (query_bench's) on
+# ClickHouse beside DuckDB on the same data (QUERY_EVENTS events of QUERY_USERS players made by
+# query_bench, copied into ClickHouse; DuckDB in the benchmark process on core 0, ClickHouse
+# on core 1). Kafka is librdkafka's mock cluster (build target kafka_mock), Redis and
+# ClickHouse are Debian's servers, all on free ports of 127.0.0.1 in a temp dir.
 # Figures and how to read them: bench/README.md ("Scale-out").
 #
-#   bench/scaleout.sh [--duration S] [--connections N] [--users N] [--keep]
+#   bench/scaleout.sh [--duration S] [--connections N] [--users N] [--query-events N]
+#                     [--query-users N] [--only-queries] [--no-queries] [--keep]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +18,10 @@ CONNECTIONS=32
 USERS=1000
 DAYS=7
 KEEP=0
+QUERY_EVENTS=5000000
+QUERY_USERS=100000
+QUERIES=1
+INGEST=1
 BASALT=${BASALT_BIN:-$ROOT/build/basalt}
 KAFKA_MOCK=${KAFKA_MOCK_BIN:-$ROOT/build/bench/kafka_mock}
 
@@ -23,7 +31,11 @@ while [[ $# -gt 0 ]]; do
     --connections) CONNECTIONS=$2; shift 2 ;;
     --users) USERS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --query-events) QUERY_EVENTS=$2; shift 2 ;;
+    --query-users) QUERY_USERS=$2; shift 2 ;;
+    --only-queries) INGEST=0; shift ;;
+    --no-queries) QUERIES=0; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "scaleout.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -32,6 +44,13 @@ for tool in redis-server clickhouse-server wrk taskset curl python3; do
 done
 [[ -x $BASALT ]] || { echo "scaleout.sh: build basalt first ($BASALT)" >&2; exit 2; }
 [[ -x $KAFKA_MOCK ]] || { echo "scaleout.sh: build the kafka_mock target first ($KAFKA_MOCK)" >&2; exit 2; }
+QUERY_BENCH=${QUERY_BENCH_BIN:-$ROOT/build/bench/query_bench}
+SCALEOUT_QUERY_BENCH=${SCALEOUT_QUERY_BENCH_BIN:-$ROOT/build/bench/scaleout_query_bench}
+if [[ $QUERIES -eq 1 ]]; then
+  for b in "$QUERY_BENCH" "$SCALEOUT_QUERY_BENCH"; do
+    [[ -x $b ]] || { echo "scaleout.sh: build the query_bench and scaleout_query_bench targets first ($b)" >&2; exit 2; }
+  done
+fi
 
 TMP=$(mktemp -d /tmp/basalt-scaleout.XXXXXX)
 PIDS=()
@@ -52,6 +71,7 @@ metric() {  # metric PORT PREFIX: sum of the /metrics series whose name{labels} 
   curl -sf "http://127.0.0.1:$1/metrics" | awk -v n="$2" 'index($1, n) == 1 {s += $2} END {printf "%.0f", s}'
 }
 
+if [[ $INGEST -eq 1 ]]; then
 log "generating bodies ($USERS players, $DAYS days, 100-event batches)"
 "$BASALT" gen --users "$USERS" --days "$DAYS" --seed 1 --end 2024-05-15T00:00:00Z \
   --batch-size 100 --out "$TMP/batch.ndjson"
@@ -65,6 +85,7 @@ PIDS+=($!)
 PIDS+=($!)
 wait_for kafka 20 test -s "$TMP/kafka.out"
 KAFKA=$(head -1 "$TMP/kafka.out")
+fi
 CH_HTTP=$(free_port); CH_TCP=$(free_port); CH_INTER=$(free_port)
 mkdir -p "$TMP/ch"
 cat > "$TMP/ch/config.xml" <<XML
@@ -81,13 +102,14 @@ cat > "$TMP/ch/config.xml" <<XML
 XML
 taskset -c 1 clickhouse-server --config-file="$TMP/ch/config.xml" > "$TMP/ch/stdout.log" 2>&1 &
 PIDS+=($!)
-wait_for redis 20 redis-cli -p "$REDIS_PORT" ping
+[[ $INGEST -eq 1 ]] && wait_for redis 20 redis-cli -p "$REDIS_PORT" ping
 wait_for clickhouse 60 curl -sf "http://127.0.0.1:$CH_HTTP/ping"
 
 AUTH="Basic $(printf 'bench-key:' | base64)"
 RESULTS=$TMP/results.txt
 echo "# scaleout $(date -u +%Y-%m-%dT%H:%M:%SZ) duration=${DURATION}s connections=$CONNECTIONS" > "$RESULTS"
 
+if [[ $INGEST -eq 1 ]]; then
 # run_mode NAME SINKS_YAML: basalt up on core 0 with those sinks; wrk on core 1.
 run_mode() {
   local name=$1 sinks=$2
@@ -156,4 +178,15 @@ total=$(python3 -c "print(f'{$last_at - $start:.1f}')")
 eps=$(python3 -c "print(f'{$n / max($last_at - $first_at, 0.1):.0f}')")
 echo "loader_clickhouse events=$n seconds_first_to_last_row=$secs seconds_from_start=$total eps=$eps" >> "$RESULTS"
 log "loader: $n events, ${secs}s from the first to the last row (${total}s from start) = $eps events/s"
+fi
+
+# The metrics layer's queries on ClickHouse beside DuckDB, on the same data.
+if [[ $QUERIES -eq 1 ]]; then
+  log "queries: generating $QUERY_EVENTS events of $QUERY_USERS players in DuckDB (query_bench)"
+  taskset -c 0 "$QUERY_BENCH" "$QUERY_EVENTS" "$QUERY_USERS" 1 "$TMP/query.duckdb" > "$TMP/query_bench.out"
+  cat "$TMP/query_bench.out" >&2
+  log "queries: copying into ClickHouse and timing both engines"
+  echo "queries events=$QUERY_EVENTS users=$QUERY_USERS (DuckDB on core 0, ClickHouse on core 1)" >> "$RESULTS"
+  taskset -c 0 "$SCALEOUT_QUERY_BENCH" "$TMP/query.duckdb" "http://127.0.0.1:$CH_HTTP" 3 >> "$RESULTS"
+fi
 cat "$RESULTS"

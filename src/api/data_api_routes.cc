@@ -49,7 +49,12 @@ http::Response DataApiRoutes::call(const semantic::DataApi& api, const http::Req
     if (!q) return http::Response::error(400, q.status().message());
     a = semantic_.run(*q, semantic_.config().timeout);
   } else {
-    auto dialect = semantic::make_dialect("duckdb");
+    // The statement's placeholders in the configured warehouse's dialect.
+    const semantic::Dialect* dialect = semantic_.dialect();
+    if (!dialect) {
+      return http::Response::error(
+          412, "the warehouse engine '" + semantic_.engine() + "' has no SQL dialect");
+    }
     auto st =
         semantic::instantiate_sql(api, *args, [&](size_t i) { return dialect->placeholder(i); });
     if (!st) return http::Response::error(400, st.status().message());

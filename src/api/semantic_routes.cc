@@ -47,7 +47,8 @@ Result<std::unique_ptr<SemanticRoutes>> SemanticRoutes::open(const ProjectConfig
   });
   r->content_ =
       std::make_unique<ContentApi>(*r->store_, *r->store_, *r->semantic_, *r->access_, pool);
-  auto apis = semantic::DataApiSet::load(config.project_dir, r->semantic_->models());
+  auto apis = semantic::DataApiSet::load(config.project_dir, r->semantic_->models(),
+                                         r->semantic_->engine());
   for (const auto& e : apis.errors) spdlog::error("{}", e);
   r->data_ = std::make_unique<DataApiRoutes>(std::move(apis.apis), config.name, *r->semantic_,
                                              *r->access_, pool, SystemClock::instance());

@@ -75,7 +75,8 @@ void check_dags(const fs::path& project, const std::optional<fs::path>&, Project
 
 // models/ and apis/: file errors, and their SQL against the plan's warehouse schema.
 void check_semantics(const fs::path& project, const std::optional<fs::path>&, ProjectReport& r) {
-  semantic::SemanticReport s = semantic::validate_semantics(project, r.plan ? &*r.plan : nullptr);
+  semantic::SemanticReport s = semantic::validate_semantics(
+      project, r.plan ? &*r.plan : nullptr, r.config ? r.config->warehouse.engine : "duckdb");
   for (auto& e : s.errors) r.errors.push_back(std::move(e));
   for (auto& n : s.notes) r.notes.push_back(std::move(n));
 }

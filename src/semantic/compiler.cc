@@ -28,6 +28,25 @@ bool mentions(const std::string& sql, const std::string& model) {
   return false;
 }
 
+// The columns `sql` reads of `model` ("users.a_channel" → a_channel), each once, in order.
+void qualified_columns(const std::string& sql, const std::string& model,
+                       std::vector<std::string>& out) {
+  size_t at = 0;
+  while ((at = sql.find(model + ".", at)) != std::string::npos) {
+    bool start_ok =
+        at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) || sql[at - 1] == '_');
+    size_t b = at + model.size() + 1, e = b;
+    while (e < sql.size() &&
+           (std::isalnum(static_cast<unsigned char>(sql[e])) || sql[e] == '_'))
+      ++e;
+    if (start_ok && e > b) {
+      std::string c = sql.substr(b, e - b);
+      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    }
+    at = e;
+  }
+}
+
 std::string join_names(const std::vector<std::string>& names) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
@@ -57,8 +76,8 @@ class Builder {
   }
   std::vector<Value> take_params() { return std::move(params_); }
 
-  std::string col(const std::string& c) const { return d_.quote(m_.name) + "." + d_.quote(c); }
-  std::string time_col() const { return col(m_.time); }
+  std::string col(const std::string& c) const { return d_.column(d_.quote(m_.name), m_.table, c); }
+  std::string time_col() const { return d_.time_column(d_.quote(m_.name), m_.time); }
   std::string user_col() const { return col(m_.user); }
 
   Result<std::string> dimension_sql(const std::string& name) {
@@ -104,7 +123,7 @@ class Builder {
       case FilterOp::kNotIn: {
         std::vector<std::string> ps;
         for (size_t i = 0; i < f.values.size(); ++i) ps.push_back(p(i));
-        return lhs + (f.op == FilterOp::kIn ? " IN (" : " NOT IN (") + join_names(ps) + ")";
+        return d_.in_list(lhs, ps, f.op == FilterOp::kNotIn);
       }
       case FilterOp::kContains:
         return d_.contains(lhs, p(0));
@@ -135,23 +154,53 @@ class Builder {
     return out;
   }
 
+  // The wall-clock time of `instant`. Without a time-zone lookup per row when the zone is UTC,
+  // or when its offset is one and the same over the local span set by read_local_span (a zone
+  // without DST, or a span between two transitions): then the UTC time shifted by that offset.
   std::string local(const std::string& instant) {
     if (ctx_.timezone == "UTC" || ctx_.timezone == "Etc/UTC") return d_.utc_time(instant);
+    if (auto off = constant_offset()) {
+      if (*off == 0) return d_.utc_time(instant);
+      return d_.shift_local(d_.utc_time(instant), Shift{0, 0, *off});
+    }
     return d_.local_time(instant, tz());
+  }
+  // The local times the statement converts with local() lie in `r` (the rows it reads).
+  void read_local_span(const LocalRange& r) {
+    span_ = r;
+    has_span_ = true;
+  }
+  // The zone's offset when it is constant over the span, with a day's margin either side;
+  // checked hourly (no zone changes its offset twice within an hour); spans over 800 days keep
+  // the per-row lookup.
+  std::optional<int> constant_offset() const {
+    const domino::TimeZone* z = ctx_.tz;
+    if (!has_span_ || !z || z->name() != ctx_.timezone || span_.end < span_.start ||
+        span_.end - span_.start > 800LL * 86400) {
+      return std::nullopt;
+    }
+    domino::UnixSeconds lo = z->to_utc(span_.start) - 86400, hi = z->to_utc(span_.end) + 86400;
+    int off = z->offset_at(lo);
+    for (domino::UnixSeconds t = lo; t < hi; t += 3600)
+      if (z->offset_at(t) != off) return std::nullopt;
+    if (z->offset_at(hi) != off) return std::nullopt;
+    return off;
   }
   std::string instant(domino::LocalSeconds local_s) {
     std::string p = param(Value(local_text(local_s)));
     return d_.instant_of_local(p, tz());
   }
   std::string range_condition(const LocalRange& r) {
-    std::string a = instant(r.start);
-    return time_col() + " >= " + a + " AND " + time_col() + " < " + instant(r.end);
+    std::string lo = param(Value(local_text(r.start)));
+    std::string zone = tz();
+    std::string hi = param(Value(local_text(r.end)));
+    return d_.time_range(d_.quote(m_.name), m_.time, lo, hi, zone);
   }
 
   // "FROM <table> AS <model>" and the joins the snippets used so far need. Call last.
   std::string from() {
     tables_.insert(m_.table);
-    std::string s = "FROM " + d_.quote(m_.table) + " AS " + d_.quote(m_.name);
+    std::string s = "FROM " + d_.relation(m_.table) + " AS " + d_.quote(m_.name);
     for (const auto& j : m_.joins) {
       bool used = std::any_of(snippets_.begin(), snippets_.end(),
                               [&](const std::string& x) { return mentions(x, j.model); });
@@ -159,21 +208,27 @@ class Builder {
       const Model* other = models_.find(j.model);
       if (!other) continue;
       tables_.insert(other->table);
-      s += " LEFT JOIN " + d_.quote(other->table) + " AS " + d_.quote(other->name) + " ON (" +
-           j.on + ")";
+      std::vector<std::string> columns;
+      qualified_columns(j.on, j.model, columns);
+      for (const auto& x : snippets_) qualified_columns(x, j.model, columns);
+      s += d_.left_join(d_.relation(other->table, columns), d_.quote(other->name),
+                        {"(" + j.on + ")"});
     }
     return s;
   }
   // "FROM <table> AS <model>" alone, for a subquery that joins nothing.
   std::string from_table_only() {
     tables_.insert(m_.table);
-    return "FROM " + d_.quote(m_.table) + " AS " + d_.quote(m_.name);
+    return "FROM " + d_.relation(m_.table) + " AS " + d_.quote(m_.name);
   }
   // " LEFT JOIN <other table> AS <other> ON (<on>)" for the join `j` to `other`.
   std::string join_clause(const Join& j, const Model& other) {
     tables_.insert(other.table);
-    return " LEFT JOIN " + d_.quote(other.table) + " AS " + d_.quote(other.name) + " ON (" + j.on +
-           ")";
+    std::vector<std::string> columns;
+    qualified_columns(j.on, j.model, columns);
+    for (const auto& x : snippets_) qualified_columns(x, j.model, columns);
+    return d_.left_join(d_.relation(other.table, columns), d_.quote(other.name),
+                        {"(" + j.on + ")"});
   }
   void clear_snippets() { snippets_.clear(); }
   std::vector<std::string> tables() const { return {tables_.begin(), tables_.end()}; }
@@ -188,6 +243,8 @@ class Builder {
   const CompileContext& ctx_;
   const Dialect& d_;
   std::string tz_;
+  LocalRange span_;
+  bool has_span_ = false;
   std::vector<Value> params_;
   std::vector<std::string> snippets_;
   std::set<std::string> tables_;
@@ -401,13 +458,17 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
   // The eager form of an aggregation CTE: per join key first (pre), then joined and combined.
   auto eager_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
     const EagerJoin& e = *eager;
+    b.read_local_span(r);
     std::string pre = d.quote(m.name);  // the subquery keeps the model's name for the ON clause
-    std::vector<std::string> inner = {b.col(e.key) + " AS " + d.quote(e.key)}, inner_keys = {"1"};
+    std::vector<std::string> inner = {b.col(e.key) + " AS " + d.quote(e.key)},
+                             inner_keys = {d.quote(e.key)};
     std::vector<std::string> outer, outer_keys;
     if (grain) {
       std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
       inner.push_back(d.truncate(*grain, lt) + " AS " + d.quote("time"));
+      inner_keys.push_back(d.quote("time"));
       outer.push_back(pre + "." + d.quote("time") + " AS " + d.quote("time"));
+      outer_keys.push_back(d.quote("time"));
     }
     for (size_t i = 0; i < dim_sql.size(); ++i) {
       const std::string& name = q.dimensions[i];
@@ -415,11 +476,11 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
         outer.push_back(dim_sql[i] + " AS " + d.quote(name));
       } else {
         inner.push_back(dim_sql[i] + " AS " + d.quote(name));
+        inner_keys.push_back(d.quote(name));
         outer.push_back(pre + "." + d.quote(name) + " AS " + d.quote(name));
       }
+      outer_keys.push_back(d.quote(name));
     }
-    for (size_t i = 2; i <= inner.size(); ++i) inner_keys.push_back(std::to_string(i));
-    for (size_t i = 1; i <= outer.size(); ++i) outer_keys.push_back(std::to_string(i));
     for (const auto& n : measures) {
       const Measure& me = *m.measure(n);
       std::string part = pre + "." + d.quote("part_" + n);
@@ -449,16 +510,16 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
       (e.filter_joined[i] ? outer_conds : inner_conds).push_back(c->front());
     }
     std::string sql = "SELECT " + join_names(outer) + " FROM (SELECT " + join_names(inner) + " " +
-                      b.from_table_only() + where(inner_conds) + " GROUP BY " +
-                      join_names(inner_keys) + ") AS " + pre + b.join_clause(*e.join, *e.other) +
-                      where(outer_conds);
-    if (!keys.empty()) sql += " GROUP BY " + join_names(outer_keys);
+                      b.from_table_only() + where(inner_conds) + d.group_by(inner_keys) +
+                      ") AS " + pre + b.join_clause(*e.join, *e.other) + where(outer_conds);
+    if (!keys.empty()) sql += d.group_by(outer_keys);
     return sql;
   };
 
   // One aggregation CTE per period: keys and measures.
   auto aggregate_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
     if (eager) return eager_cte(r, bucket_shift);
+    b.read_local_span(r);
     std::vector<std::string> select;
     if (grain) {
       std::string lt = d.shift_local(b.local(b.time_col()), bucket_shift);
@@ -481,9 +542,9 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     for (auto& c : *dc) conds.push_back(c);
     std::string sql = "SELECT " + join_names(select) + " " + b.from() + where(conds);
     if (!keys.empty()) {
-      std::vector<std::string> ords;
-      for (size_t i = 0; i < keys.size(); ++i) ords.push_back(std::to_string(i + 1));
-      sql += " GROUP BY " + join_names(ords);
+      std::vector<std::string> aliases;
+      for (const auto& k : keys) aliases.push_back(d.quote(k));
+      sql += d.group_by(aliases);
     }
     return sql;
   };
@@ -514,7 +575,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
 
   auto cur_agg = aggregate_cte(range, Shift{});
   if (!cur_agg) return cur_agg.status();
-  std::string sql = "WITH cur_agg AS (" + *cur_agg + "), cur AS (" + metric_cte("cur_agg") + ")";
+  std::vector<Dialect::Cte> ctes = {{"cur_agg", *cur_agg}, {"cur", metric_cte("cur_agg")}};
   bool comparing = q.compare != Compare::kNone;
   if (comparing) {
     LocalRange prev{shift_local(range.start, shift, true), shift_local(range.end, shift, true)};
@@ -522,7 +583,8 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     for (const auto& n : q.dimensions) (void)b.dimension_sql(n);
     auto prev_agg = aggregate_cte(prev, shift);
     if (!prev_agg) return prev_agg.status();
-    sql += ", prev_agg AS (" + *prev_agg + "), prev AS (" + metric_cte("prev_agg") + ")";
+    ctes.push_back({"prev_agg", *prev_agg});
+    ctes.push_back({"prev", metric_cte("prev_agg")});
     out.scope_start_us = prev.start;  // local seconds until compile() converts them
   }
 
@@ -550,12 +612,11 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
       out.columns.push_back({n + "_change", "change", "percent", "relative change of " + n});
     }
   }
-  sql += " SELECT " + join_names(select) + " FROM cur AS c";
+  std::string sql = "SELECT " + join_names(select) + " FROM cur AS c";
   if (comparing) {
     std::vector<std::string> on;
     for (const auto& k : keys) on.push_back(d.same("c." + d.quote(k), "p." + d.quote(k)));
-    sql += " LEFT JOIN prev AS p ON " +
-           (on.empty() ? std::string("TRUE") : fmt::format("{}", fmt::join(on, " AND ")));
+    sql += d.left_join("prev", "p", on);
   }
   std::vector<std::string> having;
   for (const auto& f : q.filters) {
@@ -593,7 +654,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
         fmt::format("\"limit\" {} is above the row cap of {} rows", *q.limit, ctx.max_rows));
   }
   sql += fmt::format(" LIMIT {}", q.limit ? *q.limit : ctx.max_rows + 1);
-  out.sql = std::move(sql);
+  out.sql = d.statement(ctes, sql);
   out.params = b.take_params();
   out.tables = b.tables();
   return out;
@@ -680,8 +741,8 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   conds.insert(conds.end(), cc->begin(), cc->end());
   if (!every_row) conds.push_back("(" + fmt::format("{}", fmt::join(any_step, " OR ")) + ")");
   std::string from = b.from();
-  std::string sql =
-      fmt::format("WITH e AS (SELECT {} {}{}), ", join_names(select), from, where(conds));
+  std::vector<Dialect::Cte> ctes = {
+      {"e", fmt::format("SELECT {} {}{}", join_names(select), from, where(conds))}};
 
   // Per user: the first step's earliest time (and the breakdown value there), and the times of
   // each later step's events. Then step k is the earliest of its events after step k-1 and
@@ -693,32 +754,36 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
                        " AS b");
   for (size_t k = 2; k <= n; ++k)
     per_user.push_back(fmt::format("{} AS l{}", d.instant_list("t", fmt::format("m{}", k)), k));
-  sql += fmt::format("s1 AS (SELECT {} FROM e GROUP BY u)", join_names(per_user));
+  ctes.push_back({"s1", fmt::format("SELECT {} FROM e GROUP BY u", join_names(per_user))});
   std::string deadline = d.add_seconds("t1", q.window_seconds);
   for (size_t k = 2; k <= n; ++k) {
     std::vector<std::string> carried;
     if (bd) carried.push_back("b");
     for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("t{}", j));
     for (size_t j = k + 1; j <= n; ++j) carried.push_back(fmt::format("l{}", j));
-    sql += fmt::format(
-        ", s{k} AS (SELECT {carried}, {first} AS t{k} FROM s{p}{w})", fmt::arg("k", k),
-        fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
-        fmt::arg("first",
-                 d.first_in_list_after(fmt::format("l{}", k), fmt::format("t{}", k - 1), deadline)),
-        fmt::arg("w", k == 2 ? " WHERE t1 IS NOT NULL" : ""));
+    ctes.push_back(
+        {fmt::format("s{}", k),
+         fmt::format("SELECT {carried}, {first} AS t{k} FROM s{p}{w}", fmt::arg("k", k),
+                     fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
+                     fmt::arg("first", d.first_in_list_after(fmt::format("l{}", k),
+                                                             fmt::format("t{}", k - 1), deadline)),
+                     fmt::arg("w", k == 2 ? " WHERE t1 IS NOT NULL" : ""))});
   }
   select.clear();
   if (bd) select.push_back("b");
   for (size_t k = 1; k <= q.steps.size(); ++k)
     select.push_back(fmt::format("count(t{}) AS step_{}", k, k));
   for (size_t k = 2; k <= q.steps.size(); ++k) {
-    select.push_back(
-        fmt::format("median({}) AS median_{}",
-                    d.seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)), k));
+    select.push_back(fmt::format(
+        "{} AS median_{}",
+        d.aggregate(Aggregation::kMedian,
+                    d.seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)), "", 0),
+        k));
   }
-  sql += fmt::format(" SELECT {} FROM s{}", join_names(select), q.steps.size());
-  if (bd) sql += " GROUP BY b ORDER BY step_1 DESC, b NULLS LAST";
-  sql += fmt::format(" LIMIT {}", ctx.max_rows + 1);
+  std::string body = fmt::format("SELECT {} FROM s{}", join_names(select), q.steps.size());
+  if (bd) body += " GROUP BY b ORDER BY step_1 DESC, b NULLS LAST";
+  body += fmt::format(" LIMIT {}", ctx.max_rows + 1);
+  std::string sql = d.statement(ctes, body);
   for (size_t k = 0; k < q.steps.size(); ++k) {
     out.steps.push_back(q.steps[k].event.empty() ? fmt::format("step {}", k + 1)
                                                  : q.steps[k].event);
@@ -781,23 +846,27 @@ Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, 
                         {b.time_col() + " >= " + lo,
                          b.time_col() + " < " + b.instant(shift_local(r->end, horizon, false))});
   if (!ret) return ret.status();
+  // Cohort starts lie in the range, returning events before the horizon.
+  b.read_local_span(LocalRange{r->start, shift_local(r->end, horizon, false)});
   std::string tz_local_t0 = d.truncate(g, b.local("t0"));
-  std::string sql = fmt::format(
-      "WITH a AS ({a}), firsts AS (SELECT u, min(t) AS t0 FROM a GROUP BY u), "
-      "cohort AS (SELECT u, {c} AS c FROM firsts WHERE t0 >= {lo}), "
-      "r AS ({ret}), "
-      "returned AS (SELECT DISTINCT h.u, h.c, {k} AS k FROM cohort AS h JOIN r ON r.u = h.u WHERE "
-      "r.t >= {lo}), "
-      "sizes AS (SELECT c, count(*) AS n FROM cohort GROUP BY c) "
-      "SELECT {cohort} AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS users, {rate} "
-      "AS rate "
-      "FROM sizes AS s JOIN returned AS x ON x.c = s.c AND x.k BETWEEN 0 AND {n} "
-      "GROUP BY s.c, s.n, x.k ORDER BY s.c, x.k LIMIT {cap}",
-      fmt::arg("a", *a), fmt::arg("c", tz_local_t0), fmt::arg("lo", lo), fmt::arg("ret", *ret),
-      fmt::arg("k", d.periods_between(g, "h.c", d.truncate(g, b.local("r.t")))),
-      fmt::arg("cohort", d.format_period(g, "s.c")),
-      fmt::arg("rate", d.divide("count(x.u)", "s.n")), fmt::arg("n", q.periods),
-      fmt::arg("cap", ctx.max_rows + 1));
+  std::string sql = d.statement(
+      {{"a", *a},
+       {"firsts", "SELECT u, min(t) AS t0 FROM a GROUP BY u"},
+       {"cohort", fmt::format("SELECT u, {} AS c FROM firsts WHERE t0 >= {}", tz_local_t0, lo)},
+       {"r", *ret},
+       {"returned",
+        fmt::format("SELECT DISTINCT h.u, h.c, {} AS k FROM cohort AS h JOIN r ON r.u = h.u WHERE "
+                    "r.t >= {}",
+                    d.periods_between(g, "h.c", d.truncate(g, b.local("r.t"))), lo)},
+       {"sizes", "SELECT c, count(*) AS n FROM cohort GROUP BY c"}},
+      fmt::format("SELECT {cohort} AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS "
+                  "users, {rate} AS rate FROM sizes AS s {join} GROUP BY s.c, s.n, x.k ORDER BY "
+                  "s.c, x.k LIMIT {cap}",
+                  fmt::arg("cohort", d.format_period(g, "s.c")),
+                  fmt::arg("rate", d.divide("count(x.u)", "s.n")),
+                  fmt::arg("join", d.inner_join_where("returned", "x", "x.c = s.c",
+                                                      fmt::format("k BETWEEN 0 AND {}", q.periods))),
+                  fmt::arg("cap", ctx.max_rows + 1)));
   out.columns = {{"cohort", "time", "", "the period of the users' first start event"},
                  {"cohort_size", "metric", "number", "users in the cohort"},
                  {"period", "dimension", "",
@@ -843,12 +912,15 @@ Result<CompiledQuery> compile_distribution(const Query& q, const ModelSet& model
     cases += fmt::format(" WHEN v < {} THEN {}", b.param(Value(out.buckets[i])), i);
   }
   cases += fmt::format(" ELSE {} END", out.buckets.size());
-  std::string sql = fmt::format(
-      "WITH per_user AS (SELECT {u} AS u, {v} AS v {from}{where} GROUP BY {u} HAVING {having}) "
-      "SELECT {cases} AS bucket, count(*) AS users, min(v) AS min_value, max(v) AS max_value "
-      "FROM per_user GROUP BY 1 ORDER BY 1",
+  std::string per_user = fmt::format(
+      "SELECT {u} AS u, {v} AS v {from}{where} GROUP BY {u} HAVING {having}",
       fmt::arg("u", b.user_col()), fmt::arg("v", v), fmt::arg("from", from),
-      fmt::arg("where", where(conds)), fmt::arg("having", having), fmt::arg("cases", cases));
+      fmt::arg("where", where(conds)), fmt::arg("having", having));
+  std::string sql = d.statement(
+      {{"per_user", per_user}},
+      fmt::format("SELECT {} AS bucket, count(*) AS users, min(v) AS min_value, max(v) AS "
+                  "max_value FROM per_user{} ORDER BY 1",
+                  cases, d.group_by({d.quote("bucket")})));
   out.columns = {{"bucket", "dimension", "", "the range of the per-user value"},
                  {"from", "dimension", "", "lower bound (inclusive), null for the first bucket"},
                  {"to", "dimension", "", "upper bound (exclusive), null for the last bucket"},
@@ -878,22 +950,11 @@ Result<CompiledQuery> compile_activity(const Query& q, const ModelSet& models, c
   if (!cc) return cc.status();
   conds.insert(conds.end(), cc->begin(), cc->end());
   std::string from = b.from();
+  b.read_local_span(wide);
   std::string day = d.truncate(Grain::kDay, b.local(b.time_col()));
-  std::string first_day = "CAST(" + b.param(Value(r->start_text())) + " AS TIMESTAMP)";
-  std::string sql = fmt::format(
-      "WITH ud AS (SELECT DISTINCT {u} AS u, {day} AS d {from}{where}), "
-      "days AS (SELECT DISTINCT d FROM ud WHERE d >= {first}) "
-      "SELECT {label} AS day, count(DISTINCT ud.u) FILTER (WHERE ud.d = days.d) AS dau, "
-      "count(DISTINCT ud.u) FILTER (WHERE ud.d > {w}) AS wau, count(DISTINCT ud.u) AS mau, "
-      "{stick} AS stickiness "
-      "FROM days JOIN ud ON ud.d > {mo} AND ud.d <= days.d GROUP BY days.d ORDER BY days.d",
-      fmt::arg("u", b.user_col()), fmt::arg("day", day), fmt::arg("from", from),
-      fmt::arg("where", where(conds)), fmt::arg("first", first_day),
-      fmt::arg("label", d.format_period(Grain::kDay, "days.d")),
-      fmt::arg("w", d.shift_local("days.d", Shift{0, -7, 0})),
-      fmt::arg("mo", d.shift_local("days.d", Shift{0, -30, 0})),
-      fmt::arg("stick", d.divide("count(DISTINCT ud.u) FILTER (WHERE ud.d = days.d)",
-                                 "count(DISTINCT ud.u)")));
+  std::string user_days = fmt::format("SELECT DISTINCT {} AS u, {} AS d {}{}", b.user_col(), day,
+                                      from, where(conds));
+  std::string sql = d.activity(user_days, b.param(Value(r->start_text())));
   out.columns = {
       {"day", "time", "", "the local day"},
       {"dau", "metric", "number", "distinct users active that day"},

@@ -109,7 +109,7 @@ const DataApi* DataApiSet::find(const std::string& name) const {
 }
 
 DataApiSet::Loaded DataApiSet::parse(const std::string& file, const std::string& text,
-                                     const ModelSet& models) {
+                                     const ModelSet& models, const std::string& engine) {
   Loaded out;
   auto err = [&](const YAML::Node& n, const std::string& m) {
     out.errors.push_back(fmt::format("{}:{}: {}", file, n.Mark().line + 1, m));
@@ -208,9 +208,11 @@ DataApiSet::Loaded DataApiSet::parse(const std::string& file, const std::string&
         err(doc["query"], "query: " + q.status().message());
       } else {
         auto tz = domino::TimeZone::utc();
-        auto dialect = make_dialect("duckdb");
+        auto dialect = make_dialect(engine);
         CompileContext ctx{dialect.get(), "UTC", &tz, 1'767'225'600'000'000, 100000};
-        auto c = compile(*q, models, ctx);
+        auto c = dialect ? compile(*q, models, ctx)
+                         : Result<CompiledQuery>(invalid_argument(
+                               "the warehouse engine '" + engine + "' has no SQL dialect"));
         if (!c)
           err(doc["query"], "query: " + c.status().message());
         else
@@ -231,7 +233,7 @@ DataApiSet::Loaded DataApiSet::parse(const std::string& file, const std::string&
 }
 
 DataApiSet::Loaded DataApiSet::load(const std::filesystem::path& project_dir,
-                                    const ModelSet& models) {
+                                    const ModelSet& models, const std::string& engine) {
   Loaded out;
   std::filesystem::path dir = project_dir / "apis";
   std::error_code ec;
@@ -246,7 +248,7 @@ DataApiSet::Loaded DataApiSet::load(const std::filesystem::path& project_dir,
     std::ifstream in(f);
     std::stringstream ss;
     ss << in.rdbuf();
-    auto one = parse("apis/" + f.filename().string(), ss.str(), models);
+    auto one = parse("apis/" + f.filename().string(), ss.str(), models, engine);
     for (auto& a : one.apis.apis_) {
       if (out.apis.find(a.name)) {
         out.errors.push_back(a.location.to_string() + ": data API '" + a.name +

@@ -50,9 +50,12 @@ class DataApiSet {
  public:
   struct Loaded;
   // Reads every apis/*.yaml; checks names, parameter declarations, and that each query
-  // template compiles against `models` with its parameters' example values.
-  static Loaded load(const std::filesystem::path& project_dir, const ModelSet& models);
-  static Loaded parse(const std::string& file, const std::string& text, const ModelSet& models);
+  // template compiles against `models` with its parameters' example values, in the SQL dialect
+  // of the warehouse `engine` (kInvalidArgument-style errors name an engine without one).
+  static Loaded load(const std::filesystem::path& project_dir, const ModelSet& models,
+                     const std::string& engine = "duckdb");
+  static Loaded parse(const std::string& file, const std::string& text, const ModelSet& models,
+                      const std::string& engine = "duckdb");
 
   const DataApi* find(const std::string& name) const;
   const std::vector<DataApi>& apis() const { return apis_; }

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "semantic/model.h"
 
@@ -85,11 +86,63 @@ class Dialect {
   virtual std::string contains(const std::string& text_sql, const std::string& part_sql) const = 0;
   virtual std::string starts_with(const std::string& text_sql,
                                   const std::string& prefix_sql) const = 0;
-  // Null-safe equality, for joining result rows whose dimension may be NULL.
+  // `lhs_sql` IN (or, `negated`, NOT IN) the list `values_sql`, with SQL's NULL rule: a NULL
+  // lhs is in neither.
+  virtual std::string in_list(const std::string& lhs_sql, const std::vector<std::string>& values_sql,
+                              bool negated) const = 0;
+  // Null-safe equality, for joining result rows whose dimension may be NULL (usable as a join
+  // condition: each side reads one relation).
   virtual std::string same(const std::string& a_sql, const std::string& b_sql) const = 0;
+
+  // ---- statement structure: engines differ in the SQL they accept around the pieces above ----
+
+  // A named subquery of a statement.
+  struct Cte {
+    std::string name;  // a plain identifier the compiler chose (cur_agg, s1, ...)
+    std::string sql;   // a SELECT; may read the subqueries before it by name
+  };
+  // The whole statement: `body_sql` reading `ctes` by name (in FROM and JOIN only). Engines
+  // without WITH subqueries inline them; statement-wide settings go here too.
+  virtual std::string statement(const std::vector<Cte>& ctes, const std::string& body_sql) const = 0;
+  // " GROUP BY …" on the select list's first aliases.size() columns, whose quoted aliases are
+  // `aliases`.
+  virtual std::string group_by(const std::vector<std::string>& aliases) const = 0;
+  // The relation a model's table is read as in FROM and JOIN (its rows, one per key for
+  // tables the engine keeps versioned). `columns`: the ones the statement reads, when known
+  // (a joined model's); empty: all.
+  virtual std::string relation(const std::string& table,
+                               const std::vector<std::string>& columns = {}) const = 0;
+  // " LEFT JOIN `relation_sql` AS `alias_sql` ON …" with the conditions `on_sql` (all must
+  // hold; none: every row pairs with every row).
+  virtual std::string left_join(const std::string& relation_sql, const std::string& alias_sql,
+                                const std::vector<std::string>& on_sql) const = 0;
+  // "JOIN `relation_sql` AS `alias_sql` ON `on_sql`" (an equality) keeping only the joined rows
+  // where `filter_sql` holds; `filter_sql` names the relation's columns unqualified.
+  virtual std::string inner_join_where(const std::string& relation_sql,
+                                       const std::string& alias_sql, const std::string& on_sql,
+                                       const std::string& filter_sql) const = 0;
+  // A column of a model's table (`model_sql` is the quoted model alias): the value as the
+  // metrics layer reads it (an engine that stores an absent value as '' reads it as NULL).
+  virtual std::string column(const std::string& model_sql, const std::string& table,
+                             const std::string& column) const = 0;
+  // A model's time column as an instant (what local_time, add_seconds, seconds_between take).
+  virtual std::string time_column(const std::string& model_sql,
+                                  const std::string& column) const = 0;
+  // The model's time column in [instant_of_local(lo), instant_of_local(hi)) of zone `tz_sql`
+  // (`lo_sql`, `hi_sql` text placeholders of whole seconds), spelled so the engine can prune.
+  virtual std::string time_range(const std::string& model_sql, const std::string& column,
+                                 const std::string& lo_sql, const std::string& hi_sql,
+                                 const std::string& tz_sql) const = 0;
+  // The statement of the activity analysis over `user_days_sql` (a SELECT of distinct `u`, `d`:
+  // a user and a local day start at which it was active, from 29 days before the first day):
+  // per active local day from `first_day_sql` (a text placeholder "YYYY-MM-DD HH:MM:SS"), in
+  // order: day (format_period of the day), dau, wau (7 days ending that day), mau (30 days),
+  // stickiness (dau / mau).
+  virtual std::string activity(const std::string& user_days_sql,
+                               const std::string& first_day_sql) const = 0;
 };
 
-// The dialect of a warehouse engine by name ("duckdb"); nullptr when unknown.
+// The dialect of a warehouse engine by name ("duckdb", "clickhouse"); nullptr when unknown.
 std::unique_ptr<Dialect> make_dialect(const std::string& engine);
 
 }  // namespace basalt::semantic

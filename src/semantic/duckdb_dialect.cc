@@ -4,32 +4,6 @@
 
 namespace basalt::semantic {
 
-const char* grain_name(Grain g) {
-  switch (g) {
-    case Grain::kMinute:
-      return "minute";
-    case Grain::kHour:
-      return "hour";
-    case Grain::kDay:
-      return "day";
-    case Grain::kWeek:
-      return "week";
-    case Grain::kMonth:
-      return "month";
-    case Grain::kQuarter:
-      return "quarter";
-    case Grain::kYear:
-      return "year";
-  }
-  return "day";
-}
-
-// Every engine is listed here, explicitly.
-std::unique_ptr<Dialect> make_dialect(const std::string& engine) {
-  if (engine == "duckdb") return std::make_unique<DuckDbDialect>();
-  return nullptr;
-}
-
 std::string DuckDbDialect::quote(const std::string& name) const { return "\"" + name + "\""; }
 
 std::string DuckDbDialect::placeholder(size_t index) const { return fmt::format("${}", index + 1); }
@@ -149,8 +123,79 @@ std::string DuckDbDialect::starts_with(const std::string& text, const std::strin
   return fmt::format("starts_with(CAST({} AS VARCHAR), {})", text, prefix);
 }
 
+std::string DuckDbDialect::in_list(const std::string& lhs, const std::vector<std::string>& values,
+                                   bool negated) const {
+  return fmt::format("{}{}{})", lhs, negated ? " NOT IN (" : " IN (", fmt::join(values, ", "));
+}
+
 std::string DuckDbDialect::same(const std::string& a, const std::string& b) const {
   return fmt::format("{} IS NOT DISTINCT FROM {}", a, b);
+}
+
+std::string DuckDbDialect::statement(const std::vector<Cte>& ctes, const std::string& body) const {
+  if (ctes.empty()) return body;
+  std::string out = "WITH ";
+  for (size_t i = 0; i < ctes.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += ctes[i].name + " AS (" + ctes[i].sql + ")";
+  }
+  return out + " " + body;
+}
+
+std::string DuckDbDialect::group_by(const std::vector<std::string>& aliases) const {
+  std::vector<std::string> positions;
+  for (size_t i = 0; i < aliases.size(); ++i) positions.push_back(std::to_string(i + 1));
+  return fmt::format(" GROUP BY {}", fmt::join(positions, ", "));
+}
+
+std::string DuckDbDialect::relation(const std::string& table,
+                                    const std::vector<std::string>& /*columns*/) const {
+  return quote(table);
+}
+
+std::string DuckDbDialect::left_join(const std::string& relation, const std::string& alias,
+                                     const std::vector<std::string>& on) const {
+  return fmt::format(" LEFT JOIN {} AS {} ON {}", relation, alias,
+                     on.empty() ? std::string("TRUE") : fmt::format("{}", fmt::join(on, " AND ")));
+}
+
+std::string DuckDbDialect::inner_join_where(const std::string& relation, const std::string& alias,
+                                            const std::string& on,
+                                            const std::string& filter) const {
+  return fmt::format("JOIN {} AS {} ON {} AND {}.{}", relation, alias, on, alias, filter);
+}
+
+std::string DuckDbDialect::column(const std::string& model, const std::string& /*table*/,
+                                  const std::string& column) const {
+  return model + "." + quote(column);
+}
+
+std::string DuckDbDialect::time_column(const std::string& model, const std::string& column) const {
+  return model + "." + quote(column);
+}
+
+std::string DuckDbDialect::time_range(const std::string& model, const std::string& column,
+                                      const std::string& lo, const std::string& hi,
+                                      const std::string& tz) const {
+  std::string t = time_column(model, column);
+  return t + " >= " + instant_of_local(lo, tz) + " AND " + t + " < " + instant_of_local(hi, tz);
+}
+
+std::string DuckDbDialect::activity(const std::string& user_days,
+                                    const std::string& first_day) const {
+  return fmt::format(
+      "WITH ud AS ({ud}), "
+      "days AS (SELECT DISTINCT d FROM ud WHERE d >= CAST({first} AS TIMESTAMP)) "
+      "SELECT {label} AS day, count(DISTINCT ud.u) FILTER (WHERE ud.d = days.d) AS dau, "
+      "count(DISTINCT ud.u) FILTER (WHERE ud.d > {w}) AS wau, count(DISTINCT ud.u) AS mau, "
+      "{stick} AS stickiness "
+      "FROM days JOIN ud ON ud.d > {mo} AND ud.d <= days.d GROUP BY days.d ORDER BY days.d",
+      fmt::arg("ud", user_days), fmt::arg("first", first_day),
+      fmt::arg("label", format_period(Grain::kDay, "days.d")),
+      fmt::arg("w", shift_local("days.d", Shift{0, -7, 0})),
+      fmt::arg("mo", shift_local("days.d", Shift{0, -30, 0})),
+      fmt::arg("stick", divide("count(DISTINCT ud.u) FILTER (WHERE ud.d = days.d)",
+                               "count(DISTINCT ud.u)")));
 }
 
 }  // namespace basalt::semantic

@@ -35,7 +35,26 @@ class DuckDbDialect final : public Dialect {
   std::string contains(const std::string& text_sql, const std::string& part_sql) const override;
   std::string starts_with(const std::string& text_sql,
                           const std::string& prefix_sql) const override;
+  std::string in_list(const std::string& lhs_sql, const std::vector<std::string>& values_sql,
+                      bool negated) const override;
   std::string same(const std::string& a_sql, const std::string& b_sql) const override;
+  std::string statement(const std::vector<Cte>& ctes, const std::string& body_sql) const override;
+  std::string group_by(const std::vector<std::string>& aliases) const override;
+  std::string relation(const std::string& table,
+                       const std::vector<std::string>& columns = {}) const override;
+  std::string left_join(const std::string& relation_sql, const std::string& alias_sql,
+                        const std::vector<std::string>& on_sql) const override;
+  std::string inner_join_where(const std::string& relation_sql, const std::string& alias_sql,
+                               const std::string& on_sql,
+                               const std::string& filter_sql) const override;
+  std::string column(const std::string& model_sql, const std::string& table,
+                     const std::string& column) const override;
+  std::string time_column(const std::string& model_sql, const std::string& column) const override;
+  std::string time_range(const std::string& model_sql, const std::string& column,
+                         const std::string& lo_sql, const std::string& hi_sql,
+                         const std::string& tz_sql) const override;
+  std::string activity(const std::string& user_days_sql,
+                       const std::string& first_day_sql) const override;
 };
 
 }  // namespace basalt::semantic

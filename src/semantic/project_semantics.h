@@ -18,8 +18,11 @@ struct SemanticReport {
   std::vector<std::string> notes;   // what was checked
 };
 
-// `plan` may be null: then only the files themselves are checked.
+// `plan` may be null: then only the files themselves are checked. The models' and data APIs'
+// SQL is checked against a scratch DuckDB schema only when the warehouse `engine` is duckdb
+// (other engines' SQL is their own: it is checked when the server runs it).
 SemanticReport validate_semantics(const std::filesystem::path& project_dir,
-                                  const schema::TrackingPlan* plan);
+                                  const schema::TrackingPlan* plan,
+                                  const std::string& engine = "duckdb");
 
 }  // namespace basalt::semantic

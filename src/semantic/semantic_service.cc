@@ -69,7 +69,7 @@ Result<std::unique_ptr<SemanticService>> SemanticService::open(
 Result<CompiledQuery> SemanticService::compile(const Query& query) const {
   if (!dialect_) {
     return failed_precondition("the metrics layer has no SQL dialect for the warehouse engine '" +
-                               engine_ + "' yet: use /api/v1/sql, or the duckdb engine");
+                               engine_ + "': use /api/v1/sql, or the duckdb or clickhouse engine");
   }
   CompileContext ctx{dialect_.get(), timezone_, &tz_, clock_.now_us(), config_.max_rows};
   return semantic::compile(query, models_, ctx);

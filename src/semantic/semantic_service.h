@@ -59,6 +59,9 @@ class SemanticService {
   const std::vector<std::string>& errors() const { return errors_; }
   const QueryConfig& config() const { return config_; }
   const std::string& timezone() const { return timezone_; }
+  // The warehouse engine and its SQL dialect (null for an engine without one).
+  const std::string& engine() const { return engine_; }
+  const Dialect* dialect() const { return dialect_.get(); }
   const domino::TimeZone& tz() const { return tz_; }
   ResultCache::Stats cache_stats() const { return cache_.stats(); }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "domino/time_zone.h"
@@ -77,11 +78,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)semantic::normalised_query(body);
   auto q = semantic::parse_query(body);
   if (!q) return 0;
-  semantic::CompileContext ctx{&kDialect, "UTC", &kUtc, 1795478400'000000, 1000};
-  auto c = semantic::compile(*q, kSet, ctx);
-  if (!c) return 0;
-  if (c->sql.empty()) std::abort();
-  check_placeholders(*c);
-  (void)semantic::reshape(*c, warehouse::QueryResult{});
+  // UTC, and a zone with DST when the system has it (local times take another path there).
+  static const std::optional<domino::TimeZone> kNewYork = [] {
+    auto z = domino::TimeZone::load("America/New_York");
+    return z ? std::optional<domino::TimeZone>(*z) : std::nullopt;
+  }();
+  for (const domino::TimeZone* zone : {&kUtc, kNewYork ? &*kNewYork : nullptr}) {
+    if (!zone) continue;
+    semantic::CompileContext ctx{&kDialect, zone->name(), zone, 1795478400'000000, 1000};
+    auto c = semantic::compile(*q, kSet, ctx);
+    if (!c) continue;
+    if (c->sql.empty()) std::abort();
+    check_placeholders(*c);
+    (void)semantic::reshape(*c, warehouse::QueryResult{});
+  }
   return 0;
 }

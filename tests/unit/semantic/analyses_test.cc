@@ -283,6 +283,41 @@ TEST_F(Analyses, RetentionMatchesReference) {
   expect_same(g, by_key(want, 2));
 }
 
+// Retention in a zone without DST: local days come from the UTC time shifted by the zone's
+// one offset, and must match ICU's per-row conversion.
+TEST_F(Analyses, RetentionInAFixedOffsetZoneMatchesReference) {
+  auto got = run(R"({"type":"retention","model":"events","start":"login","return":"session_start",
+    "period":"day","periods":5,"time":{"range":["2026-11-05","2026-11-12"]}})",
+                 "Asia/Shanghai");
+  auto want = sql(R"(
+    WITH f AS (SELECT user_id, min(timestamp) AS t0 FROM events WHERE event = 'login' AND user_id IS NOT NULL
+               AND timestamp < TIMESTAMPTZ '2026-11-13 00:00:00+08' GROUP BY 1),
+    c AS (SELECT user_id, CAST(timezone('Asia/Shanghai', t0) AS DATE) AS day FROM f
+          WHERE t0 >= TIMESTAMPTZ '2026-11-05 00:00:00+08'),
+    sizes AS (SELECT day, count(*) AS size FROM c GROUP BY 1),
+    l AS (SELECT DISTINCT user_id, CAST(timezone('Asia/Shanghai', timestamp) AS DATE) AS day FROM events
+          WHERE event = 'session_start' AND timestamp >= TIMESTAMPTZ '2026-11-05 00:00:00+08')
+    SELECT strftime(c.day, '%Y-%m-%d'), l.day - c.day AS k, any_value(s.size), count(*) AS n, count(*) / any_value(s.size)
+    FROM c JOIN l ON l.user_id = c.user_id AND l.day - c.day BETWEEN 0 AND 5 JOIN sizes s ON s.day = c.day
+    GROUP BY c.day, k)");
+  std::map<std::string, std::vector<double>> g;
+  for (const auto& r : got.rows)
+    g[text(r[0]) + "|" + text(r[2]) + "|"] = {num(r[1]), num(r[3]), num(r[4])};
+  expect_same(g, by_key(want, 2));
+}
+
+// Days across a DST change (New York, 2026-11-01) keep the per-row conversion.
+TEST_F(Analyses, DaysAcrossADstChangeMatchReference) {
+  auto got = run(
+      R"({"model":"events","metrics":["events","dau"],"time":{"range":["2026-10-28","2026-11-04"],"grain":"day"}})",
+      "America/New_York");
+  auto want = sql(R"(
+    SELECT strftime(date_trunc('day', timezone('America/New_York', timestamp)), '%Y-%m-%d'), count(*), count(DISTINCT user_id)
+    FROM events WHERE timestamp >= TIMESTAMPTZ '2026-10-28 00:00:00-04' AND timestamp < TIMESTAMPTZ '2026-11-05 00:00:00-05'
+    GROUP BY 1)");
+  expect_same(by_key(got, 1), by_key(want, 1));
+}
+
 TEST_F(Analyses, DistributionMatchesReference) {
   auto got =
       run(R"({"type":"distribution","model":"events","measure":"sessions","buckets":[1,3,10,30],

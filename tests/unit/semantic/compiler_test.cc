@@ -115,6 +115,34 @@ TEST_F(Compiler, GoldenActivity) {
       R"({"type":"activity","model":"events","time":{"range":["2026-11-20","2026-11-23"]}})");
 }
 
+// Local times without a per-row time-zone lookup where the zone's offset is constant over the
+// rows read; across a DST change, the lookup stays.
+TEST_F(Compiler, FixedOffsetZonesSkipThePerRowLookup) {
+  auto compile_in = [&](const std::string& zone, const std::string& json) {
+    auto tz = domino::TimeZone::load(zone);
+    EXPECT_TRUE(tz) << zone;
+    CompileContext ctx{&dialect_, zone, &*tz, testing::kEndUs, 1000};
+    auto q = parse_query(nlohmann::json::parse(json));
+    EXPECT_TRUE(q);
+    auto c = compile(*q, demo_models(), ctx);
+    EXPECT_TRUE(c) << c.status().message();
+    return c ? c->sql : std::string();
+  };
+  std::string days =
+      R"({"model":"events","metrics":["events"],"time":{"range":["2026-10-28","2026-11-04"],"grain":"day"}})";
+  std::string shanghai = compile_in("Asia/Shanghai", days);
+  EXPECT_THAT(
+      shanghai,
+      HasSubstr("(make_timestamp(epoch_us(\"events\".\"timestamp\")) + INTERVAL 28800 SECOND)"));
+  EXPECT_THAT(shanghai, ::testing::Not(HasSubstr(", \"events\".\"timestamp\")")));
+  std::string new_york = compile_in("America/New_York", days);
+  EXPECT_THAT(new_york, HasSubstr(", \"events\".\"timestamp\")"));  // timezone($n, timestamp)
+  std::string summer = compile_in(
+      "America/New_York",
+      R"({"model":"events","metrics":["events"],"time":{"range":["2026-07-01","2026-07-07"],"grain":"day"}})");
+  EXPECT_THAT(summer, HasSubstr("INTERVAL 14400 SECOND"));
+}
+
 TEST_F(Compiler, ClearErrors) {
   auto msg = [&](const std::string& j) {
     auto c = compile_json(j);

@@ -18,7 +18,9 @@ class FixedClock final : public Clock {
   int64_t now_us() const override { return kEndUs; }
 };
 
-std::unique_ptr<warehouse::Warehouse> build(uint64_t players, uint32_t days) {
+}  // namespace
+
+void load_game_events(warehouse::Warehouse& w, uint64_t players, uint32_t days) {
   FixedClock clock;
   gen::GenOptions go;
   go.users = players;
@@ -32,15 +34,12 @@ std::unique_ptr<warehouse::Warehouse> build(uint64_t players, uint32_t days) {
   collect::RequestMeta meta;
   meta.ip = "203.0.113.7";
   meta.source = "game";
-  warehouse::WarehouseOptions wo;  // empty path: in memory
-  auto wh = warehouse::make_warehouse(wo);
-  EXPECT_TRUE(wh) << wh.status().message();
   warehouse::LoadBatch batch;
   uint64_t lsn = 0;
   auto flush = [&] {
     lsn += batch.events.size();
     batch.next_lsn = lsn;
-    Status s = (*wh)->load(batch, "warehouse");
+    Status s = w.load(batch, "warehouse");
     EXPECT_TRUE(s.is_ok()) << s.message();
     batch.events.clear();
   };
@@ -59,6 +58,15 @@ std::unique_ptr<warehouse::Warehouse> build(uint64_t players, uint32_t days) {
     if (batch.events.size() >= 20000) flush();
   }
   if (!batch.events.empty()) flush();
+}
+
+namespace {
+
+std::unique_ptr<warehouse::Warehouse> build(uint64_t players, uint32_t days) {
+  warehouse::WarehouseOptions wo;  // empty path: in memory
+  auto wh = warehouse::make_warehouse(wo);
+  EXPECT_TRUE(wh) << wh.status().message();
+  load_game_events(**wh, players, days);
   for (const char* sql : {"ALTER TABLE events ADD COLUMN IF NOT EXISTS p_amount DOUBLE",
                           "UPDATE events SET p_amount = CAST(properties->>'amount' AS DOUBLE)",
                           "ALTER TABLE users ADD COLUMN IF NOT EXISTS a_channel VARCHAR",

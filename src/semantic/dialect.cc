@@ -1,0 +1,35 @@
+#include "semantic/dialect.h"
+
+#include "semantic/clickhouse_dialect.h"
+#include "semantic/duckdb_dialect.h"
+
+namespace basalt::semantic {
+
+const char* grain_name(Grain g) {
+  switch (g) {
+    case Grain::kMinute:
+      return "minute";
+    case Grain::kHour:
+      return "hour";
+    case Grain::kDay:
+      return "day";
+    case Grain::kWeek:
+      return "week";
+    case Grain::kMonth:
+      return "month";
+    case Grain::kQuarter:
+      return "quarter";
+    case Grain::kYear:
+      return "year";
+  }
+  return "day";
+}
+
+// Every engine is listed here, explicitly.
+std::unique_ptr<Dialect> make_dialect(const std::string& engine) {
+  if (engine == "duckdb") return std::make_unique<DuckDbDialect>();
+  if (engine == "clickhouse") return std::make_unique<ClickHouseDialect>();
+  return nullptr;
+}
+
+}  // namespace basalt::semantic

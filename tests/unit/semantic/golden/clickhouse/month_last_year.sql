@@ -1,0 +1,7 @@
+SELECT formatDateTime(c.`time`, '%Y-%m-%d', 'UTC') AS `time`, c.`revenue`, p.`revenue` AS `revenue_compare`, (toFloat64(c.`revenue` - p.`revenue`) / nullIf(toFloat64(p.`revenue`), 0)) AS `revenue_change` FROM (SELECT `time`, `revenue` FROM (SELECT toDateTime(toStartOfMonth(addSeconds(toDateTime(intDiv(`events`.`timestamp_us`, 1000000), 'UTC'), 28800), 'UTC'), 'UTC') AS `time`, if(countIf(isNotNull(`events`.`p_amount`) AND ifNull((event = 'pay'), 0)) = 0, NULL, sumIf(`events`.`p_amount`, ifNull((event = 'pay'), 0))) AS `revenue` FROM `events` AS `events` WHERE `events`.`timestamp` >= toDateTime($1, $2) AND `events`.`timestamp` < toDateTime($3, $2) GROUP BY `time`) AS cur_agg) AS c LEFT JOIN (SELECT `time`, `revenue` FROM (SELECT toDateTime(toStartOfMonth(addMonths(addSeconds(toDateTime(intDiv(`events`.`timestamp_us`, 1000000), 'UTC'), 28800), 12), 'UTC'), 'UTC') AS `time`, if(countIf(isNotNull(`events`.`p_amount`) AND ifNull((event = 'pay'), 0)) = 0, NULL, sumIf(`events`.`p_amount`, ifNull((event = 'pay'), 0))) AS `revenue` FROM `events` AS `events` WHERE `events`.`timestamp` >= toDateTime($4, $2) AND `events`.`timestamp` < toDateTime($5, $2) GROUP BY `time`) AS prev_agg) AS p ON concat(toString(isNull(c.`time`)), ifNull(toString(c.`time`), '')) = concat(toString(isNull(p.`time`)), ifNull(toString(p.`time`), '')) ORDER BY c.`time` ASC NULLS LAST LIMIT 1001 SETTINGS join_use_nulls = 1
+-- params:
+'2026-01-01 00:00:00'
+'Asia/Shanghai'
+'2027-01-01 00:00:00'
+'2025-01-01 00:00:00'
+'2026-01-01 00:00:00'
