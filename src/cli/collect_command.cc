@@ -71,7 +71,11 @@ int run_collect(const NodeFlags& o) {
   print_sinks(std::cout, sink_set, /*say_none=*/false);
   std::cout << "  stop with Ctrl-C\n" << std::flush;
 
-  signals.wait([&pipeline] { (void)(*pipeline)->plan->reload(); });
+  // SIGHUP: the project is reloaded and the quarantine file reopened (log rotation).
+  signals.wait([&pipeline, &quarantine] {
+    (void)(*pipeline)->plan->reload();
+    quarantine.reopen();
+  });
   // Stop accepting and drain requests; then write out what the WAL holds; then close it.
   server.stop();
   quarantine.stop();

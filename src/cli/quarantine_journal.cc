@@ -89,17 +89,25 @@ Status QuarantineJournal::start() {
   auto reader = wal_.reader(*from);
   if (!reader) return reader.status();
   reader_ = std::move(*reader);
-  fd_ = ::open(file_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-  if (fd_ < 0) {
+  BASALT_RETURN_IF_ERROR(open_file());
+  thread_ = std::thread([this] { run(); });
+  return Status::ok();
+}
+
+Status QuarantineJournal::open_file() {
+  int fd = ::open(file_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
     return unavailable("cannot open the quarantine file " + file_.string() + ": " +
                        std::strerror(errno));
   }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  torn_ = false;
   // A crash in the middle of a write leaves part of a line at the end: end it first.
   if (off_t size = ::lseek(fd_, 0, SEEK_END); size > 0) {
     char last = '\n';
     if (::pread(fd_, &last, 1, size - 1) != 1 || last != '\n') torn_ = true;
   }
-  thread_ = std::thread([this] { run(); });
   return Status::ok();
 }
 
@@ -125,6 +133,13 @@ bool QuarantineJournal::step() {
     if (line.empty()) continue;
     lines += line;
     ++count;
+  }
+  if (!lines.empty() && reopen_.exchange(false)) {
+    if (Status s = open_file(); !s.is_ok()) {
+      spdlog::error("quarantine journal: {}; writing on to the file open before", s.message());
+    } else {
+      spdlog::info("quarantine journal: reopened {}", file_.string());
+    }
   }
   if (!lines.empty()) {
     // After a failed write the file may end in part of a line: end it first.

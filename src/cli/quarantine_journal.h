@@ -34,6 +34,9 @@ class QuarantineJournal {
   Status start();
   // Writes every record durable in the WAL now, then joins. Idempotent.
   void stop();
+  // The next write goes to a file opened anew at path() (after a log rotation moved the old
+  // one away; `basalt collect` asks on SIGHUP). Any thread.
+  void reopen() { reopen_ = true; }
 
   const std::filesystem::path& path() const { return file_; }
   uint64_t written() const { return written_.load(); }
@@ -42,15 +45,18 @@ class QuarantineJournal {
   void run();
   // Reads one batch from the WAL and journals its quarantine records; false on an error.
   bool step();
+  // Opens path() for appending as fd_ (closing the previous one) and notes a torn last line.
+  Status open_file();
 
   wal::Wal& wal_;
   const std::filesystem::path file_;
   Counter& written_metric_;
   Counter& errors_metric_;
   int fd_ = -1;
-  bool torn_ = false;  // the last write failed: the file may end inside a line (thread only)
+  bool torn_ = false;  // the file may end inside a line (a failed write, a crash); thread only
   std::unique_ptr<wal::WalReader> reader_;  // owned by the thread
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> reopen_{false};
   std::atomic<wal::Lsn> drain_target_{0};
   std::atomic<uint64_t> written_{0};
   std::thread thread_;

@@ -3,7 +3,7 @@
 // per-event errors, runs the Lua transforms, enriches user agents and GeoIP (in the forwarded
 // records and POST /v1/validate), keeps every refused event in DATA_DIR/quarantine.jsonl (it has no
 // warehouse), refuses an invalid project, and reloads the project on SIGHUP (a good plan is
-// served, a bad one refused while the running one stays).
+// served, a bad one refused while the running one stays; the quarantine file is reopened).
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -240,6 +240,9 @@ TEST_F(CollectNodeTest, SighupReloadsAGoodPlanAndRefusesABadOne) {
   ASSERT_FALSE(url.empty()) << log();
   const std::string bonus = R"({"userId":"u1","event":"bonus","properties":{"coins":3}})";
   EXPECT_EQ(post(url, "app-key", "/v1/track", bonus)["rejected"], 1);
+  // The quarantine file is rotated: moved away, then SIGHUP (with the reload below).
+  ASSERT_TRUE(wait_until([&] { return quarantined().size() == 1; }, 30s)) << log();
+  fs::rename(data() / "quarantine.jsonl", data() / "quarantine.jsonl.1");
 
   // A good plan: bonus declared.
   std::string fixed = kPlan;
@@ -266,6 +269,19 @@ TEST_F(CollectNodeTest, SighupReloadsAGoodPlanAndRefusesABadOne) {
       << log();
   EXPECT_NE(log().find("coinz"), std::string::npos) << log();
   EXPECT_EQ(post(url, "app-key", "/v1/track", bonus), json::parse(R"({"success":true})"));
+
+  // What is refused after the rotation is in the new file; the old one keeps its lines. (The
+  // bonus events sent while the first reload ran were refused too, into either file.)
+  EXPECT_EQ(post(url, "app-key", "/v1/track", R"({"userId":"u1","event":"lvl_up"})")["rejected"],
+            1);
+  auto has_lvl_up = [](const std::string& text) {
+    return text.find("lvl_up") != std::string::npos;
+  };
+  EXPECT_TRUE(wait_until([&] { return has_lvl_up(read_all(data() / "quarantine.jsonl")); }, 30s))
+      << log();
+  const std::string old = read_all(data() / "quarantine.jsonl.1");
+  EXPECT_FALSE(has_lvl_up(old)) << old;
+  EXPECT_NE(old.find("bonus"), std::string::npos) << old;
   EXPECT_EQ(collector_.terminate(), 0) << log();
 }
 
