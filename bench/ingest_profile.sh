@@ -74,7 +74,15 @@ for _ in $(seq 300); do
 done
 AUTH="Basic $(printf 'bench-key:' | base64)"
 
+# Per thread name: voluntary and involuntary context switches, CPU ticks (1/100 s).
+threads() {
+  for t in /proc/"$PID"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm")" \
+      "$(awk '/^voluntary_ctxt/ {v=$2} /^nonvoluntary_ctxt/ {n=$2} END {print v, n}' "$t/status") $(awk '{print $14 + $15}' "$t/stat")"
+  done | awk '{v[$1] += $2; n[$1] += $3; c[$1] += $4} END {for (k in v) print k, v[k], n[k], c[k]}' | sort
+}
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+threads > "$TMP/threads.before"
 WRK_BODIES=$TMP/bodies.ndjson WRK_AUTH=$AUTH WRK_RATE=$RATE WRK_THREADS=1 \
   taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$((DURATION + 2))s" --timeout 10s \
   -s "$ROOT/bench/wrk/post_bodies.lua" "http://127.0.0.1:$PORT$path" > "$TMP/wrk.txt" 2>&1 &
@@ -84,7 +92,13 @@ graph=()
 [[ $CALLGRAPH -eq 1 ]] && graph=(--call-graph dwarf,16384)
 perf record -q "${graph[@]}" -F 999 -p "$PID" -o "$TMP/perf.data" -- sleep "$DURATION" 2>/dev/null
 wait "$WRK" || true
+threads > "$TMP/threads.after"
 grep '^RESULT' "$TMP/wrk.txt" || cat "$TMP/wrk.txt"
+echo
+echo "== threads during the load: context switches (voluntary, involuntary), CPU seconds"
+join "$TMP/threads.before" "$TMP/threads.after" |
+  awk '{printf "%-14s vol %8d  invol %8d  cpu %6.2f s\n", $1, $5 - $2, $6 - $3, ($7 - $4) / 100}'
+
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
