@@ -175,13 +175,17 @@ void Loader::run() {
     }
   }
   while (true) {
+    // stopping() first: stop() sets the drain target before stopping_, so once stopping() is
+    // seen the target read after it is the one stop() set (read first, it could be the 0 of
+    // before and end the drain at once).
+    const bool stop_asked = stopping();
     wal::Lsn target = drain_target_.load();
     std::chrono::steady_clock::time_point deadline;
     {
       std::lock_guard lock(mu_);
       deadline = drain_deadline_;
     }
-    if (stopping() && (reader_->position() >= target ||
+    if (stop_asked && (reader_->position() >= target ||
                        std::chrono::steady_clock::now() >= deadline)) {
       break;
     }
