@@ -97,9 +97,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+DRAIN_MAX=90  # seconds drain_loader waits at most
 # The whole run is bounded: 8 measurements per body kind at most, the 2 with the tracking plan,
 # plus start-up and the long run.
-BUDGET=$(( 2 * 4 * (DURATION + 40) + 2 * (DURATION + 40) + 240 + LONG * (LONG_SECONDS + 120) ))
+BUDGET=$(( 2 * 4 * (DURATION + 40) + 2 * (DURATION + 40) + 6 * DRAIN_MAX + 240 + LONG * (LONG_SECONDS + 120) ))
 (
   trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
   sleep "$BUDGET" >/dev/null 2>&1 &
@@ -212,6 +213,30 @@ run_wrk() {
   log "$label: ${line#RESULT }"
 }
 
+# drain_loader PORT LABEL: waits (at most DRAIN_MAX s) until the Basalt on PORT has loaded
+# every durable event, so a measurement does not start while its loader is still busy with
+# the previous one's backlog (it would compete for core 0); appends "LABEL drained_s=…".
+drain_loader() {
+  local port=$1 label=$2 start=$SECONDS lag
+  while true; do
+    lag=$(curl -sf "http://127.0.0.1:$port/metrics" |
+      awk '$1 == "basalt_loader_lag_events" { print $2; exit }')
+    [[ ${lag:-x} == 0 ]] && break
+    if (( SECONDS - start >= DRAIN_MAX )); then
+      log "$label: loader lag still ${lag:-unknown} events after ${DRAIN_MAX}s; measuring anyway"
+      break
+    fi
+    sleep 0.5
+  done
+  # The warehouse's writes of the previous run may still be in the page cache; written back
+  # during the measurement they would slow the WAL's fdatasyncs (single events wait for them).
+  local sync_start=$SECONDS
+  sync
+  echo "$label drained_s=$((sync_start - start)) sync_s=$((SECONDS - sync_start)) lag_at_start=${lag:-unknown}" >> "$RAW"
+  (( SECONDS - start > 0 )) && log "$label: waited $((SECONDS - start))s for the loader to catch up"
+  return 0
+}
+
 # field LABEL KEY: a figure of a measurement from RAW.
 field() {
   awk -v l="$1" -v k="$2" '$1 == l { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) v = kv[2] } } END { print v }' "$RAW"
@@ -232,6 +257,7 @@ for kind in batch single; do
   run_wrk "baseline_${kind}_peak" "http://127.0.0.1:$NGINX_PORT$path" "$bodies" "" ""
   redis_note "baseline_${kind}_peak"
   if [[ $HAVE_BASALT -eq 1 ]]; then
+    drain_loader "$INGEST_PORT" "basalt_${kind}_peak"
     run_wrk "basalt_${kind}_peak" "http://127.0.0.1:$INGEST_PORT$path" "$bodies" "$BASALT_AUTH" ""
     peak=$(field "basalt_${kind}_peak" rps)
   else
@@ -243,6 +269,7 @@ for kind in batch single; do
     run_wrk "baseline_${kind}_half" "http://127.0.0.1:$NGINX_PORT$path" "$bodies" "" "$half"
     redis_note "baseline_${kind}_half"
     if [[ $HAVE_BASALT -eq 1 ]]; then
+      drain_loader "$INGEST_PORT" "basalt_${kind}_half"
       run_wrk "basalt_${kind}_half" "http://127.0.0.1:$INGEST_PORT$path" "$bodies" "$BASALT_AUTH" "$half"
     fi
   fi
@@ -272,6 +299,7 @@ if [[ $HAVE_BASALT -eq 1 ]]; then
   for kind in batch single; do
     path=/v1/batch
     [[ $kind == single ]] && path=/v1/track
+    drain_loader "$PLAN_INGEST_PORT" "basalt_plan_${kind}_peak"
     run_wrk "basalt_plan_${kind}_peak" "http://127.0.0.1:$PLAN_INGEST_PORT$path" "$TMP/$kind.ndjson" "$BASALT_AUTH" ""
   done
   echo "basalt_plan_quarantined=$(curl -sf "http://127.0.0.1:$PLAN_INGEST_PORT/metrics" | awk '$1 ~ /^basalt_ingest_events_total/ && /rejected/ { print $2 }')" >> "$RAW"
@@ -344,6 +372,6 @@ if [[ -n $(field basalt_plan_batch_peak requests) ]]; then
   done
 fi
 echo
-grep -E '^(basalt_plan_quarantined|baseline_.*redis_list|basalt_after|basalt_10s|basalt_data|batch_half|single_half|basalt_long_rss)' "$RAW" || true
+grep -E '^(basalt_plan_quarantined|baseline_.*redis_list|basalt_after|basalt_10s|basalt_data|batch_half|single_half|basalt_long_rss)| drained_s=' "$RAW" || true
 echo
 echo "raw figures: $RAW$([[ $KEEP -eq 1 ]] || echo " (copied to /tmp/basalt-ingest-results.txt)")"

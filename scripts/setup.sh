@@ -15,6 +15,8 @@ packages=(
   curl
   # the original architecture, rebuilt for the side-by-side benchmark
   nginx-light libnginx-mod-http-lua lua-cjson redis-server wrk
+  # profiling the ingest path (bench/ingest_profile.sh)
+  linux-perf
   # enrichment and transforms at collection: user agents (uap-core regexes with RE2), geo IP
   # (libmaxminddb; the tests write a small database with the Perl writer), Lua (LuaJIT)
   uap-core libre2-dev libmaxminddb-dev libmaxmind-db-writer-perl libluajit2-5.1-dev

@@ -15,6 +15,8 @@
 
 namespace basalt::collect {
 
+static_assert(kParserPadding >= simdjson::SIMDJSON_PADDING);
+
 namespace {
 
 using simdjson::dom::array;
@@ -600,9 +602,22 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     ++out.rejected;
     out.errors.push_back({index, std::move(reason)});
   };
-  // One event (an item, or one of a transform's outputs) whose document text is `doc_text`.
+  // The text a quarantine row keeps of the item whose text in the body is `raw`: minified for
+  // a batch item, the body as it came for a single call. Made only when an item is refused.
+  auto raw_of = [&](JsonSpan raw) -> std::string_view {
+    quarantine_raw.clear();
+    if (endpoint == Endpoint::kBatch) {
+      append_minified_json(text.substr(raw.begin, raw.size()), quarantine_raw);
+    } else {
+      quarantine_raw.assign(text.substr(raw.begin, raw.size()));
+    }
+    return quarantine_raw;
+  };
+  // One event (an item, or one of a transform's outputs) whose document text is `raw_text`
+  // (nullopt: the item's own text in the body, raw_of(raw)).
   auto one = [&](const Enricher& en, object obj, JsonSpan raw, size_t index,
-                 std::optional<event::EventType> type, std::string_view raw_text) {
+                 std::optional<event::EventType> type,
+                 std::optional<std::string_view> raw_text) {
     reset_event(e);
     warning.clear();
     std::string reason = en.fill(obj, raw, type, e);
@@ -617,7 +632,7 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
       ++out.accepted;
       return;
     }
-    quarantine(std::move(reason), raw_text, index, type);
+    quarantine(std::move(reason), raw_text ? *raw_text : raw_of(raw), index, type);
   };
   // `item` is the parsed value of the text `raw`.
   auto add = [&](element item, JsonSpan raw, size_t index, std::optional<event::EventType> type,
@@ -629,14 +644,9 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     } else if (check_size && raw.size() > limits_.max_event_bytes) {
       reason = too_big(raw.size(), limits_.max_event_bytes);
     }
-    quarantine_raw.clear();
-    if (endpoint == Endpoint::kBatch) {
-      append_minified_json(text.substr(raw.begin, raw.size()), quarantine_raw);
-    } else {
-      quarantine_raw.assign(text.substr(raw.begin, raw.size()));  // the body as it came
-    }
-    if (!reason.empty()) return quarantine(std::move(reason), quarantine_raw, index, type);
-    if (!transforms) return one(enricher, obj, raw, index, type, quarantine_raw);
+    if (!reason.empty()) return quarantine(std::move(reason), raw_of(raw), index, type);
+    if (!transforms) return one(enricher, obj, raw, index, type, std::nullopt);
+    const std::string_view item_raw = raw_of(raw);  // quarantine_raw: a transform may fail
 
     // The transform sees the event as a batch item: with its "type".
     std::string input;
@@ -650,7 +660,7 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     if (!outputs) {
       return quarantine("transform of source \"" + out.source + "\" failed: " +
                             outputs.status().message(),
-                        quarantine_raw, index, type);
+                        item_raw, index, type);
     }
     if (outputs->empty()) ++out.dropped;
     for (const std::string& produced : *outputs) {

@@ -38,6 +38,10 @@ struct Enrichment {
 // The request path: one call of a given type, or a batch (/v1/batch, /v1/import).
 enum class Endpoint { kTrack, kIdentify, kPage, kScreen, kGroup, kAlias, kBatch };
 
+// Spare bytes a body needs after its end for the SIMD parser; a body with that much spare
+// capacity is parsed where it is (else parse() grows it, which copies it).
+inline constexpr size_t kParserPadding = 64;
+
 struct IngestLimits {
   size_t max_event_bytes = 32 * 1024;
   size_t max_batch_events = 2500;

@@ -5,8 +5,12 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cassert>
+#include <chrono>
+#include <functional>
 #include <future>
+#include <mutex>
 #include <unordered_map>
 #include <variant>
 
@@ -19,19 +23,92 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Hands WAL completions back to the I/O threads. The WAL's writer runs the callbacks of a group
+// one after another; posting each request's resumption at once would wake an I/O thread per
+// request, and on a core shared with the writer each wake-up lets that thread preempt the
+// writer before the next callback. With a WAL that reports the end of its groups, the
+// resumptions of a group are gathered and posted once per I/O thread when the group ends.
+class DurableCompletions {
+ public:
+  explicit DurableCompletions(wal::Wal& wal) : wal_(wal) {
+    grouped_ = wal_.set_group_listener([this] { flush(); });
+  }
+  ~DurableCompletions() {
+    if (grouped_) wal_.set_group_listener({});
+  }
+  DurableCompletions(const DurableCompletions&) = delete;
+  DurableCompletions& operator=(const DurableCompletions&) = delete;
+
+  // Runs `resume` on `ex`: now (posted) when called from inside Wal::append (a call refused at
+  // once, with no group after it) or when the WAL has no groups, else when the group ends.
+  void complete(asio::any_io_executor ex, std::function<void()> resume) {
+    if (!grouped_ || in_append_) {
+      asio::post(ex, std::move(resume));
+      return;
+    }
+    std::lock_guard lock(mu_);
+    pending_.emplace_back(std::move(ex), std::move(resume));
+  }
+
+  // Marks the calling thread as inside Wal::append for the lifetime of the object.
+  struct InAppend {
+    InAppend() { in_append_ = true; }
+    ~InAppend() { in_append_ = false; }
+  };
+
+ private:
+  // The WAL's group listener (writer thread): one post per executor with completions.
+  void flush() {
+    std::vector<std::pair<asio::any_io_executor, std::function<void()>>> done;
+    {
+      std::lock_guard lock(mu_);
+      done.swap(pending_);
+    }
+    if (done.empty()) return;
+    std::vector<std::pair<asio::any_io_executor, std::vector<std::function<void()>>>> by_executor;
+    for (auto& [ex, resume] : done) {
+      auto it = std::find_if(by_executor.begin(), by_executor.end(),
+                             [&](const auto& e) { return e.first == ex; });
+      if (it == by_executor.end()) it = by_executor.insert(by_executor.end(), {ex, {}});
+      it->second.push_back(std::move(resume));
+    }
+    for (auto& [ex, resumes] : by_executor) {
+      asio::post(ex, [resumes = std::move(resumes)]() mutable {
+        for (auto& r : resumes) r();
+      });
+    }
+  }
+
+  wal::Wal& wal_;
+  bool grouped_ = false;
+  std::mutex mu_;
+  std::vector<std::pair<asio::any_io_executor, std::function<void()>>> pending_;  // mu_
+  static thread_local bool in_append_;
+};
+
+thread_local bool DurableCompletions::in_append_ = false;
+
 // Appends `records` as one unit and resumes the calling coroutine on its own executor once the
-// WAL has called back (from its writer thread). Not a coroutine itself: the records move into
-// the initiation at once, so no object crosses a coroutine frame as an argument (GCC 12
-// destroys such arguments twice).
-asio::awaitable<Status> append_durably(wal::Wal& wal, std::vector<std::string> records) {
+// WAL has called back (from its writer thread), through `completions`. Not a coroutine itself:
+// the records move into the initiation at once, so no object crosses a coroutine frame as an
+// argument (GCC 12 destroys such arguments twice). `durable` observes the seconds from the
+// append to the WAL's callback.
+asio::awaitable<Status> append_durably(wal::Wal& wal, DurableCompletions& completions,
+                                       std::vector<std::string> records, Histogram& durable) {
   auto recs = std::make_shared<std::vector<std::string>>(std::move(records));
   return asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
-      [&wal, recs](auto handler) {
+      [&wal, &completions, recs, &durable](auto handler) {
         // Wal::AppendCallback is a std::function, which needs a copyable callable.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        wal.append(std::move(*recs), [shared](const Status& status, wal::Lsn) {
-          auto ex = asio::get_associated_executor(*shared);
-          asio::post(ex, [shared, status]() mutable { std::move (*shared)(status); });
+        const auto appended = std::chrono::steady_clock::now();
+        DurableCompletions::InAppend inside;
+        wal.append(std::move(*recs), [shared, &completions, &durable, appended](
+                                         const Status& status, wal::Lsn) {
+          durable.observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - appended).count());
+          asio::any_io_executor ex = asio::get_associated_executor(*shared);
+          completions.complete(std::move(ex),
+                               [shared, status]() mutable { std::move (*shared)(status); });
         });
       },
       asio::use_awaitable);
@@ -113,7 +190,16 @@ struct IngestService::Impl {
                             "Time from a request's header to its response written",
                             latency_buckets_seconds())),
         warned(m.counter("basalt_ingest_events_total", "Events received, by result",
-                         {{"result", "accepted_with_warnings"}})) {
+                         {{"result", "accepted_with_warnings"}})),
+        pipeline_latency(m.histogram(
+            "basalt_ingest_pipeline_seconds",
+            "Time an ingest request spends in its pipeline before the WAL (auth, parse, plan, "
+            "enrichment, record encoding)",
+            latency_buckets_seconds())),
+        wal_latency(m.histogram("basalt_ingest_wal_seconds",
+                                "Time from an ingest request's WAL append until its records are "
+                                "durable (waiting for its group, write, fdatasync)",
+                                latency_buckets_seconds())) {
     for (const char* route : {"unmatched", "preflight"}) add_route_counters(route);
   }
 
@@ -168,6 +254,9 @@ struct IngestService::Impl {
   std::atomic<std::shared_ptr<const schema::CompiledPlan>> plan;
   Enrichment enrichment;  // set before serving
   Counter& warned;
+  Histogram& pipeline_latency;
+  Histogram& wal_latency;
+  DurableCompletions completions{wal};
 };
 
 IngestService::IngestService(const IngestConfig& config, const std::vector<SourceConfig>& sources,
@@ -245,6 +334,7 @@ http::ServerOptions IngestService::server_options() const {
   o.threads = impl_->config.threads;
   o.max_body_bytes = impl_->config.max_body_bytes;
   o.cors_origins = {"*"};
+  o.body_padding = kParserPadding;
   o.name = "ingest";
   Impl* impl = impl_.get();
   o.observer = [impl](const http::RequestLog& log) { impl->observe(log); };
@@ -367,11 +457,14 @@ std::variant<IngestBatch, http::Response> IngestService::Impl::run_pipeline(
 
 asio::awaitable<http::Response> IngestService::Impl::ingest(Endpoint endpoint,
                                                             http::Request& request) {
+  const auto started = std::chrono::steady_clock::now();
   auto ran = run_pipeline(endpoint, request);
+  pipeline_latency.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (auto* refused = std::get_if<http::Response>(&ran)) co_return std::move(*refused);
   IngestBatch& batch = std::get<IngestBatch>(ran);
   if (!batch.records.empty()) {
-    Status s = co_await append_durably(wal, std::move(batch.records));
+    Status s = co_await append_durably(wal, completions, std::move(batch.records), wal_latency);
     if (!s.is_ok()) {
       http::Response r = http::Response::error(503, "events not stored: " + s.message());
       r.headers.emplace_back("Retry-After", "1");

@@ -15,11 +15,18 @@ constexpr std::string_view kTypeNames[] = {"",       "track", "identify", "page"
                                            "screen", "group", "alias"};
 
 void put_varint(uint64_t v, std::string& out) {
+  if (v < 0x80) {  // most lengths and flags: one byte
+    out.push_back(static_cast<char>(v));
+    return;
+  }
+  char buf[10];
+  size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  buf[n++] = static_cast<char>(v);
+  out.append(buf, n);
 }
 
 void put_i64(int64_t v, std::string& out) {

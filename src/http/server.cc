@@ -19,6 +19,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
+#include <pthread.h>
+
 #include <charconv>
 #include <list>
 #include <optional>
@@ -135,7 +137,12 @@ Status Server::start() {
   asio::co_spawn(s.workers[0]->ctx, s.accept_loop(), asio::detached);
   for (auto& w : s.workers) {
     w->guard.emplace(w->ctx.get_executor());
-    w->thread = std::thread([ctx = &w->ctx] { ctx->run(); });
+    // "<name>-io" (at most 15 characters), for top and perf.
+    std::string thread_name = s.options.name.substr(0, 12) + "-io";
+    w->thread = std::thread([ctx = &w->ctx, thread_name] {
+      pthread_setname_np(pthread_self(), thread_name.c_str());
+      ctx->run();
+    });
   }
   s.started = true;
   spdlog::info("{}: listening on {}:{} with {} I/O thread(s)", s.options.name, s.options.bind,
@@ -376,6 +383,10 @@ asio::awaitable<void> Server::Impl::serve(Worker& worker, tcp::socket socket) {
         auto [cec, cn] = co_await asio::async_write(
             conn.stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
         if (cec) break;
+      }
+      if (auto length = parser.content_length(); length && *length <= options.max_body_bytes) {
+        // The body reader reserves the length; reserving more first is kept (never shrunk).
+        parser.get().body().reserve(static_cast<size_t>(*length) + options.body_padding);
       }
       conn.stream.expires_after(options.read_timeout);
       auto [bec, bn] = co_await bhttp::async_read(conn.stream, buffer, parser, kTuple);

@@ -41,6 +41,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
   // Origins allowed for cross-origin requests; "*" allows any. Empty: no CORS headers.
   std::vector<std::string> cors_origins;
+  // Spare capacity given to each request body before it is read, for handlers whose parser
+  // reads past the end (simdjson's padding), so the body is never copied to make room.
+  size_t body_padding = 0;
   std::function<void(const RequestLog&)> observer;
   std::string name = "http";  // for logs
 };

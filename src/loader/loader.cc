@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -48,7 +50,10 @@ struct Loader::Metrics {
                            "Durable WAL records not yet loaded.")),
         lag_seconds(r.gauge("basalt_loader_lag_seconds",
                             "Age of the oldest unloaded event; 0 when caught up.")),
-        dedup_ids(r.gauge("basalt_loader_dedup_ids", "Message ids in the dedup index.")) {}
+        dedup_ids(r.gauge("basalt_loader_dedup_ids", "Message ids in the dedup index.")),
+        interval(r.gauge("basalt_loader_batch_interval_seconds",
+                         "How long the current batch gathers records (paced by the last "
+                         "batch's store time).")) {}
 
   Counter& events;
   Counter& quarantined;
@@ -59,6 +64,7 @@ struct Loader::Metrics {
   Gauge& lag_events;
   Gauge& lag_seconds;
   Gauge& dedup_ids;
+  Gauge& interval;
 };
 
 // Records read from the WAL, and what they become.
@@ -128,7 +134,10 @@ Status Loader::start() {
   dedup_ids_ = dedup_->size();
   metrics_->dedup_ids.set(static_cast<double>(dedup_->size()));
   started_ = true;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "loader");  // for top and perf
+    run();
+  });
   return Status::ok();
 }
 
@@ -166,13 +175,17 @@ void Loader::run() {
     }
   }
   while (true) {
+    // stopping() first: stop() sets the drain target before stopping_, so once stopping() is
+    // seen the target read after it is the one stop() set (read first, it could be the 0 of
+    // before and end the drain at once).
+    const bool stop_asked = stopping();
     wal::Lsn target = drain_target_.load();
     std::chrono::steady_clock::time_point deadline;
     {
       std::lock_guard lock(mu_);
       deadline = drain_deadline_;
     }
-    if (stopping() && (reader_->position() >= target ||
+    if (stop_asked && (reader_->position() >= target ||
                        std::chrono::steady_clock::now() >= deadline)) {
       break;
     }
@@ -193,18 +206,27 @@ void Loader::run() {
   }
 }
 
+std::chrono::milliseconds Loader::paced_interval(std::chrono::steady_clock::duration stored) const {
+  if (options_.busy_share >= 1 || options_.busy_share <= 0) return options_.batch_interval;
+  const double gather_s = std::chrono::duration<double>(stored).count() *
+                          (1 - options_.busy_share) / options_.busy_share;
+  const auto gather = std::chrono::milliseconds(static_cast<int64_t>(gather_s * 1000));
+  return std::max(options_.batch_interval, std::min(gather, options_.max_batch_interval));
+}
+
 Loader::Batch Loader::read_batch() {
   Batch batch;
   auto start = std::chrono::steady_clock::now();
+  interval_ = paced_interval(last_store_);
+  metrics_->interval.set(std::chrono::duration<double>(interval_).count());
   size_t bytes = 0;
   while (batch.records.size() < options_.batch_events && bytes < options_.batch_bytes) {
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
-    if (elapsed >= options_.batch_interval) break;
+    if (elapsed >= interval_) break;
     // Short waits, so stop() is noticed promptly; none while draining.
     auto wait = stopping() ? std::chrono::milliseconds(0)
-                           : std::min(options_.batch_interval - elapsed,
-                                      std::chrono::milliseconds(50));
+                           : std::min(interval_ - elapsed, std::chrono::milliseconds(50));
     auto got = reader_->next(options_.batch_events - batch.records.size(),
                              options_.batch_bytes - bytes, wait);
     if (!got) {
@@ -216,11 +238,24 @@ Loader::Batch Loader::read_batch() {
       cv_.wait_for(lock, options_.retry_initial, [&] { return stopping(); });
       break;
     }
+    const bool got_some = !got->empty();
     for (auto& r : *got) {
       bytes += r.data.size();
       batch.records.push_back(std::move(r));
     }
-    if (stopping() && (got->empty() || reader_->position() >= drain_target_)) break;
+    if (stopping() && (!got_some || reader_->position() >= drain_target_)) break;
+    if (got_some && !stopping() && batch.records.size() < options_.batch_events &&
+        bytes < options_.batch_bytes) {
+      // Let records pile up instead of waking at every group the WAL makes durable (thousands
+      // a second under load, each a context switch on the ingest threads' core): look again
+      // after a slice of the interval, or at once when stop() is called.
+      elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      if (elapsed >= interval_) break;
+      const auto pause = std::min(interval_ - elapsed, read_pause());
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, pause, [&] { return stopping(); });
+    }
   }
   batch.next_lsn = reader_->position();
   return batch;
@@ -288,8 +323,8 @@ bool Loader::load_with_retry(Batch& batch) {
     auto t0 = std::chrono::steady_clock::now();
     Status s = warehouse_.load(batch.load, options_.consumer);
     if (s.is_ok()) {
-      metrics_->batch_seconds.observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      last_store_ = std::chrono::steady_clock::now() - t0;
+      metrics_->batch_seconds.observe(std::chrono::duration<double>(last_store_).count());
       break;
     }
     ++errors_;

@@ -8,6 +8,7 @@
 // Thread safety: start(), stop(), stats() and stuck() may be called from any thread; the loader
 // runs its own thread between start() and stop().
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -33,7 +34,15 @@ struct LoaderOptions {
   std::string consumer = "warehouse";
   size_t batch_events = 50000;                       // most records in one batch
   size_t batch_bytes = 64ull << 20;                  // about this many record bytes at most
-  std::chrono::milliseconds batch_interval{200};     // a batch is loaded at least this often
+  std::chrono::milliseconds batch_interval{200};     // shortest time a batch gathers records
+  // While the loader keeps up, it paces itself to be busy about this share of the time: after a
+  // batch that took t (wall time) to store, the next one gathers records for
+  // t × (1 − share) / share, between batch_interval and max_batch_interval. Storing has a fixed
+  // cost per batch (a DuckDB transaction, the users merge), so when the ingest threads keep the
+  // core busy and stores take longer, batches grow and each event costs less. A batch that
+  // fills up (batch_events, batch_bytes) is stored at once. 1: no pacing (batch_interval only).
+  double busy_share = 0.1;
+  std::chrono::milliseconds max_batch_interval{2000};
   std::chrono::microseconds dedup_window = std::chrono::hours(24);
   size_t dedup_max_ids = 20'000'000;
   std::chrono::milliseconds stop_deadline{10000};    // stop() drains for at most this long
@@ -106,6 +115,13 @@ class Loader {
   // Loads `batch` until it succeeds; false when stopping gave up on it.
   bool load_with_retry(Batch& batch);
   void update_lag(int64_t oldest_unloaded_us);
+  // How long read_batch waits between reads once a batch has records: an eighth of the batch
+  // interval, at most 25 ms.
+  std::chrono::milliseconds read_pause() const {
+    return std::min(options_.batch_interval / 8, std::chrono::milliseconds(25));
+  }
+  // The gathering time of the next batch after one that took `stored` to store (busy_share).
+  std::chrono::milliseconds paced_interval(std::chrono::steady_clock::duration stored) const;
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   struct Metrics;
@@ -118,6 +134,8 @@ class Loader {
 
   // Owned by the loader thread once started.
   std::unique_ptr<wal::WalReader> reader_;
+  std::chrono::milliseconds interval_{0};  // the current batch's gathering time
+  std::chrono::steady_clock::duration last_store_{0};  // wall time of the last stored batch
   std::unique_ptr<DedupIndex> dedup_;
   std::mutex listeners_mu_;
   std::vector<CommitListener> commit_listeners_;  // protected by listeners_mu_

@@ -104,6 +104,17 @@ class Wal {
   // they are durable. A write or sync failure (disk full, read-only) fails the call with
   // kUnavailable and leaves the log as it was before it; later appends may succeed.
   virtual void append(std::vector<std::string> records, AppendCallback done) = 0;
+  // Has `listener` called on the writer thread after the callbacks of each group have run (all
+  // of them, ok or failed), so a caller can gather a group's completions and hand them on with
+  // one wake-up per thread instead of one per call. An empty function removes the listener;
+  // once this returns, the previous one is not running and will not run again. Returns false
+  // when this WAL has no such groups (its callbacks may run anywhere, e.g. inside append):
+  // the caller must then hand on each completion as it comes. Callbacks that append runs
+  // itself (a call refused at once) are never followed by the listener.
+  virtual bool set_group_listener(std::function<void()> listener) {
+    (void)listener;
+    return false;
+  }
   // Blocking form of append; returns the first LSN.
   virtual Result<Lsn> append_sync(std::vector<std::string> records) = 0;
 

@@ -6,6 +6,7 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -50,10 +51,16 @@ class SegmentedWal final : public Wal {
     if (options_.preallocate) {
       // Whatever an earlier process left there is rewritten from scratch.
       (void)table_->fs->remove(spare_path_);
-      preparer_ = std::thread([this] { preparer_loop(); });
+      preparer_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "wal-prealloc");
+        preparer_loop();
+      });
     }
     active_segment_bytes_.store(active_size_, std::memory_order_relaxed);
-    writer_ = std::thread([this] { writer_loop(); });
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "wal-writer");  // for top and perf
+      writer_loop();
+    });
   }
 
   ~SegmentedWal() override { close(); }
@@ -117,6 +124,12 @@ class SegmentedWal final : public Wal {
     w.cv.wait(lock, [&] { return w.done; });
     if (!w.status.is_ok()) return w.status;
     return w.lsn;
+  }
+
+  bool set_group_listener(std::function<void()> listener) override {
+    std::lock_guard lock(listener_mu_);
+    group_listener_ = std::move(listener);
+    return true;
   }
 
   Result<std::unique_ptr<WalReader>> reader(Lsn from) override {
@@ -256,6 +269,8 @@ class SegmentedWal final : public Wal {
       }
       write_group(group, rotate);
       group.clear();
+      std::lock_guard lock(listener_mu_);
+      if (group_listener_) group_listener_();
     }
   }
 
@@ -317,7 +332,6 @@ class SegmentedWal final : public Wal {
       table_->durable_end = next_lsn_;
     }
     active_segment_bytes_.store(active_size_, std::memory_order_relaxed);
-    table_->durable_cv.notify_all();
     writable_.store(true, std::memory_order_relaxed);
     groups_written_.fetch_add(1, std::memory_order_relaxed);
     records_written_.fetch_add(records, std::memory_order_relaxed);
@@ -326,6 +340,8 @@ class SegmentedWal final : public Wal {
       call.done(Status::ok(), call_lsn);
       call_lsn += call.records.size();
     }
+    // Readers (the loader, sinks) after the acknowledgements: they are not in a hurry.
+    table_->durable_cv.notify_all();
   }
 
   // Starts a new active segment named by next_lsn_: the prepared spare renamed, or a new empty
@@ -483,6 +499,9 @@ class SegmentedWal final : public Wal {
   bool spare_ready_ = false;     // protected by spare_mu_: a complete, synced spare exists
   bool spare_stopping_ = false;  // protected by spare_mu_
   std::thread preparer_;
+
+  std::mutex listener_mu_;  // held while the listener runs
+  std::function<void()> group_listener_;  // protected by listener_mu_
 
   std::mutex close_mu_;
   bool closed_ = false;  // protected by close_mu_

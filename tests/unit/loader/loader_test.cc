@@ -44,6 +44,7 @@ class FlakyWarehouse final : public warehouse::Warehouse {
   explicit FlakyWarehouse(warehouse::Warehouse& inner) : inner_(inner) {}
   std::atomic<int> failures{0};
   std::atomic<int> loads{0};
+  std::atomic<int> delay_ms{0};  // each load takes at least this long
 
   Status ensure_schema() override { return inner_.ensure_schema(); }
   Result<std::optional<uint64_t>> load_offset(const std::string& c) override {
@@ -51,6 +52,7 @@ class FlakyWarehouse final : public warehouse::Warehouse {
   }
   Status load(const warehouse::LoadBatch& b, const std::string& c) override {
     ++loads;
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
     if (failures > 0) {
       --failures;
       return unavailable("injected load failure");
@@ -239,6 +241,39 @@ TEST_F(LoaderTest, WarehouseFailuresAreRetriedWithoutLossOrSkips) {
   EXPECT_EQ(count("SELECT count(DISTINCT message_id) FROM events"), 500);
   EXPECT_EQ(loader->stats().errors, 4u);
   EXPECT_NE(metrics_.render().find("basalt_loader_errors_total 4"), std::string::npos);
+}
+
+// After a slow store the next batch gathers for (1 − busy_share) / busy_share times as long
+// (bounded by max_batch_interval), so a busy loader stores fewer, larger batches.
+TEST_F(LoaderTest, PacesBatchesToTheLastStoreTime) {
+  options_.batch_events = 1'000'000;
+  options_.busy_share = 0.2;  // gather 4 × the store time
+  options_.max_batch_interval = 3s;
+  flaky_->delay_ms = 100;
+  auto loader = make_loader();
+  ASSERT_TRUE(loader->start().is_ok());
+  append({event_record("m0", kT0)});
+  ASSERT_TRUE(wait_for_position(*loader, 1));
+  const int loads_after_first = flaky_->loads.load();
+  // Records arriving now wait for the paced interval (about 400 ms), not batch_interval (20 ms).
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 1; i <= 5; ++i) {
+    append({event_record("m" + std::to_string(i), kT0)});
+    std::this_thread::sleep_for(30ms);
+  }
+  ASSERT_TRUE(wait_for_position(*loader, 6));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 300ms);
+  EXPECT_EQ(flaky_->loads.load(), loads_after_first + 1) << "the five records made one batch";
+  const std::string text = metrics_.render();
+  const std::string name = "\nbasalt_loader_batch_interval_seconds ";
+  const size_t at = text.find(name);
+  ASSERT_NE(at, std::string::npos) << text;
+  const double interval = std::stod(text.substr(at + name.size()));
+  EXPECT_GE(interval, 0.4);  // 4 × at least 100 ms
+  EXPECT_LE(interval, 3.0);
+  loader->stop();
+  EXPECT_EQ(count("SELECT count(*) FROM events"), 6);
 }
 
 TEST_F(LoaderTest, StopDrainsWhatIsDurable) {

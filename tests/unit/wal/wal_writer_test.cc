@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cerrno>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "wal/wal.h"
@@ -105,6 +108,53 @@ TEST(WalWriter, AsyncCallbacksGetFirstLsnOfTheirCall) {
   wal->close();  // flushes what is queued
   ASSERT_EQ(got.size(), 20u);
   for (const auto& [c, lsn] : got) EXPECT_EQ(lsn, static_cast<Lsn>(2 * c));
+}
+
+// The group listener runs after every callback of its group, on the writer thread, for failed
+// groups too; a call refused inside append() is not followed by it; removing it stops it.
+TEST(WalWriter, GroupListenerRunsAfterTheCallbacksOfEachGroup) {
+  TempDir dir;
+  auto faults = std::make_shared<Faults>();
+  auto opened = open_wal(small_options(dir.path()), std::make_shared<FaultyFileSystem>(faults));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  auto wal = std::move(*opened);
+  std::mutex mu;
+  std::vector<std::string> seen;  // "c<n>" per callback, "end" per listener call
+  std::atomic<int> ends{0};
+  ASSERT_TRUE(wal->set_group_listener([&] {
+    std::lock_guard lock(mu);
+    seen.push_back("end");
+    ++ends;
+  }));
+  // One call alone in its group; waits for its callback and, when `listened`, its listener.
+  auto append = [&](int c, bool listened = true) {
+    const int ends_before = ends.load();
+    std::promise<void> called;
+    wal->append({payload(c)}, [&, c](const Status&, Lsn) {
+      {
+        std::lock_guard lock(mu);
+        seen.push_back("c" + std::to_string(c));
+      }
+      called.set_value();
+    });
+    called.get_future().wait();
+    while (listened && ends.load() == ends_before) std::this_thread::sleep_for(1ms);
+  };
+  append(0);
+  faults->sync_errno = ENOSPC;
+  append(1);  // a failed group
+  faults->sync_errno = 0;
+  wal->append({}, [&](const Status& s, Lsn) {  // refused at once: no group, no listener
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    std::lock_guard lock(mu);
+    seen.push_back("refused");
+  });
+  append(2);
+  ASSERT_TRUE(wal->set_group_listener({}));
+  append(3, false);
+  wal->close();
+  EXPECT_EQ(seen, (std::vector<std::string>{"c0", "end", "c1", "end", "refused", "c2", "end",
+                                            "c3"}));
 }
 
 TEST(WalWriter, ReopenContinuesLsns) {
