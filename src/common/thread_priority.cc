@@ -1,12 +1,15 @@
 #include "common/thread_priority.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace basalt {
 namespace {
@@ -31,6 +34,16 @@ Status lower_current_thread_io_priority() {
     return unavailable(std::string("ioprio_set: ") + std::strerror(errno));
   }
   return Status::ok();
+}
+
+size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<size_t>(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace basalt

@@ -1,7 +1,9 @@
 #pragma once
 // Priorities of the calling thread, for background work that must not delay acknowledging
-// events (the WAL's segment preparer, the warehouse loader). Linux applies both to one thread
-// when given its id.
+// events (the WAL's segment preparer, the warehouse loader), and the CPUs the process may use,
+// for sizing thread pools. Linux applies both priorities to one thread when given its id.
+
+#include <cstddef>
 
 #include "common/status.h"
 
@@ -14,5 +16,9 @@ Status set_current_thread_nice(int nice);
 // other I/O waits (with the kernel's aging, so it is delayed, never starved). Best effort: a
 // failure leaves the thread as it was and is returned for the caller to report.
 Status lower_current_thread_io_priority();
+
+// The CPUs this process may run on: its affinity mask (taskset, a container's cpuset), not
+// the machine's count; at least 1.
+size_t usable_cpus();
 
 }  // namespace basalt

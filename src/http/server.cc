@@ -26,6 +26,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/thread_priority.h"
 #include "http/content_coding.h"
 
 namespace basalt::http {
@@ -115,8 +116,7 @@ uint16_t Server::port() const { return impl_->port; }
 Status Server::start() {
   Impl& s = *impl_;
   if (s.started) return failed_precondition("server already started");
-  size_t threads = s.options.threads ? s.options.threads
-                                     : std::max(1u, std::thread::hardware_concurrency());
+  size_t threads = s.options.threads ? s.options.threads : usable_cpus();
   for (size_t i = 0; i < threads; ++i) s.workers.push_back(std::make_unique<Worker>());
 
   boost::system::error_code ec;

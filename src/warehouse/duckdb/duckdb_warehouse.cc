@@ -1,7 +1,5 @@
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -15,6 +13,7 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include "common/thread_priority.h"
 #include "schema/attribute_merge.h"
 #include "warehouse/duckdb/value_text.h"
 
@@ -502,17 +501,6 @@ std::string_view information_schema_type(event::ValueType t) {
 bool is_fixed_users_column(std::string_view c) {
   return c == "user_id" || c == "anonymous_ids" || c == "traits" || c == "first_seen" ||
          c == "last_seen" || c == "updated_at";
-}
-
-// The CPUs this process may run on (its affinity mask), at least 1.
-size_t usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    int n = CPU_COUNT(&set);
-    if (n > 0) return static_cast<size_t>(n);
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 // ---- query() helpers ----
