@@ -14,7 +14,8 @@ namespace basalt::http {
 // would exceed `max_bytes`, kFailedPrecondition for an unknown encoding (the server answers 415).
 Result<std::string> decode_body(std::string_view encoding, std::string_view body, size_t max_bytes);
 
-// gzip-compresses `data` (for tests and clients).
-std::string gzip_compress(std::string_view data);
+// gzip-compresses `data` (for tests and clients) at zlib `level` (1 fastest … 9 smallest;
+// the default is zlib's own, 6).
+std::string gzip_compress(std::string_view data, int level = 6);
 
 }  // namespace basalt::http

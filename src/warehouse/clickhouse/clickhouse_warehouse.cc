@@ -12,29 +12,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <zlib.h>
-
+#include "http/content_coding.h"
 #include "schema/attribute_merge.h"
 
 namespace basalt::warehouse::clickhouse {
 
 namespace {
-
-// gzip at zlib's fastest level: with the default level (6) compressing the batches was a
-// quarter of the Kafka loader's CPU in a profile (bench/README.md, "scaleout.sh").
-std::string gzip_fast(std::string_view data) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 std::string url_encode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -395,7 +378,9 @@ Result<std::string> ClickHouseWarehouse::execute(const std::string& statement,
   } else {
     target += "&query=" + url_encode(statement);
     if (gzip) {
-      req.body = gzip_fast(body);
+      // zlib's fastest level: with the default level (6) compressing the batches was a
+      // quarter of the Kafka loader's CPU in a profile (bench/README.md, "scaleout.sh").
+      req.body = http::gzip_compress(body, /*level=*/1);
       req.headers.emplace_back("Content-Encoding", "gzip");
     } else {
       req.body = body;
