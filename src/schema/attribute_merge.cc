@@ -86,4 +86,24 @@ Result<AttributeState> merge_attribute(MergeRule rule, const std::optional<Attri
   return internal_error("unknown merge rule");
 }
 
+AttributeValue attribute_value_of(const event::TypedField& f) {
+  switch (f.type) {
+    case event::ValueType::kString:
+    case event::ValueType::kJson:
+      return f.text;
+    case event::ValueType::kInt:
+    case event::ValueType::kTimestamp:
+      return f.int_value;
+    case event::ValueType::kFloat:
+      return f.float_value;
+    case event::ValueType::kBool:
+      return f.int_value != 0;
+    case event::ValueType::kStringList:
+      return f.list;
+    case event::ValueType::kNull:
+      return std::monostate{};
+  }
+  return std::monostate{};
+}
+
 }  // namespace basalt::schema

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "event/event.h"
 #include "schema/tracking_plan.h"
 
 namespace basalt::schema {
@@ -45,5 +46,8 @@ struct AttributeState {
 // non-number, append of something other than a string or list of strings).
 Result<AttributeState> merge_attribute(MergeRule rule, const std::optional<AttributeState>& stored,
                                        const AttributeState& update);
+
+// A validated value of an event (an identify's trait) as the value an update carries.
+AttributeValue attribute_value_of(const event::TypedField& f);
 
 }  // namespace basalt::schema

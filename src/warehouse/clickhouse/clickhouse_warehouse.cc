@@ -163,26 +163,6 @@ void typed_member(std::string_view column, const event::TypedField& f, event::Va
   }
 }
 
-schema::AttributeValue attribute_value_of(const event::TypedField& f) {
-  switch (f.type) {
-    case event::ValueType::kString:
-    case event::ValueType::kJson:
-      return f.text;
-    case event::ValueType::kInt:
-    case event::ValueType::kTimestamp:
-      return f.int_value;
-    case event::ValueType::kFloat:
-      return f.float_value;
-    case event::ValueType::kBool:
-      return f.int_value != 0;
-    case event::ValueType::kStringList:
-      return f.list;
-    case event::ValueType::kNull:
-      return std::monostate{};
-  }
-  return std::monostate{};
-}
-
 // The stored value of a_ column `column` in a users row read as JSONCompact (a timestamp from
 // its _us companion), as an AttributeValue of the column's type; monostate when NULL.
 schema::AttributeValue stored_attribute(const nlohmann::json& row, const std::string& column,
@@ -801,7 +781,7 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
           const FilledColumn& col = user_columns_[c->second];
           if (f.type != col.type && f.type != event::ValueType::kNull) continue;
           auto merged = schema::merge_attribute(col.merge, state[c->second],
-                                                {attribute_value_of(f), e->timestamp_us});
+                                                {schema::attribute_value_of(f), e->timestamp_us});
           if (!merged) {
             if (refused++ == 0) first_refusal = merged.status().message();
             continue;

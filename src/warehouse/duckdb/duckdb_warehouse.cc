@@ -401,26 +401,6 @@ bool set_typed(ChunkWriter& w, size_t col, const event::TypedField& f, event::Va
   return false;
 }
 
-schema::AttributeValue attribute_value_of(const event::TypedField& f) {
-  switch (f.type) {
-    case event::ValueType::kString:
-    case event::ValueType::kJson:
-      return f.text;
-    case event::ValueType::kInt:
-    case event::ValueType::kTimestamp:
-      return f.int_value;
-    case event::ValueType::kFloat:
-      return f.float_value;
-    case event::ValueType::kBool:
-      return f.int_value != 0;
-    case event::ValueType::kStringList:
-      return f.list;
-    case event::ValueType::kNull:
-      return std::monostate{};
-  }
-  return std::monostate{};
-}
-
 // A stored a_ column value, read back as JSON (json_object of the columns; timestamps as
 // epoch µs), as an AttributeValue of the column's type.
 schema::AttributeValue attribute_value_of(simdjson::dom::element v, event::ValueType type) {
@@ -1159,7 +1139,7 @@ Status DuckDbWarehouse::stage_attributes(
         const FilledColumn& col = user_columns_[c->second];
         if (f.type != col.type && f.type != event::ValueType::kNull) continue;
         auto merged = schema::merge_attribute(col.merge, state[c->second],
-                                              {attribute_value_of(f), e->timestamp_us});
+                                              {schema::attribute_value_of(f), e->timestamp_us});
         if (!merged) {
           if (refused++ == 0) first_refusal = merged.status().message();
           continue;
