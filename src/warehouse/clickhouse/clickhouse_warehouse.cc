@@ -744,7 +744,8 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
 
     // Traits: RFC 7396 patches in event-time order, as DuckDB's json_merge_patch.
     bool patched = false;
-    nlohmann::ordered_json traits = nlohmann::ordered_json::parse(text_of("traits"), nullptr, false);
+    nlohmann::ordered_json traits =
+        nlohmann::ordered_json::parse(text_of("traits"), nullptr, false);
     if (!traits.is_object()) traits = nlohmann::ordered_json::object();
     for (const event::Event* e : identifies) {
       if (e->traits_json.empty() || e->traits_json == "{}") continue;
@@ -830,7 +831,8 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
     for (const std::string& x : already) ids.push_back(x);
     for (const event::Event* e : identifies) ids.push_back(e->event_id);
     merged_loads[consumer] = {{"end", entry_end}, {"ids", std::move(ids)}};
-    row["_merged_loads"] = merged_loads.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    row["_merged_loads"] =
+        merged_loads.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     rows += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     rows.push_back('\n');
   }
@@ -851,9 +853,9 @@ Status ClickHouseWarehouse::for_each_loaded_message(
     int64_t since_us, const std::function<void(std::string_view, std::string_view, int64_t)>& fn) {
   // Rows of an interrupted load (tagged past their consumer's done offset) are left out: the
   // retried load must see those events again, to merge what the interrupted one did not.
-  auto done = execute("SELECT consumer, max(next_lsn) FROM " +
-                      qualified_table(schema_, "basalt_offsets") +
-                      " WHERE state = 'done' GROUP BY consumer FORMAT TabSeparated");
+  auto done =
+      execute("SELECT consumer, max(next_lsn) FROM " + qualified_table(schema_, "basalt_offsets") +
+              " WHERE state = 'done' GROUP BY consumer FORMAT TabSeparated");
   if (!done) return done.status();
   std::unordered_map<std::string, uint64_t> done_of;
   std::string_view text(*done);
