@@ -34,31 +34,7 @@ class ClickHouseGolden : public ::testing::Test {
   void expect_golden(const std::string& name, const std::string& json) {
     auto c = compile_json(json);
     ASSERT_TRUE(c) << c.status().message();
-    std::string params;
-    for (const auto& p : c->params) {
-      std::visit(
-          [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::monostate>)
-              params += "NULL\n";
-            else if constexpr (std::is_same_v<T, std::string>)
-              params += "'" + v + "'\n";
-            else
-              params += std::to_string(v) + "\n";
-          },
-          p);
-    }
-    std::string got = c->sql + "\n-- params:\n" + params;
-    std::string path = kGoldenDir + name + ".sql";
-    if (std::getenv("BASALT_UPDATE_GOLDEN")) {
-      std::ofstream(path) << got;
-      return;
-    }
-    std::ifstream in(path);
-    ASSERT_TRUE(in) << path << " is missing: run with BASALT_UPDATE_GOLDEN=1";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    EXPECT_EQ(got, ss.str()) << name;
+    testing::expect_golden_file(*c, kGoldenDir + name + ".sql", name);
     // What 18.16 refuses never appears.
     EXPECT_THAT(c->sql, Not(HasSubstr("WITH ")));
     EXPECT_THAT(c->sql, Not(HasSubstr("FILTER (")));

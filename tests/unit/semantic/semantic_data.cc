@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <variant>
 
 #include "collect/ingest_parser.h"
 #include "common/clock.h"
@@ -103,6 +107,33 @@ double scalar(warehouse::Warehouse& w, const std::string& sql) {
   if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
   if (const auto* d = std::get_if<double>(&v)) return *d;
   return -1;
+}
+
+void expect_golden_file(const CompiledQuery& c, const std::string& path, const std::string& name) {
+  std::string params;
+  for (const auto& p : c.params) {
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>)
+            params += "NULL\n";
+          else if constexpr (std::is_same_v<T, std::string>)
+            params += "'" + v + "'\n";
+          else
+            params += std::to_string(v) + "\n";
+        },
+        p);
+  }
+  std::string got = c.sql + "\n-- params:\n" + params;
+  if (std::getenv("BASALT_UPDATE_GOLDEN")) {
+    std::ofstream(path) << got;
+    return;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path << " is missing: run with BASALT_UPDATE_GOLDEN=1";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(got, ss.str()) << name;
 }
 
 }  // namespace basalt::semantic::testing

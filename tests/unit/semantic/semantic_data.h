@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "semantic/compiler.h"
 #include "semantic/model.h"
 #include "warehouse/warehouse.h"
 
@@ -26,5 +27,9 @@ const ModelSet& demo_models();
 
 // First column of the first row as a double (integers converted); fails the test on error.
 double scalar(warehouse::Warehouse& w, const std::string& sql);
+
+// Expects `c`'s SQL and parameters to equal the golden file `path` (rewrites it instead when
+// BASALT_UPDATE_GOLDEN is set); `name` labels the failure.
+void expect_golden_file(const CompiledQuery& c, const std::string& path, const std::string& name);
 
 }  // namespace basalt::semantic::testing
