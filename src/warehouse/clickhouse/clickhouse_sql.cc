@@ -236,6 +236,18 @@ std::vector<std::string_view> split_tsv(std::string_view line) {
   }
 }
 
+std::vector<std::vector<std::string_view>> tsv_rows(std::string_view text) {
+  std::vector<std::vector<std::string_view>> rows;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    rows.push_back(split_tsv(text.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  return rows;
+}
+
 Result<ServerVersion> parse_server_version(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   ServerVersion v;
@@ -301,7 +313,8 @@ std::vector<std::string> schema_statements(const SchemaOptions& o) {
       {"users",
        "user_id String, anonymous_ids Array(String), traits String, first_seen DateTime, "
        "first_seen_us Int64, last_seen DateTime, last_seen_us Int64, updated_at DateTime, "
-       "updated_at_us UInt64" + added_users_columns,
+       "updated_at_us UInt64" +
+           added_users_columns,
        "ReplacingMergeTree(updated_at_us) ORDER BY user_id", "cityHash64(user_id)"},
       {"quarantine",
        "received_at DateTime, received_at_us Int64, source " + text +

@@ -25,6 +25,9 @@ std::string quote_identifier(std::string_view name);
 std::string unescape_tsv(std::string_view field);
 // Splits a TabSeparated line into its (still escaped) fields.
 std::vector<std::string_view> split_tsv(std::string_view line);
+// The rows of a TabSeparated answer, each split into its (still escaped) fields; views into
+// `text`.
+std::vector<std::vector<std::string_view>> tsv_rows(std::string_view text);
 
 // The literal of `v`: NULL, true/false, a number, or quote_string of the text.
 std::string render_literal(const Value& v);

@@ -414,12 +414,7 @@ Result<std::map<std::string, std::string>> ClickHouseWarehouse::table_columns() 
   if (!r) return r.status();
   std::map<std::string, std::string> out;
   std::string_view text(*r);
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    auto f = split_tsv(text.substr(start, nl - start));
-    start = nl + 1;
+  for (const auto& f : tsv_rows(text)) {
     if (f.size() != 3) continue;
     out.emplace(unescape_tsv(f[0]) + "." + unescape_tsv(f[1]), unescape_tsv(f[2]));
   }
@@ -859,12 +854,7 @@ Status ClickHouseWarehouse::for_each_loaded_message(
   if (!done) return done.status();
   std::unordered_map<std::string, uint64_t> done_of;
   std::string_view text(*done);
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    auto f = split_tsv(text.substr(start, nl - start));
-    start = nl + 1;
+  for (const auto& f : tsv_rows(text)) {
     if (f.size() != 2) continue;
     uint64_t v = 0;
     std::from_chars(f[1].data(), f[1].data() + f[1].size(), v);
@@ -876,13 +866,8 @@ Status ClickHouseWarehouse::for_each_loaded_message(
                    ") AND received_at_us >= " + std::to_string(since_us) + " FORMAT TabSeparated");
   if (!r) return r.status();
   text = *r;
-  start = 0;
   std::string loader;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    auto f = split_tsv(text.substr(start, nl - start));
-    start = nl + 1;
+  for (const auto& f : tsv_rows(text)) {
     if (f.size() != 5) continue;
     uint64_t batch_end = 0;
     std::from_chars(f[4].data(), f[4].data() + f[4].size(), batch_end);
