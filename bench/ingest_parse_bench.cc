@@ -1,7 +1,14 @@
 // What the ingest hot path costs without the network: parse, validate, enrich and encode one
 // ~36 KB batch of 100 events, and one single-event body.
+//
+// `ingest_parse_bench --calls=N batch|single` instead parses that body N times and exits: a
+// fixed amount of work for an instruction count that does not depend on the machine's load
+// (valgrind --tool=callgrind; see bench/README.md).
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "collect/ingest_parser.h"
@@ -28,14 +35,19 @@ struct Fixture {
   }
 };
 
-void BM_Batch100(benchmark::State& state) {
-  Fixture f;
+std::string batch_body() {
   std::string body = R"({"sentAt":"2024-03-01T12:35:00Z","batch":[)";
   for (int i = 0; i < 100; ++i) {
     if (i) body.push_back(',');
     body += one_event(i);
   }
   body += "]}";
+  return body;
+}
+
+void BM_Batch100(benchmark::State& state) {
+  Fixture f;
+  const std::string body = batch_body();
   size_t records = 0;
   for (auto _ : state) {
     std::string copy = body;
@@ -62,6 +74,36 @@ void BM_SingleTrack(benchmark::State& state) {
 }
 BENCHMARK(BM_SingleTrack);
 
+// --calls=N batch|single: N parses of one body; prints the records made.
+int fixed_calls(long calls, std::string_view kind) {
+  Fixture f;
+  const bool batch = kind == "batch";
+  const std::string body = batch ? batch_body() : one_event(7);
+  size_t records = 0;
+  for (long i = 0; i < calls; ++i) {
+    std::string copy = body;
+    auto r = f.parser.parse(batch ? Endpoint::kBatch : Endpoint::kTrack, copy, f.meta);
+    if (!r.is_ok()) {
+      std::fprintf(stderr, "parse failed: %s\n", r.status().message().c_str());
+      return 1;
+    }
+    records += r->records.size();
+  }
+  std::printf("%ld calls of the %s body (%zu bytes): %zu records\n", calls,
+              batch ? "batch" : "single", body.size(), records);
+  return 0;
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strncmp(argv[1], "--calls=", 8) == 0 &&
+      (std::strcmp(argv[2], "batch") == 0 || std::strcmp(argv[2], "single") == 0)) {
+    return fixed_calls(std::atol(argv[1] + 8), argv[2]);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

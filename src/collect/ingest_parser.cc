@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "collect/iso8601.h"
@@ -91,10 +92,13 @@ struct ItemFields {
       original_timestamp, sent_at, properties, traits, context;
 };
 
-// `raw` walks the same object's text: the parser keeps members in document order.
-void collect_fields(object item, JsonMembers raw, ItemFields& f) {
+// Reads the fields of `item`, whose text in `text` starts at raw.begin, and sets raw.end: one
+// pass over the item's text, beside the parsed members (the parser keeps them in document
+// order).
+void collect_fields(object item, std::string_view text, JsonSpan& raw, ItemFields& f) {
+  JsonMembers members(text, raw);
   for (auto [key, value] : item) {
-    const JsonSpan span = raw.next().value_or(JsonMember{}).value;
+    const JsonSpan span = members.next().value_or(JsonMember{}).value;
     if (value.is_null()) continue;
     switch (key.size()) {
       case 4:
@@ -142,6 +146,9 @@ void collect_fields(object item, JsonMembers raw, ItemFields& f) {
         break;
     }
   }
+  while (members.next()) {
+  }
+  raw.end = std::max(members.end(), raw.begin);
 }
 
 // An identifier: a string, or a number turned into its decimal text. Returns the reason when
@@ -371,12 +378,10 @@ struct Enricher {
     return {};
   }
 
-  // Fills `e` (reset) from `item`, whose text is `raw`; returns why the item is invalid, or ""
+  // Fills `e` (reset) from the fields `f` of an item; returns why the item is invalid, or ""
   // when it is valid.
-  std::string fill(object item, JsonSpan raw, std::optional<event::EventType> fixed_type,
+  std::string fill(const ItemFields& f, std::optional<event::EventType> fixed_type,
                    event::Event& e) const {
-    ItemFields f;
-    collect_fields(item, JsonMembers(text, raw), f);
     if (fixed_type) {
       e.type = *fixed_type;
     } else {
@@ -613,39 +618,47 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     }
     return quarantine_raw;
   };
-  // One event (an item, or one of a transform's outputs) whose document text is `raw_text`
-  // (nullopt: the item's own text in the body, raw_of(raw)).
-  auto one = [&](const Enricher& en, object obj, JsonSpan raw, size_t index,
+  // One event (an item with the fields `f`, or one of a transform's outputs) whose document
+  // text is `raw_text` (nullopt: the item's own text in the body, raw_of(raw)).
+  auto one = [&](const Enricher& en, const ItemFields& f, JsonSpan raw, size_t index,
                  std::optional<event::EventType> type,
                  std::optional<std::string_view> raw_text) {
     reset_event(e);
     warning.clear();
-    std::string reason = en.fill(obj, raw, type, e);
+    std::string reason = en.fill(f, type, e);
     if (reason.empty()) {
       if (!warning.empty()) out.warnings.push_back({index, std::move(warning)});
       std::string record;
-      record.reserve(192 + e.properties_json.size() + e.traits_json.size() +
-                     e.context_json.size() + e.user_agent.size() + e.event.size() +
-                     e.user_id.size() + e.anonymous_id.size() + e.message_id.size());
-      event::encode(e, record);
+      event::encode(e, record);  // one allocation: encode makes its room at once
       out.records.push_back(std::move(record));
       ++out.accepted;
       return;
     }
     quarantine(std::move(reason), raw_text ? *raw_text : raw_of(raw), index, type);
   };
-  // `item` is the parsed value of the text `raw`.
-  auto add = [&](element item, JsonSpan raw, size_t index, std::optional<event::EventType> type,
-                 bool check_size) {
+  // `item` is the parsed value of the text starting at `at`; returns the span of that text.
+  auto add = [&](element item, size_t at, size_t index, std::optional<event::EventType> type,
+                 bool check_size) -> JsonSpan {
     std::string reason;
     object obj;
+    ItemFields f;
+    JsonSpan raw{at, at};
     if (item.get_object().get(obj)) {
+      raw = json_value_span(text, at);
       reason = "an event must be a JSON object, got " + std::string(type_name(item.type()));
-    } else if (check_size && raw.size() > limits_.max_event_bytes) {
-      reason = too_big(raw.size(), limits_.max_event_bytes);
+    } else {
+      collect_fields(obj, text, raw, f);
+      if (check_size && raw.size() > limits_.max_event_bytes)
+        reason = too_big(raw.size(), limits_.max_event_bytes);
     }
-    if (!reason.empty()) return quarantine(std::move(reason), raw_of(raw), index, type);
-    if (!transforms) return one(enricher, obj, raw, index, type, std::nullopt);
+    if (!reason.empty()) {
+      quarantine(std::move(reason), raw_of(raw), index, type);
+      return raw;
+    }
+    if (!transforms) {
+      one(enricher, f, raw, index, type, std::nullopt);
+      return raw;
+    }
     const std::string_view item_raw = raw_of(raw);  // quarantine_raw: a transform may fail
 
     // The transform sees the event as a batch item: with its "type".
@@ -658,9 +671,10 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
     }
     auto outputs = transforms->apply(out.source, input);
     if (!outputs) {
-      return quarantine("transform of source \"" + out.source + "\" failed: " +
-                            outputs.status().message(),
-                        item_raw, index, type);
+      quarantine("transform of source \"" + out.source + "\" failed: " +
+                     outputs.status().message(),
+                 item_raw, index, type);
+      return raw;
     }
     if (outputs->empty()) ++out.dropped;
     for (const std::string& produced : *outputs) {
@@ -680,31 +694,50 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
       element t;
       std::optional<event::EventType> out_type =
           obj2.at_key("type").get(t) == simdjson::SUCCESS ? std::nullopt : type;
-      one(sub, obj2, json_value_span(produced, 0), index, out_type, produced);
+      JsonSpan produced_span = json_document_span(produced);
+      ItemFields produced_fields;
+      collect_fields(obj2, produced, produced_span, produced_fields);
+      one(sub, produced_fields, produced_span, index, out_type, produced);
     }
+    return raw;
   };
 
-  const JsonSpan root_span = json_value_span(text, 0);
+  const JsonSpan root_span = json_document_span(text);
   if (endpoint != Endpoint::kBatch) {
     out.records.reserve(1);
-    add(doc, root_span, 0, fixed_type_of(endpoint), true);
+    add(doc, root_span.begin, 0, fixed_type_of(endpoint), true);
     return out;
   }
 
-  // The root's members as parsed and as written, side by side; the first of a name counts.
+  // The root's members as parsed; the first of a name counts.
   std::optional<element> batch_value, sent_at, context;
-  JsonSpan batch_raw, context_raw;
-  JsonMembers root_raw(text, root_span);
+  size_t batch_at = 0, context_at = 0;  // their positions among the members
+  size_t at = 0;
   for (auto [key, value] : root) {
-    const JsonSpan span = root_raw.next().value_or(JsonMember{}).value;
     if (key == "batch" && !batch_value) {
       batch_value = value;
-      batch_raw = span;
+      batch_at = at;
     } else if (key == "sentAt" && !sent_at) {
       sent_at = value;
     } else if (key == "context" && !context) {
       context = value;
-      context_raw = span;
+      context_at = at;
+    }
+    ++at;
+  }
+  // And as written, as far as needed: where the batch starts, and the context's text. The
+  // walk stops at the batch when no context follows it, so the batch is not read twice.
+  JsonSpan batch_raw, context_raw;
+  if (batch_value) {
+    const size_t walk_to = context && context_at > batch_at ? context_at : batch_at;
+    JsonMembers root_raw(text, root_span);
+    for (size_t i = 0; i <= walk_to; ++i) {
+      const JsonSpan span =
+          (i == walk_to && i == batch_at ? root_raw.last() : root_raw.next())
+              .value_or(JsonMember{})
+              .value;
+      if (i == batch_at) batch_raw = span;
+      if (context && i == context_at) context_raw = span;
     }
   }
   if (!batch_value) return invalid_argument("\"batch\" is required: an array of events");
@@ -744,10 +777,9 @@ Result<IngestBatch> IngestParser::parse(Endpoint endpoint, std::string& body,
   bool check_size = body.size() > limits_.max_event_bytes;
   out.records.reserve(count);
   size_t index = 0;
-  JsonElements raw_items(text, batch_raw);
+  size_t end = batch_raw.begin + 1;  // of the previous item, or the batch's '['
   for (element item : items) {
-    const JsonSpan raw = raw_items.next().value_or(JsonSpan{});
-    add(item, raw, index++, std::nullopt, check_size);
+    end = add(item, json_next_item(text, end), index++, std::nullopt, check_size).end;
   }
   return out;
 }

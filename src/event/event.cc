@@ -14,66 +14,87 @@ constexpr uint8_t kOldestVersion = 1;
 constexpr std::string_view kTypeNames[] = {"",       "track", "identify", "page",
                                            "screen", "group", "alias"};
 
-void put_varint(uint64_t v, std::string& out) {
-  if (v < 0x80) {  // most lengths and flags: one byte
-    out.push_back(static_cast<char>(v));
-    return;
-  }
-  char buf[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out.append(buf, n);
-}
+constexpr size_t kMaxVarint = 10;
 
-void put_i64(int64_t v, std::string& out) {
+// Writes a record into room the caller has made (Room), so that no byte checks the string's
+// capacity: one resize per record instead of a check per field and byte.
+class Writer {
+ public:
+  explicit Writer(char* at) : p_(at) {}
+  char* end() const { return p_; }
+
+  void byte(uint8_t b) { *p_++ = static_cast<char>(b); }
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
   // zig-zag so small negative numbers stay short
-  put_varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-}
-
-void put_str(std::string_view s, std::string& out) {
-  put_varint(s.size(), out);
-  out.append(s);
-}
-
-void put_opt(const std::optional<int64_t>& v, std::string& out) {
-  out.push_back(v ? 1 : 0);
-  if (v) put_i64(*v, out);
-}
-
-void put_f64(double v, std::string& out) {
-  uint64_t bits = 0;
-  std::memcpy(&bits, &v, sizeof bits);
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
-}
-
-void put_typed(const TypedField& f, std::string& out) {
-  put_str(f.name, out);
-  out.push_back(static_cast<char>(f.type));
-  switch (f.type) {
-    case ValueType::kString:
-    case ValueType::kJson:
-      put_str(f.text, out);
-      break;
-    case ValueType::kInt:
-    case ValueType::kBool:
-    case ValueType::kTimestamp:
-      put_i64(f.int_value, out);
-      break;
-    case ValueType::kFloat:
-      put_f64(f.float_value, out);
-      break;
-    case ValueType::kStringList:
-      put_varint(f.list.size(), out);
-      for (const auto& item : f.list) put_str(item, out);
-      break;
-    case ValueType::kNull:
-      break;
+  void i64(int64_t v) { varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void str(std::string_view s) {
+    varint(s.size());
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
   }
+  void opt(const std::optional<int64_t>& v) {
+    byte(v ? 1 : 0);
+    if (v) i64(*v);
+  }
+  void f64(double v) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof bits);
+    for (int i = 0; i < 8; ++i) byte(static_cast<uint8_t>((bits >> (8 * i)) & 0xff));
+  }
+  void typed(const TypedField& f) {
+    str(f.name);
+    byte(static_cast<uint8_t>(f.type));
+    switch (f.type) {
+      case ValueType::kString:
+      case ValueType::kJson:
+        str(f.text);
+        break;
+      case ValueType::kInt:
+      case ValueType::kBool:
+      case ValueType::kTimestamp:
+        i64(f.int_value);
+        break;
+      case ValueType::kFloat:
+        f64(f.float_value);
+        break;
+      case ValueType::kStringList:
+        varint(f.list.size());
+        for (const auto& item : f.list) str(item);
+        break;
+      case ValueType::kNull:
+        break;
+    }
+  }
+
+ private:
+  char* p_;
+};
+
+// At most how many bytes Writer::str and Writer::typed write.
+size_t str_bound(std::string_view s) { return kMaxVarint + s.size(); }
+size_t typed_bound(const TypedField& f) {
+  size_t n = str_bound(f.name) + 1 + str_bound(f.text) + kMaxVarint;
+  for (const auto& item : f.list) n += str_bound(item);
+  return n;
 }
+
+// Grows `out` by `bound` bytes for a Writer, and trims it to what was written.
+class Room {
+ public:
+  Room(std::string& out, size_t bound) : out_(out), old_(out.size()) { out.resize(old_ + bound); }
+  char* at() { return out_.data() + old_; }
+  void done(const Writer& w) { out_.resize(static_cast<size_t>(w.end() - out_.data())); }
+
+ private:
+  std::string& out_;
+  size_t old_;
+};
 
 // Reads fields in order; the first failure sticks and later reads return empty values.
 class Reader {
@@ -163,41 +184,52 @@ std::optional<EventType> parse_event_type(std::string_view name) {
 }
 
 void encode(const Event& e, std::string& out) {
-  out.push_back(static_cast<char>(RecordKind::kEvent));
-  out.push_back(static_cast<char>(kVersion));
-  out.push_back(static_cast<char>(e.type));
-  for (const std::string* s : {&e.event_id, &e.message_id, &e.source, &e.event, &e.user_id,
-                               &e.anonymous_id, &e.group_id, &e.previous_id}) {
-    put_str(*s, out);
-  }
-  put_i64(e.timestamp_us, out);
-  put_i64(e.received_at_us, out);
-  put_opt(e.sent_at_us, out);
-  put_opt(e.original_timestamp_us, out);
-  for (const std::string* s :
-       {&e.ip, &e.user_agent, &e.library_name, &e.library_version, &e.os_name, &e.app_version,
-        &e.properties_json, &e.traits_json, &e.context_json}) {
-    put_str(*s, out);
-  }
-  put_varint(e.typed.size(), out);
-  for (const TypedField& f : e.typed) put_typed(f, out);
-  for (const std::string* s : {&e.browser, &e.browser_version, &e.os_family, &e.os_version,
-                               &e.device_family, &e.device_brand, &e.device_model, &e.country,
-                               &e.region, &e.city}) {
-    put_str(*s, out);
-  }
+  const std::string* const ids[] = {&e.event_id, &e.message_id, &e.source,  &e.event,
+                                    &e.user_id,  &e.anonymous_id, &e.group_id, &e.previous_id};
+  const std::string* const fields[] = {
+      &e.ip,          &e.user_agent,  &e.library_name, &e.library_version, &e.os_name,
+      &e.app_version, &e.properties_json, &e.traits_json, &e.context_json};
+  const std::string* const enriched[] = {&e.browser,       &e.browser_version, &e.os_family,
+                                         &e.os_version,    &e.device_family,   &e.device_brand,
+                                         &e.device_model,  &e.country,         &e.region,
+                                         &e.city};
+  size_t bound = 3 + 4 * (1 + kMaxVarint) + kMaxVarint;
+  for (const std::string* s : ids) bound += str_bound(*s);
+  for (const std::string* s : fields) bound += str_bound(*s);
+  for (const TypedField& f : e.typed) bound += typed_bound(f);
+  for (const std::string* s : enriched) bound += str_bound(*s);
+
+  Room room(out, bound);
+  Writer w(room.at());
+  w.byte(static_cast<uint8_t>(RecordKind::kEvent));
+  w.byte(kVersion);
+  w.byte(static_cast<uint8_t>(e.type));
+  for (const std::string* s : ids) w.str(*s);
+  w.i64(e.timestamp_us);
+  w.i64(e.received_at_us);
+  w.opt(e.sent_at_us);
+  w.opt(e.original_timestamp_us);
+  for (const std::string* s : fields) w.str(*s);
+  w.varint(e.typed.size());
+  for (const TypedField& f : e.typed) w.typed(f);
+  for (const std::string* s : enriched) w.str(*s);
+  room.done(w);
 }
 
 void encode(const QuarantinedEvent& q, std::string& out) {
-  out.push_back(static_cast<char>(RecordKind::kQuarantine));
-  out.push_back(static_cast<char>(kVersion));
-  put_str(q.source, out);
-  put_i64(q.received_at_us, out);
-  put_str(q.reason, out);
-  put_str(q.raw_json, out);
-  put_str(q.ip, out);
-  put_str(q.quarantine_id, out);
-  out.push_back(static_cast<char>(q.type ? static_cast<uint8_t>(*q.type) : 0));
+  Room room(out, 2 + str_bound(q.source) + kMaxVarint + str_bound(q.reason) +
+                     str_bound(q.raw_json) + str_bound(q.ip) + str_bound(q.quarantine_id) + 1);
+  Writer w(room.at());
+  w.byte(static_cast<uint8_t>(RecordKind::kQuarantine));
+  w.byte(kVersion);
+  w.str(q.source);
+  w.i64(q.received_at_us);
+  w.str(q.reason);
+  w.str(q.raw_json);
+  w.str(q.ip);
+  w.str(q.quarantine_id);
+  w.byte(q.type ? static_cast<uint8_t>(*q.type) : 0);
+  room.done(w);
 }
 
 Result<RecordKind> record_kind(std::string_view record) {
