@@ -26,8 +26,8 @@ size_t skip_space(std::string_view text, size_t at) {
 // A mask of the bytes of the 16 at `p` that equal `a` or `b`.
 inline unsigned mask_of(const char* p, char a, char b) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)),
-                                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b)));
+  const __m128i hits =
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)), _mm_cmpeq_epi8(v, _mm_set1_epi8(b)));
   return static_cast<unsigned>(_mm_movemask_epi8(hits));
 }
 #endif
@@ -56,10 +56,9 @@ size_t next_structural(std::string_view text, size_t p) {
     // '[' and ']' are '{' and '}' without the 0x20 bit, and no other byte becomes '{' or '}'
     // with it set.
     const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-    const __m128i hits = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')),
-                     _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))),
-        _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    const __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')),
+                                                   _mm_cmpeq_epi8(folded, _mm_set1_epi8('}'))),
+                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
     if (unsigned m = static_cast<unsigned>(_mm_movemask_epi8(hits)))
       return p + static_cast<size_t>(__builtin_ctz(m));
   }

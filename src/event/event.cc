@@ -184,15 +184,14 @@ std::optional<EventType> parse_event_type(std::string_view name) {
 }
 
 void encode(const Event& e, std::string& out) {
-  const std::string* const ids[] = {&e.event_id, &e.message_id, &e.source,  &e.event,
+  const std::string* const ids[] = {&e.event_id, &e.message_id,   &e.source,   &e.event,
                                     &e.user_id,  &e.anonymous_id, &e.group_id, &e.previous_id};
   const std::string* const fields[] = {
-      &e.ip,          &e.user_agent,  &e.library_name, &e.library_version, &e.os_name,
-      &e.app_version, &e.properties_json, &e.traits_json, &e.context_json};
-  const std::string* const enriched[] = {&e.browser,       &e.browser_version, &e.os_family,
-                                         &e.os_version,    &e.device_family,   &e.device_brand,
-                                         &e.device_model,  &e.country,         &e.region,
-                                         &e.city};
+      &e.ip,          &e.user_agent,      &e.library_name, &e.library_version, &e.os_name,
+      &e.app_version, &e.properties_json, &e.traits_json,  &e.context_json};
+  const std::string* const enriched[] = {
+      &e.browser,      &e.browser_version, &e.os_family, &e.os_version, &e.device_family,
+      &e.device_brand, &e.device_model,    &e.country,   &e.region,     &e.city};
   size_t bound = 3 + 4 * (1 + kMaxVarint) + kMaxVarint;
   for (const std::string* s : ids) bound += str_bound(*s);
   for (const std::string* s : fields) bound += str_bound(*s);
@@ -305,9 +304,9 @@ Result<Event> decode_event(std::string_view record) {
     }
   }
   if (static_cast<uint8_t>(record[1]) >= 3) {
-    for (std::string* s : {&e.browser, &e.browser_version, &e.os_family, &e.os_version,
-                           &e.device_family, &e.device_brand, &e.device_model, &e.country,
-                           &e.region, &e.city}) {
+    for (std::string* s :
+         {&e.browser, &e.browser_version, &e.os_family, &e.os_version, &e.device_family,
+          &e.device_brand, &e.device_model, &e.country, &e.region, &e.city}) {
       *s = r.str();
     }
   }

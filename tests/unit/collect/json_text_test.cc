@@ -69,12 +69,24 @@ class RandomJson {
 
   void value(int depth) {
     switch (depth > 3 ? pick(4) : pick(6)) {
-      case 0: string(); break;
-      case 1: text += std::to_string(static_cast<int>(rng_()) % 100000); break;
-      case 2: text += pick(2) ? "true" : "null"; break;
-      case 3: text += "-0.25e-2"; break;
-      case 4: object(depth + 1); break;
-      default: array(depth + 1); break;
+      case 0:
+        string();
+        break;
+      case 1:
+        text += std::to_string(static_cast<int>(rng_()) % 100000);
+        break;
+      case 2:
+        text += pick(2) ? "true" : "null";
+        break;
+      case 3:
+        text += "-0.25e-2";
+        break;
+      case 4:
+        object(depth + 1);
+        break;
+      default:
+        array(depth + 1);
+        break;
     }
   }
   void object(int depth) {
@@ -121,8 +133,9 @@ class RandomJson {
   // Lengths around the 16-byte steps, with escapes (also of quotes and backslashes), brackets
   // and braces inside, and UTF-8.
   void string() {
-    static constexpr const char* kPieces[] = {"a", "bcdefgh", R"(\")", R"(\\)", R"(\\\")", "{",
-                                              "]", "[}", R"(\u00e9)", "\xc3\xa9", ",:", " "};
+    static constexpr const char* kPieces[] = {"a",         "bcdefgh",  R"(\")", R"(\\)",
+                                              R"(\\\")",   "{",        "]",     "[}",
+                                              R"(\u00e9)", "\xc3\xa9", ",:",    " "};
     text += '"';
     const int n = pick(3) == 0 ? pick(40) : pick(6);
     for (int i = 0; i < n; ++i) text += kPieces[pick(12)];
