@@ -968,6 +968,7 @@ Status Scheduler::finish_executions(int64_t now_us) {
       if (over_time && !e.timed_out) {
         e.timed_out = true;
         e.kill_sent_us = now_us;
+        e.process->kill_group_on_exit();
         e.process->signal_group(SIGTERM);
       } else if (e.timed_out &&
                  now_us - e.kill_sent_us > options_.config.kill_grace.count() * 1000) {

@@ -142,6 +142,14 @@ void TaskProcess::drain() {
 std::optional<int> TaskProcess::poll() {
   drain();
   if (exit_code_) return exit_code_;
+  if (kill_group_on_exit_) {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+        info.si_pid != pid_) {
+      return std::nullopt;  // still running
+    }
+    kill(-pid_, SIGKILL);
+  }
   int status = 0;
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {

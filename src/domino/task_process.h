@@ -64,6 +64,11 @@ class TaskProcess {
   std::optional<int> poll();
   // Sends `signal` to the whole process group.
   void signal_group(int signal);
+  // From now on, once the process has exited, poll() SIGKILLs whatever is left of its group
+  // before reaping it (a timeout's SIGTERM ends the shell, but a child that ignores SIGTERM
+  // would outlive it). The unreaped process keeps the group's id from being reused, so the
+  // signal cannot reach an unrelated group.
+  void kill_group_on_exit() { kill_group_on_exit_ = true; }
 
   // For an event loop: a descriptor readable when the process has exited (a pidfd; -1 when
   // the kernel has none), and one readable when output is waiting (-1 once the output pipe
@@ -79,6 +84,7 @@ class TaskProcess {
   int out_fd_;
   int exit_fd_;
   bool output_open_ = true;
+  bool kill_group_on_exit_ = false;
   std::shared_ptr<AttemptLog> log_;
   std::optional<int> exit_code_;
 };

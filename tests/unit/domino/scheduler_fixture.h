@@ -2,6 +2,7 @@
 // A scheduler on a temp project and data dir, a SQLite store and a ManualClock.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "domino/dag.h"
 #include "domino/metadata_store.h"
 #include "domino/scheduler.h"
+#include "domino/task_process.h"
 #include "domino/task_type.h"
 
 namespace basalt::domino {
@@ -80,6 +82,39 @@ class SchedulerFixture : public ::testing::Test {
   bool run_done(const DagRun& run) {
     auto s = run_state(run);
     return s == RunState::kSuccess || s == RunState::kFailed;
+  }
+
+  // Waits (real time, bounded) until process `pid` has ended: the kill reaches the group at once,
+  // but each member dies only when the kernel next schedules it, which on a loaded machine can
+  // be well after the scheduler has seen the group's leader exit and completed the attempt.
+  static bool ends_within(pid_t pid, std::chrono::milliseconds limit) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (process_start_token(pid) != "") {
+      if (std::chrono::steady_clock::now() >= end) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
+  // Runs `command` (which starts a background child and writes its pid to child.pid) under a 5 s
+  // timeout, lets the timeout pass and returns the child's pid once the attempt has completed.
+  pid_t time_out_a_task_with_a_child(Scheduler& s, const std::string& command, DagRun* out_run) {
+    const std::string yaml =
+        "dag: slow\ntasks:\n  - id: t\n    type: shell\n    timeout: 5s\n    command: '" +
+        command + "'\n";
+    s.set_dags({dag(yaml)});
+    auto run = s.trigger("slow", std::nullopt, {});
+    EXPECT_TRUE(run.is_ok());
+    if (!run.is_ok()) return -1;
+    *out_run = *run;
+    // The whole line: the shell may be between creating the file and writing it.
+    const auto pid_file = project() / "child.pid";
+    if (!run_until([&] { return read(pid_file).ends_with('\n'); })) return -1;
+    pid_t child = std::stoi(read(pid_file));
+    EXPECT_EQ(kill(child, 0), 0);
+    clock_.advance_us(6'000'000);  // past the 5 s timeout
+    if (!run_until([&] { return run_done(*run); })) return -1;
+    return child;
   }
 
   static std::string read(const std::filesystem::path& p) {

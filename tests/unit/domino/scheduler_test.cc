@@ -94,22 +94,26 @@ TEST_F(SchedulerTest, TimeoutKillsTheWholeProcessGroup) {
   DominoConfig config;
   config.kill_grace = std::chrono::milliseconds(100);
   auto& s = make(config);
-  s.set_dags(
-      {dag("dag: slow\ntasks:\n  - id: t\n    type: shell\n    timeout: 5s\n"
-           "    command: 'sleep 30 & echo $! > child.pid; wait'\n")});
-  auto run = s.trigger("slow", std::nullopt, {});
-  ASSERT_TRUE(run_until([&] {
-    return std::filesystem::exists(project() / "child.pid") &&
-           !read(project() / "child.pid").empty();
-  }));
-  pid_t child = std::stoi(read(project() / "child.pid"));
-  ASSERT_EQ(kill(child, 0), 0);
-  clock_.advance_us(6 * kUs);
-  ASSERT_TRUE(run_until([&] { return run_done(*run); }, std::chrono::seconds(5)));
-  EXPECT_EQ(state(*run, "t"), TaskState::kFailed);
-  EXPECT_EQ(ti(*run, "t").message, "timed out after 5s; process group killed");
+  DagRun run;
+  pid_t child = time_out_a_task_with_a_child(s, "sleep 30 & echo $! > child.pid; wait", &run);
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(state(run, "t"), TaskState::kFailed);
+  EXPECT_EQ(ti(run, "t").message, "timed out after 5s; process group killed");
   // The background sleep was in the group: it is gone too (or a zombie of init).
-  EXPECT_EQ(process_start_token(child), "");
+  EXPECT_TRUE(ends_within(child, std::chrono::seconds(10)));
+}
+
+TEST_F(SchedulerTest, TimeoutKillsAChildThatIgnoresSigterm) {
+  DominoConfig config;
+  config.kill_grace = std::chrono::seconds(3600);  // on the manual clock: never, in this test
+  auto& s = make(config);
+  DagRun run;
+  // The shell dies of the SIGTERM; its child ignores it and is killed as the shell is reaped.
+  pid_t child = time_out_a_task_with_a_child(
+      s, "sh -c \"trap \\\"\\\" TERM; sleep 30\" & echo $! > child.pid; wait", &run);
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(ti(run, "t").message, "timed out after 5s; process group killed");
+  EXPECT_TRUE(ends_within(child, std::chrono::seconds(10)));
 }
 
 TEST_F(SchedulerTest, PoolsAndPrioritiesAndWhy) {
