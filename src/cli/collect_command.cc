@@ -36,6 +36,11 @@ int run_collect(const NodeFlags& o) {
   if (!project) return fail(project.status());
 
   StopSignals signals(/*reloads=*/true);  // before any thread starts
+  // The data folder is this node's while it runs (an offline quarantine replay waits for it).
+  std::error_code ec;
+  std::filesystem::create_directories(config->data_dir, ec);
+  auto lock = DataDirLock::acquire(config->data_dir);
+  if (!lock) return fail(lock.status());
   MetricsRegistry metrics;
   auto wal = open_node_wal(*config, metrics);
   if (!wal) return fail(wal.status());

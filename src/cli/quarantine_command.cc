@@ -1,20 +1,39 @@
 // basalt quarantine: browse and replay the events collection refused, through the running
-// server's console API (admin token).
-//   basalt quarantine list [--source S] [--reason TEXT] [--since T] [--limit N]
-//   basalt quarantine replay --since T [--source S] [--dry-run]
+// server's console API (admin token), or, with --data, in a collector node's data folder.
+//   basalt quarantine list [--source S] [--reason TEXT] [--since T] [--limit N] [--data DIR]
+//   basalt quarantine replay --since T [--source S] [--dry-run] [--data DIR --project P]
 // T is an ISO 8601 date or date-time (UTC unless it says otherwise), or a duration back from
 // now ("24h", "7d"). A replay re-submits each quarantined event received since T through the
 // current plan and transforms; accepted ones are recorded and never replayed again.
+//
+// A collector (`basalt collect`) has no warehouse and no console: what it refuses is in
+// DATA_DIR/quarantine.jsonl. `list --data DIR` reads that file. `replay --data DIR` runs the
+// collector's pipeline (the project P's plan, transforms and enrichment) in this process and
+// appends what it accepts to the folder's WAL, where the collector's stream sinks find it at
+// its next start; the collector must be stopped meanwhile (its data folder is locked while it
+// runs). Stored replays are recorded in DATA_DIR/quarantine_replays.jsonl. Both print what the
+// console API answers, in the same shapes.
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "cli/commands.h"
+#include "cli/node_startup.h"
+#include "cli/quarantine_journal.h"
+#include "collect/ingest_service.h"
+#include "common/clock.h"
 #include "common/config.h"
+#include "common/metrics.h"
 #include "http/client.h"
 #include "schema/compiled_plan.h"
 
@@ -34,6 +53,7 @@ struct QuarantineOptions {
   size_t limit = 100;
   bool dry_run = false;
   std::string format = "table";
+  std::string data;  // a collector's data folder: its files instead of a server
 };
 
 std::string env_or(const char* name, const std::string& fallback) {
@@ -102,6 +122,175 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+json or_null(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+json or_null(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+
+bool contains_ignoring_case(std::string_view text, std::string_view part) {
+  auto lower = [](unsigned char c) { return static_cast<char>(std::tolower(c)); };
+  return std::search(text.begin(), text.end(), part.begin(), part.end(), [&](char a, char b) {
+           return lower(static_cast<unsigned char>(a)) == lower(static_cast<unsigned char>(b));
+         }) != text.end();
+}
+
+// The entries received since `since_us` (those without a time never are, as in the warehouse).
+Result<std::vector<QuarantineEntry>> entries_since(const std::filesystem::path& data_dir,
+                                                   int64_t since_us) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_dir, ec))
+    return not_found("no data folder " + data_dir.string());
+  auto entries = read_quarantine_file(data_dir / "quarantine.jsonl");
+  if (!entries) return entries.status();
+  std::erase_if(*entries, [&](const QuarantineEntry& e) {
+    return !e.received_at_us || *e.received_at_us < since_us;
+  });
+  return entries;
+}
+
+// GET /api/v1/quarantine on a collector's files: newest first.
+Result<json> list_data_dir(const QuarantineOptions& o, int64_t since_us) {
+  const std::filesystem::path dir = o.data;
+  auto entries = entries_since(dir, since_us);
+  if (!entries) return entries.status();
+  auto replays = read_quarantine_replays(quarantine_replays_path(dir));
+  if (!replays) return replays.status();
+  std::erase_if(*entries, [&](const QuarantineEntry& e) {
+    return (!o.source.empty() && e.source != o.source) ||
+           (!o.reason.empty() && !contains_ignoring_case(e.reason, o.reason));
+  });
+  std::stable_sort(entries->begin(), entries->end(),
+                   [](const QuarantineEntry& a, const QuarantineEntry& b) {
+                     return *a.received_at_us > *b.received_at_us;
+                   });
+  json out = {{"events", json::array()}};
+  for (const QuarantineEntry& e : *entries) {
+    if (out["events"].size() >= o.limit) break;
+    std::optional<int64_t> replayed;
+    if (e.quarantine_id) {
+      if (auto it = replays->find(*e.quarantine_id); it != replays->end()) replayed = it->second;
+    }
+    out["events"].push_back({{"quarantine_id", or_null(e.quarantine_id)},
+                             {"received_at_us", or_null(e.received_at_us)},
+                             {"source", e.source},
+                             {"reason", e.reason},
+                             {"raw", e.raw},
+                             {"ip", e.ip},
+                             {"call_type", e.call_type.empty() ? json(nullptr) : json(e.call_type)},
+                             {"replayed_at_us", or_null(replayed)}});
+  }
+  return out;
+}
+
+// Appends `lines` to `file` and syncs it.
+Status append_synced(const std::filesystem::path& file, const std::string& lines) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return unavailable("cannot open " + file.string() + ": " + std::strerror(errno));
+  std::string_view rest = lines;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status s = unavailable("cannot write " + file.string() + ": " + std::strerror(errno));
+      ::close(fd);
+      return s;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  const bool synced = ::fdatasync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!synced) return unavailable("cannot sync " + file.string() + ": " + std::strerror(error));
+  return Status::ok();
+}
+
+// POST /api/v1/quarantine/replay on a collector's folder, with the collector's pipeline run
+// here (the folder locked, so its collector is not running).
+Result<json> replay_data_dir(const QuarantineOptions& o, int64_t since_us) {
+  const std::filesystem::path dir = o.data;
+  auto entries = entries_since(dir, since_us);
+  if (!entries) return entries.status();
+  const std::filesystem::path replays_file = quarantine_replays_path(dir);
+  auto replays = read_quarantine_replays(replays_file);
+  if (!replays) return replays.status();
+  std::erase_if(*entries, [&](const QuarantineEntry& e) {
+    return !e.quarantine_id || replays->contains(*e.quarantine_id) ||
+           (!o.source.empty() && e.source != o.source);
+  });
+  std::stable_sort(entries->begin(), entries->end(),
+                   [](const QuarantineEntry& a, const QuarantineEntry& b) {
+                     return std::tie(*a.received_at_us, *a.quarantine_id) <
+                            std::tie(*b.received_at_us, *b.quarantine_id);
+                   });
+  json out = {{"dry_run", o.dry_run},
+              {"replayed", 0},
+              {"still_refused", 0},
+              {"events_stored", 0},
+              {"results", json::array()}};
+  if (o.dry_run) {
+    for (const QuarantineEntry& e : *entries)
+      out["results"].push_back({{"quarantine_id", *e.quarantine_id}, {"source", e.source}});
+    return out;
+  }
+
+  auto lock = DataDirLock::acquire(dir);
+  if (!lock) {
+    return Status(lock.status().code(),
+                  lock.status().message() + ": stop the collector, replay, then start it again");
+  }
+  NodeFlags flags = NodeFlags::for_project(o.project);
+  flags.data = o.data;
+  auto config = start_node(flags, /*require_sources=*/true);  // logs on stderr, as nodes do
+  if (!config) return config.status();
+  auto project = check_servable_project(o.project, *config);
+  if (!project) return project.status();
+  MetricsRegistry metrics;
+  auto wal = open_node_wal(*config, metrics);
+  if (!wal) return wal.status();
+  collect::IngestService ingest(config->ingest, config->sources, **wal, SystemClock::instance(),
+                                metrics, [] { return Status::ok(); });
+  auto pipeline = serve_collection(flags, *config, *project, ingest, /*warehouse=*/nullptr);
+  if (!pipeline) return pipeline.status();
+
+  std::string recorded;
+  Status failed;
+  for (const QuarantineEntry& e : *entries) {
+    json item = {{"quarantine_id", *e.quarantine_id}, {"source", e.source}};
+    auto result =
+        ingest.resubmit(e.source, *e.received_at_us, e.raw, e.call_type, e.ip, *e.quarantine_id);
+    if (!result) {
+      failed = result.status();  // e.g. the WAL is not writable: stop here
+      break;
+    }
+    if (result->accepted) {
+      recorded += json{{"quarantine_id", *e.quarantine_id},
+                       {"replayed_at_us", now_us()},
+                       {"events", result->events}}
+                      .dump() +
+                  "\n";
+      out["replayed"] = out["replayed"].get<int64_t>() + 1;
+      out["events_stored"] = out["events_stored"].get<int64_t>() + int64_t(result->events);
+      item["status"] = "replayed";
+      item["events"] = result->events;
+    } else {
+      out["still_refused"] = out["still_refused"].get<int64_t>() + 1;
+      item["status"] = "refused";
+      item["reason"] = result->reason;
+    }
+    out["results"].push_back(std::move(item));
+  }
+  (*wal)->close();
+  // The stored events are durable in the WAL: record them (a crash before this replays them
+  // again, and the loader's messageId dedup keeps one of each).
+  if (!recorded.empty()) BASALT_RETURN_IF_ERROR(append_synced(replays_file, recorded));
+  if (!failed.is_ok()) return failed;
+  return out;
+}
+
 int run(QuarantineOptions o, bool replay) {
   auto fail = [](const Status& s) {
     std::cerr << "basalt quarantine: " << s.message() << "\n";
@@ -123,17 +312,18 @@ int run(QuarantineOptions o, bool replay) {
   auto since = parse_since(o.since);
   if (!since) return fail(since.status());
 
-  Result<json> out = replay ? call(o, "POST", "/api/v1/quarantine/replay",
-                                   json{{"since_us", *since},
-                                        {"source", o.source},
-                                        {"dry_run", o.dry_run}}
-                                       .dump())
-                            : call(o, "GET",
-                                   fmt::format("/api/v1/quarantine?source={}&reason={}&since_us="
-                                               "{}&limit={}",
-                                               url_encode(o.source), url_encode(o.reason),
-                                               *since, o.limit),
-                                   "");
+  Result<json> out = internal_error("not run");
+  if (!o.data.empty()) {
+    out = replay ? replay_data_dir(o, *since) : list_data_dir(o, *since);
+  } else if (replay) {
+    out = call(o, "POST", "/api/v1/quarantine/replay",
+               json{{"since_us", *since}, {"source", o.source}, {"dry_run", o.dry_run}}.dump());
+  } else {
+    out = call(o, "GET",
+               fmt::format("/api/v1/quarantine?source={}&reason={}&since_us={}&limit={}",
+                           url_encode(o.source), url_encode(o.reason), *since, o.limit),
+               "");
+  }
   if (!out) return fail(out.status());
   if (o.format == "json") {
     std::cout << out->dump() << "\n";
@@ -173,6 +363,8 @@ void add_quarantine_command(CLI::App& root, int& exit_code) {
     c->add_option("--project", o.project, "Project folder for defaults")->capture_default_str();
     c->add_option("--source", o.source, "Only this source");
     c->add_option("--format", o.format, "table or json")->capture_default_str();
+    c->add_option("--data", o.data,
+                  "A collector node's data folder: its quarantine.jsonl instead of a server");
   };
   auto list_opts = std::make_shared<QuarantineOptions>();
   CLI::App* list = cmd->add_subcommand("list", "Refused events, newest first");

@@ -1,6 +1,7 @@
 #include "cli/quarantine_journal.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <set>
 
 #include "event/event.h"
 
@@ -197,5 +200,89 @@ void QuarantineJournal::run() {
     if (reader) reader_ = std::move(*reader);
   }
 }
+
+namespace {
+
+// The lines of `file` that are JSON objects (a missing file has none).
+Result<std::vector<nlohmann::json>> json_lines(const std::filesystem::path& file) {
+  std::vector<nlohmann::json> out;
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return out;
+  std::ifstream in(file);
+  if (!in) return unavailable("cannot read " + file.string() + ": " + std::strerror(errno));
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object()) out.push_back(std::move(j));
+  }
+  if (in.bad()) return unavailable("cannot read " + file.string() + ": " + std::strerror(errno));
+  return out;
+}
+
+std::string string_of(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+Result<std::vector<QuarantineEntry>> read_quarantine_file(const std::filesystem::path& file) {
+  auto lines = json_lines(file);
+  if (!lines) return lines.status();
+  std::vector<QuarantineEntry> out;
+  std::set<std::string> seen;
+  for (const nlohmann::json& j : *lines) {
+    QuarantineEntry e;
+    if (auto it = j.find("quarantine_id"); it != j.end() && it->is_string()) {
+      if (!seen.insert(it->get<std::string>()).second) continue;  // written again
+      e.quarantine_id = it->get<std::string>();
+    }
+    if (auto it = j.find("received_at_us"); it != j.end() && it->is_number_integer())
+      e.received_at_us = it->get<int64_t>();
+    e.source = string_of(j, "source");
+    e.reason = string_of(j, "reason");
+    e.raw = string_of(j, "raw");
+    e.ip = string_of(j, "ip");
+    e.call_type = string_of(j, "call_type");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::filesystem::path quarantine_replays_path(const std::filesystem::path& data_dir) {
+  return data_dir / "quarantine_replays.jsonl";
+}
+
+Result<std::map<std::string, int64_t>> read_quarantine_replays(const std::filesystem::path& file) {
+  auto lines = json_lines(file);
+  if (!lines) return lines.status();
+  std::map<std::string, int64_t> out;
+  for (const nlohmann::json& j : *lines) {
+    auto at = j.find("replayed_at_us");
+    const std::string id = string_of(j, "quarantine_id");
+    if (id.empty() || at == j.end() || !at->is_number_integer()) continue;
+    out.emplace(id, at->get<int64_t>());
+  }
+  return out;
+}
+
+Result<std::unique_ptr<DataDirLock>> DataDirLock::acquire(const std::filesystem::path& data_dir) {
+  const std::filesystem::path path = data_dir / "collector.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return unavailable("cannot open " + path.string() + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      return failed_precondition(
+          "another process (a running `basalt collect`?) uses the data "
+          "folder " +
+          data_dir.string() + " (" + path.string() + " is locked)");
+    }
+    return unavailable("cannot lock " + path.string() + ": " + std::strerror(error));
+  }
+  return std::make_unique<DataDirLock>(fd);
+}
+
+DataDirLock::~DataDirLock() { ::close(fd_); }
 
 }  // namespace basalt::cli

@@ -9,12 +9,19 @@
 // (same quarantine_id). The line format is in docs/ingest_api.md ("Collector nodes").
 //
 // Thread safety: start() and stop() from the owning thread; written() from any thread.
+//
+// Also here: reading such a file (and the record of which of its events were replayed) for
+// `basalt quarantine list|replay --data DIR`, and the lock that keeps a replay from writing a
+// collector's WAL while the collector runs.
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/status.h"
@@ -60,6 +67,45 @@ class QuarantineJournal {
   std::atomic<wal::Lsn> drain_target_{0};
   std::atomic<uint64_t> written_{0};
   std::thread thread_;
+};
+
+// One line of a quarantine file (docs/ingest_api.md, "Collector nodes"). A WAL record that could
+// not be decoded has neither id nor time.
+struct QuarantineEntry {
+  std::optional<std::string> quarantine_id;
+  std::optional<int64_t> received_at_us;
+  std::string source;
+  std::string reason;
+  std::string raw;
+  std::string ip;
+  std::string call_type;  // "" when the event came in a batch
+};
+
+// The entries of the quarantine file `file` in the order written: each quarantine_id once (a
+// line written again after a crash is skipped), lines that are not a whole JSON object (torn by
+// a crash) skipped. A missing file has none.
+Result<std::vector<QuarantineEntry>> read_quarantine_file(const std::filesystem::path& file);
+
+// Which entries a replay stored, and when: DATA_DIR/quarantine_replays.jsonl, one JSON object a
+// line, {"quarantine_id":"…","replayed_at_us":…,"events":n}, appended and synced by each replay.
+std::filesystem::path quarantine_replays_path(const std::filesystem::path& data_dir);
+// quarantine_id → replayed_at_us of the first replay that stored it (a missing file: none).
+Result<std::map<std::string, int64_t>> read_quarantine_replays(const std::filesystem::path& file);
+
+// An exclusive lock on a collector's data folder (flock of DATA_DIR/collector.lock), held by
+// `basalt collect` while it runs and by `basalt quarantine replay --data` while it appends to
+// the folder's WAL: only one process ever writes that WAL. Released when destroyed.
+class DataDirLock {
+ public:
+  // kFailedPrecondition when another process holds it.
+  static Result<std::unique_ptr<DataDirLock>> acquire(const std::filesystem::path& data_dir);
+  explicit DataDirLock(int fd) : fd_(fd) {}  // use acquire(); takes ownership of `fd`
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  int fd_;
 };
 
 }  // namespace basalt::cli

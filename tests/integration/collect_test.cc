@@ -285,6 +285,88 @@ TEST_F(CollectNodeTest, SighupReloadsAGoodPlanAndRefusesABadOne) {
   EXPECT_EQ(collector_.terminate(), 0) << log();
 }
 
+// `basalt quarantine list|replay --data DIR` on a collector's folder: the list from its
+// quarantine.jsonl; a replay (the collector stopped, its folder locked meanwhile) through the
+// project's current plan and transforms into the WAL, whose events the collector forwards at
+// its next start; a replayed event is recorded and never replayed again.
+TEST_F(CollectNodeTest, QuarantineListAndReplayOnTheDataFolder) {
+  const std::string url = start();
+  ASSERT_FALSE(url.empty()) << log();
+  json r = post(url, "app-key", "/v1/batch", R"({"batch":[
+      {"type":"track","userId":"u1","event":"bonus","properties":{"coins":3}},
+      {"type":"track","userId":"u1","event":"pay","properties":{"amount":"abc","currency":"USD"}}]})");
+  EXPECT_EQ(r["rejected"], 2) << r.dump();
+  r = post(url, "web-key", "/v1/track",
+           R"({"userId":"w1","event":"pay","properties":{"amount":-1}})");
+  ASSERT_TRUE(wait_until([&] { return quarantined().size() == 2; }, 30s)) << log();
+  std::this_thread::sleep_for(300ms);  // a lenient source's event is not quarantined
+  ASSERT_EQ(quarantined().size(), 2u);
+  const std::string dir = data().string();
+
+  // list: newest first, filters, the console API's shape; no server is asked.
+  auto listed = run_basalt({"quarantine", "list", "--data", dir, "--format", "json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  json events = json::parse(listed.out)["events"];
+  ASSERT_EQ(events.size(), 2u) << listed.out;
+  for (const auto& e : events) {
+    EXPECT_EQ(e["source"], "app");
+    EXPECT_FALSE(e["quarantine_id"].get<std::string>().empty());
+    EXPECT_TRUE(e["replayed_at_us"].is_null());
+    EXPECT_TRUE(e["call_type"].is_null());  // batch items
+  }
+  EXPECT_GE(events[0]["received_at_us"].get<int64_t>(), events[1]["received_at_us"].get<int64_t>());
+  listed = run_basalt({"quarantine", "list", "--data", dir, "--reason", "EXPECTED FLOAT"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("amount"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find("bonus"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("(1 events)"), std::string::npos) << listed.out;
+
+  // replay needs the collector stopped: its folder is locked while it runs.
+  auto replayed = run_basalt({"quarantine", "replay", "--data", dir, "--project",
+                              project().string(), "--since", "2000-01-01"});
+  EXPECT_NE(replayed.exit_code, 0) << replayed.out;
+  EXPECT_NE(replayed.err.find("stop the collector"), std::string::npos) << replayed.err;
+  // A dry run only reads the files.
+  replayed = run_basalt(
+      {"quarantine", "replay", "--data", dir, "--since", "1h", "--dry-run", "--format", "json"});
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.err;
+  EXPECT_EQ(json::parse(replayed.out)["results"].size(), 2u) << replayed.out;
+  EXPECT_EQ(collector_.terminate(), 0) << log();
+
+  // The plan now declares "bonus": that event passes, the bad amount still does not.
+  std::string fixed = kPlan;
+  fixed.replace(fixed.find("events:\n"), 8,
+                "  - {name: coins, type: int, description: Coins, owner: game}\nevents:\n"
+                "  - {name: bonus, description: A bonus., owner: game, required: [coins]}\n");
+  std::ofstream(project() / "tracking" / "plan.yaml") << fixed;
+  replayed = run_basalt({"quarantine", "replay", "--data", dir, "--project", project().string(),
+                         "--since", "2000-01-01", "--format", "json"});
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.err;
+  json out = json::parse(replayed.out);
+  EXPECT_EQ(out["replayed"], 1) << replayed.out;
+  EXPECT_EQ(out["events_stored"], 1) << replayed.out;
+  EXPECT_EQ(out["still_refused"], 1) << replayed.out;
+  // Nothing is replayed twice; the list shows when it was.
+  replayed = run_basalt({"quarantine", "replay", "--data", dir, "--project", project().string(),
+                         "--since", "2000-01-01", "--format", "json"});
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.err;
+  EXPECT_EQ(json::parse(replayed.out)["replayed"], 0) << replayed.out;
+  EXPECT_EQ(json::parse(replayed.out)["still_refused"], 1) << replayed.out;
+  listed = run_basalt({"quarantine", "list", "--data", dir, "--format", "json"});
+  int replayed_rows = 0;
+  const json after = json::parse(listed.out);
+  for (const auto& e : after["events"]) replayed_rows += e["replayed_at_us"].is_number() ? 1 : 0;
+  EXPECT_EQ(replayed_rows, 1) << listed.out;
+  EXPECT_EQ(quarantined().size(), 2u);  // a replay refusing again writes no new line
+
+  // The collector forwards the replayed event from its WAL at its next start.
+  ASSERT_FALSE(start().empty()) << log();
+  ASSERT_TRUE(wait_until([&] { return forwarded("app").size() == 1; }, 30s)) << log();
+  json bonus = forwarded("app")[0];
+  EXPECT_EQ(bonus["event"], "bonus") << bonus.dump();
+  EXPECT_EQ(collector_.terminate(), 0) << log();
+}
+
 TEST_F(CollectNodeTest, RefusesAnInvalidProjectAsUpDoes) {
   std::ofstream(project() / "tracking" / "plan.yaml")
       << "events:\n  - {name: pay, description: Paid., owner: money, required: [amount]}\n";
