@@ -110,6 +110,7 @@ Result<std::unique_ptr<warehouse::Warehouse>> open_node_warehouse(const ProjectC
   who.user = config.warehouse.user;
   who.password = config.warehouse.password;
   who.cluster = config.warehouse.cluster;
+  if (config.query.rollups) who.rollup_timezone = config.timezone;
   auto warehouse = warehouse::make_warehouse(who);
   if (!warehouse) return warehouse.status();
   BASALT_RETURN_IF_ERROR((*warehouse)->ensure_schema());

@@ -241,7 +241,7 @@ Status read_config(const Section& top, ProjectConfig& c) {
   if (c.timezone.empty()) return top.error(top.child("timezone"), "timezone must be an IANA name like UTC or Asia/Shanghai");
   if (top.has("query")) {
     Section s = top.section("query");
-    BASALT_RETURN_IF_ERROR(s.check_keys({"max_rows", "timeout", "cache_entries", "cache_ttl"}));
+    BASALT_RETURN_IF_ERROR(s.check_keys({"max_rows", "timeout", "cache_entries", "cache_ttl", "rollups"}));
     BASALT_RETURN_IF_ERROR(s.get_int("max_rows", c.query.max_rows, 10000000));
     std::chrono::microseconds t = c.query.timeout;
     BASALT_RETURN_IF_ERROR(s.get_duration("timeout", t));
@@ -250,6 +250,7 @@ Status read_config(const Section& top, ProjectConfig& c) {
     std::chrono::microseconds ttl = c.query.cache_ttl;
     BASALT_RETURN_IF_ERROR(s.get_duration("cache_ttl", ttl));
     c.query.cache_ttl = std::chrono::duration_cast<std::chrono::seconds>(ttl);
+    BASALT_RETURN_IF_ERROR(s.get_bool("rollups", c.query.rollups));
   }
 
   if (top.has("sources")) {

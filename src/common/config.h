@@ -99,6 +99,10 @@ struct QueryConfig {
   std::chrono::milliseconds timeout{30000};   // longest run of one query (its own timeout_ms may be lower)
   size_t cache_entries = 1000;                // result cache size (0: no cache)
   std::chrono::seconds cache_ttl{600};        // a cached answer is dropped after this long anyway
+  // The embedded warehouse keeps rollups (per-day aggregates, in the loader's transactions)
+  // and the metrics layer answers from them when the answer is provably the same; false:
+  // new warehouses keep none and every query reads the events.
+  bool rollups = true;
 };
 
 struct ProjectConfig {

@@ -77,8 +77,18 @@ class Builder {
   std::vector<Value> take_params() { return std::move(params_); }
 
   std::string col(const std::string& c) const { return d_.column(d_.quote(m_.name), m_.table, c); }
-  std::string time_col() const { return d_.time_column(d_.quote(m_.name), m_.time); }
+  // The time column: the local day of a rollup row, else the model's instant.
+  std::string time_col() const {
+    return rollup_ ? col("day") : d_.time_column(d_.quote(m_.name), m_.time);
+  }
   std::string user_col() const { return col(m_.user); }
+
+  // From now on the statement reads the rollup's user-day table in place of the model's table
+  // (kept as its alias, so the model's snippets read it unchanged): time_col() is a local day,
+  // local() of it its start, instant() and range_condition() compare days. REQUIRES the
+  // query is answerable from it (rollup_applies).
+  void use_rollup(const warehouse::RollupInfo* r) { rollup_ = r; }
+  const warehouse::RollupInfo* rollup() const { return rollup_; }
 
   Result<std::string> dimension_sql(const std::string& name) {
     const Dimension* dim = m_.dimension(name);
@@ -96,6 +106,11 @@ class Builder {
     std::string f = me.filter.empty() ? "" : "(" + me.filter + ")";
     snippets_.push_back(e);
     snippets_.push_back(f);
+    if (rollup_ && me.agg == Aggregation::kCount) {
+      // A rollup row stands for `events` events; sums and distinct users read it as it is.
+      std::string n = col("events");
+      return d_.sum_of_counts(f.empty() ? n : "CASE WHEN " + f + " THEN " + n + " END");
+    }
     return d_.aggregate(me.agg, e, f, me.percentile);
   }
 
@@ -158,6 +173,7 @@ class Builder {
   // or when its offset is one and the same over the local span set by read_local_span (a zone
   // without DST, or a span between two transitions): then the UTC time shifted by that offset.
   std::string local(const std::string& instant) {
+    if (rollup_) return d_.day_start(instant);
     if (ctx_.timezone == "UTC" || ctx_.timezone == "Etc/UTC") return d_.utc_time(instant);
     if (auto off = constant_offset()) {
       if (*off == 0) return d_.utc_time(instant);
@@ -188,19 +204,32 @@ class Builder {
   }
   std::string instant(domino::LocalSeconds local_s) {
     std::string p = param(Value(local_text(local_s)));
+    if (rollup_) return d_.day_of(p);
     return d_.instant_of_local(p, tz());
   }
   std::string range_condition(const LocalRange& r) {
+    if (rollup_) return day_range(time_col(), r);
     std::string lo = param(Value(local_text(r.start)));
     std::string zone = tz();
     std::string hi = param(Value(local_text(r.end)));
     return d_.time_range(d_.quote(m_.name), m_.time, lo, hi, zone);
   }
 
+  // `day_sql` (a local day) in the days of `r`. REQUIRES r aligned to local days.
+  std::string day_range(const std::string& day_sql, const LocalRange& r) {
+    std::string lo = d_.day_of(param(Value(local_text(r.start))));
+    std::string hi = d_.day_of(param(Value(local_text(r.end))));
+    return day_sql + " >= " + lo + " AND " + day_sql + " < " + hi;
+  }
+  // The relation the model's rows are read from.
+  std::string fact_relation() {
+    tables_.insert(m_.table);  // what the cache's invalidation knows: the events' table
+    return rollup_ ? d_.relation(rollup_->user_day_table) : d_.relation(m_.table);
+  }
+
   // "FROM <table> AS <model>" and the joins the snippets used so far need. Call last.
   std::string from() {
-    tables_.insert(m_.table);
-    std::string s = "FROM " + d_.relation(m_.table) + " AS " + d_.quote(m_.name);
+    std::string s = "FROM " + fact_relation() + " AS " + d_.quote(m_.name);
     for (const auto& j : m_.joins) {
       bool used = std::any_of(snippets_.begin(), snippets_.end(),
                               [&](const std::string& x) { return mentions(x, j.model); });
@@ -217,10 +246,7 @@ class Builder {
     return s;
   }
   // "FROM <table> AS <model>" alone, for a subquery that joins nothing.
-  std::string from_table_only() {
-    tables_.insert(m_.table);
-    return "FROM " + d_.relation(m_.table) + " AS " + d_.quote(m_.name);
-  }
+  std::string from_table_only() { return "FROM " + fact_relation() + " AS " + d_.quote(m_.name); }
   // " LEFT JOIN <other table> AS <other> ON (<on>)" for the join `j` to `other`.
   std::string join_clause(const Join& j, const Model& other) {
     tables_.insert(other.table);
@@ -248,6 +274,7 @@ class Builder {
   std::vector<Value> params_;
   std::vector<std::string> snippets_;
   std::set<std::string> tables_;
+  const warehouse::RollupInfo* rollup_ = nullptr;
 };
 
 std::string where(const std::vector<std::string>& conds) {
@@ -369,6 +396,198 @@ std::optional<EagerJoin> eager_join_plan(const Query& q, const ModelSet& models,
   return plan;
 }
 
+// ---- rollups ----
+//
+// A rollup row (warehouse::RollupInfo) is one local day, user_id and event with its number of
+// events and the sums of numeric typed columns. A query reads it instead of the events only
+// when the answer is the same, which holds when:
+//   * the model is the warehouse's events table with time `timestamp` and user `user_id`, and
+//     the project's zone is the zone of the rollup's days;
+//   * every measure is count(*), sum of a summed column, or count_distinct of user_id, each
+//     with a filter that reads only rollup columns (below): a count is the sum of the rows'
+//     counts, a sum the sum of their sums (equal up to the rounding of floating-point
+//     additions done in another order), and a user counts once either way;
+//   * every dimension and filter reads only `event`, `user_id` and columns of joined models
+//     reached through user_id alone (a users row is the same for every row of its user);
+//   * the grain is a day or longer (periods are whole local days), and the range and any
+//     comparison shift are whole local days;
+// Everything else (an hour grain, a property filter, a time-of-day range, a median, a funnel)
+// reads the events.
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The joins a rollup query may use: to a model that is one row per user_id.
+bool rollup_join_ok(const Join& j, const Model& m, const ModelSet& models) {
+  if (j.relationship == Relationship::kOneToMany || !models.find(j.model)) return false;
+  std::vector<std::string> fact;
+  qualified_columns(j.on, m.name, fact);
+  return !fact.empty() &&
+         std::all_of(fact.begin(), fact.end(), [&](const std::string& c) { return c == m.user; });
+}
+
+// Whether a model's SQL snippet reads only rollup key columns (event, user_id), unqualified or
+// qualified by the model, and columns of rollup-joinable models. String literals are skipped;
+// a word followed by "(" is a function; a few SQL keywords are allowed; anything else refuses.
+bool rollup_snippet_ok(const std::string& sql, const Model& m, const ModelSet& models) {
+  static const char* kKeywords[] = {"case", "when",    "then",  "else",   "end",    "and",
+                                    "or",   "not",     "in",    "is",     "null",   "like",
+                                    "ilike", "true",   "false", "between", "as",    "cast",
+                                    "varchar", "integer", "bigint", "double", "boolean", "text",
+                                    "distinct", "escape"};
+  auto key_column = [&](std::string_view c) { return c == "event" || c == m.user; };
+  size_t i = 0, n = sql.size();
+  auto word_at = [&](size_t& k) {
+    size_t b = k;
+    if (k < n && sql[k] == '"') {
+      size_t e = sql.find('"', k + 1);
+      if (e == std::string::npos) return std::string();
+      k = e + 1;
+      return sql.substr(b + 1, e - b - 1);
+    }
+    while (k < n && (std::isalnum(static_cast<unsigned char>(sql[k])) || sql[k] == '_')) ++k;
+    return sql.substr(b, k - b);
+  };
+  auto skip_spaces = [&](size_t k) {
+    while (k < n && std::isspace(static_cast<unsigned char>(sql[k]))) ++k;
+    return k;
+  };
+  while (i < n) {
+    char c = sql[i];
+    if (c == '\'') {  // a string literal ('' escapes a quote)
+      ++i;
+      while (i < n) {
+        if (sql[i] == '\'' && i + 1 < n && sql[i + 1] == '\'') {
+          i += 2;
+        } else if (sql[i] == '\'') {
+          break;
+        } else {
+          ++i;
+        }
+      }
+      ++i;
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      while (i < n && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '.')) ++i;
+      continue;
+    }
+    if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '"')) {
+      ++i;
+      continue;
+    }
+    std::string w = word_at(i);
+    if (w.empty()) return false;
+    size_t k = skip_spaces(i);
+    if (k < n && sql[k] == '.') {  // qualifier.column
+      size_t at = skip_spaces(k + 1);
+      std::string column = word_at(at);
+      if (column.empty()) return false;
+      i = at;
+      if (w == m.name) {
+        if (!key_column(column)) return false;
+        continue;
+      }
+      const Join* j = nullptr;
+      for (const auto& x : m.joins)
+        if (x.model == w) j = &x;
+      if (!j || !rollup_join_ok(*j, m, models)) return false;
+      continue;
+    }
+    if (k < n && sql[k] == '(') continue;  // a function
+    if (key_column(w)) continue;
+    bool keyword = std::any_of(std::begin(kKeywords), std::end(kKeywords),
+                               [&](const char* kw) { return iequals(w, kw); });
+    if (!keyword) return false;
+  }
+  return true;
+}
+
+bool rollup_dimension_ok(const std::string& name, const Model& m, const ModelSet& models) {
+  const Dimension* dim = m.dimension(name);
+  if (!dim) return false;
+  if (!dim->column.empty()) return dim->column == "event" || dim->column == m.user;
+  return rollup_snippet_ok(dim->sql, m, models);
+}
+
+bool rollup_measure_ok(const Measure& me, const Model& m, const ModelSet& models,
+                       const warehouse::RollupInfo& r) {
+  if (!me.sql.empty() || !rollup_snippet_ok(me.filter, m, models)) return false;
+  switch (me.agg) {
+    case Aggregation::kCount:
+      return me.column.empty();
+    case Aggregation::kSum:
+      return std::find(r.sum_columns.begin(), r.sum_columns.end(), me.column) !=
+             r.sum_columns.end();
+    case Aggregation::kCountDistinct:
+      return me.column == m.user;
+    default:
+      return false;
+  }
+}
+
+bool day_aligned(const LocalRange& r) { return r.start % 86400 == 0 && r.end % 86400 == 0; }
+
+// The model and zone rules, shared by every query type.
+bool rollup_model_ok(const Model& m, const CompileContext& ctx) {
+  return ctx.rollups && m.table == "events" && m.time == "timestamp" && m.user == "user_id" &&
+         ctx.timezone == ctx.rollups->timezone;
+}
+
+bool rollup_applies_to_metrics(const Query& q, const ModelSet& models, const Model& m,
+                               const CompileContext& ctx, const std::vector<std::string>& measures,
+                               const std::optional<LocalRange>& range, const Shift& shift) {
+  if (!rollup_model_ok(m, ctx)) return false;
+  if (q.time && q.time->grain &&
+      (*q.time->grain == Grain::kMinute || *q.time->grain == Grain::kHour))
+    return false;
+  if (range && !day_aligned(*range)) return false;
+  if (shift.seconds % 86400 != 0) return false;
+  for (const auto& n : measures)
+    if (!rollup_measure_ok(*m.measure(n), m, models, *ctx.rollups)) return false;
+  for (const auto& n : q.dimensions)
+    if (!rollup_dimension_ok(n, m, models)) return false;
+  for (const auto& f : q.filters)
+    if (!f.on_metric && !rollup_dimension_ok(f.field, m, models)) return false;
+  return true;
+}
+
+// Unfiltered distinct users by day: the per-day table answers every day it holds.
+bool day_users_apply(const Query& q, const Model& m, const std::vector<std::string>& measures) {
+  if (!q.time || q.time->grain != Grain::kDay || !q.dimensions.empty()) return false;
+  for (const auto& f : q.filters)
+    if (!f.on_metric) return false;
+  return std::all_of(measures.begin(), measures.end(), [&](const std::string& n) {
+    const Measure* me = m.measure(n);
+    return me->agg == Aggregation::kCountDistinct && me->column == m.user && me->filter.empty() &&
+           me->sql.empty();
+  });
+}
+
+bool rollup_step_ok(const FunnelStep& s, const Model& m, const ModelSet& models) {
+  return std::all_of(s.filters.begin(), s.filters.end(), [&](const Filter& f) {
+    return !f.on_metric && rollup_dimension_ok(f.field, m, models);
+  });
+}
+
+bool rollup_applies_to_retention(const Query& q, const ModelSet& models, const Model& m,
+                                 const CompileContext& ctx, const LocalRange& range) {
+  if (!rollup_model_ok(m, ctx) || !day_aligned(range)) return false;
+  if (q.period != Grain::kDay && q.period != Grain::kWeek && q.period != Grain::kMonth)
+    return false;
+  if ((!q.start.event.empty() || !q.returning.event.empty()) &&
+      !rollup_dimension_ok("event", m, models))
+    return false;
+  if (!rollup_step_ok(q.start, m, models) || !rollup_step_ok(q.returning, m, models)) return false;
+  return std::all_of(q.filters.begin(), q.filters.end(), [&](const Filter& f) {
+    return !f.on_metric && rollup_dimension_ok(f.field, m, models);
+  });
+}
+
 Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, const Model& m,
                                       const CompileContext& ctx) {
   if (q.metrics.empty())
@@ -442,6 +661,11 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     out.range = range;
   }
   Shift shift = compare_shift(q.compare, range);
+  bool rollup = rollup_applies_to_metrics(
+      q, models, m, ctx, measures, q.time ? std::optional<LocalRange>(range) : std::nullopt, shift);
+  if (rollup) b.use_rollup(ctx.rollups);
+  out.from_rollup = rollup;
+  const bool day_users = rollup && day_users_apply(q, m, measures);
 
   // Dimension filters are shared by both periods.
   std::vector<std::string> dim_sql;
@@ -516,8 +740,34 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     return sql;
   };
 
+  // Distinct users by day from the per-day table, and for the days it lacks (written since
+  // they were counted) from the user-day rows.
+  auto day_users_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> std::string {
+    const warehouse::RollupInfo& ru = *ctx.rollups;
+    std::string du = d.quote("day_users");
+    std::string du_day = du + "." + d.quote("day");
+    std::vector<std::string> counted = {d.truncate(Grain::kDay, d.shift_local(d.day_start(du_day),
+                                                                               bucket_shift)) +
+                                        " AS " + d.quote("time")};
+    std::vector<std::string> rest = {
+        d.truncate(Grain::kDay, d.shift_local(b.local(b.time_col()), bucket_shift)) + " AS " +
+        d.quote("time")};
+    for (const auto& n : measures) {
+      counted.push_back(du + "." + d.quote("users") + " AS " + d.quote(n));
+      rest.push_back(b.measure_sql(*m.measure(n)) + " AS " + d.quote(n));
+    }
+    std::string sql = "SELECT " + join_names(counted) + " FROM " + d.relation(ru.day_users_table) +
+                      " AS " + du + " WHERE " + b.day_range(du_day, r);
+    std::string rest_conds = b.range_condition(r) + " AND " + b.time_col() + " NOT IN (SELECT " +
+                             d.quote("day") + " FROM " + d.relation(ru.day_users_table) + ")";
+    sql += " UNION ALL SELECT " + join_names(rest) + " " + b.from_table_only() + " WHERE " +
+           rest_conds + d.group_by({d.quote("time")});
+    return sql;
+  };
+
   // One aggregation CTE per period: keys and measures.
   auto aggregate_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
+    if (day_users) return day_users_cte(r, bucket_shift);
     if (eager) return eager_cte(r, bucket_shift);
     b.read_local_span(r);
     std::vector<std::string> select;
@@ -820,6 +1070,13 @@ Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, 
   Builder b(q, models, m, ctx);
   const Dialect& d = b.d();
   Grain g = q.period;
+  // From the rollup, times are local days: first days, cohorts and returns by day are the
+  // same as from the events' instants when the range is whole days and the periods are days
+  // or longer.
+  if (rollup_applies_to_retention(q, models, m, ctx, *r)) {
+    b.use_rollup(ctx.rollups);
+    out.from_rollup = true;
+  }
 
   auto events_cte = [&](const FunnelStep& s,
                         const std::vector<std::string>& time_conds) -> Result<std::string> {

@@ -30,6 +30,10 @@ struct CompileContext {
   const domino::TimeZone* tz = nullptr;
   int64_t now_us = 0;          // for relative ranges
   uint64_t max_rows = 100000;  // the row cap; a larger "limit" is refused
+  // The warehouse's rollups, when the compiler may answer from them (null: read the models'
+  // tables only). A metrics or retention query on the events table reads them only when the
+  // answer is the same as from the events (rollup_applies in compiler.cc lists the rules).
+  const warehouse::RollupInfo* rollups = nullptr;
 };
 
 struct ColumnMeta {
@@ -55,6 +59,7 @@ struct CompiledQuery {
   // What the statement reads, for cache invalidation: tables, and the event-time span
   // [scope_start_us, scope_end_us) of the model's rows it can see (unbounded when no range).
   std::vector<std::string> tables;
+  bool from_rollup = false;  // the statement reads the rollups instead of the events
   int64_t scope_start_us = INT64_MIN;
   int64_t scope_end_us = INT64_MAX;
 };

@@ -25,6 +25,14 @@ const char* grain_name(Grain g) {
   return "day";
 }
 
+std::string Dialect::day_start(const std::string& date_sql) const {
+  return "CAST(" + date_sql + " AS TIMESTAMP)";
+}
+
+std::string Dialect::day_of(const std::string& local_sql) const {
+  return "CAST(CAST(" + local_sql + " AS TIMESTAMP) AS DATE)";
+}
+
 // Every engine is listed here, explicitly.
 std::unique_ptr<Dialect> make_dialect(const std::string& engine) {
   if (engine == "duckdb") return std::make_unique<DuckDbDialect>();

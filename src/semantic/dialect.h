@@ -133,6 +133,14 @@ class Dialect {
   virtual std::string time_range(const std::string& model_sql, const std::string& column,
                                  const std::string& lo_sql, const std::string& hi_sql,
                                  const std::string& tz_sql) const = 0;
+  // ---- rollups (warehouse::RollupInfo): tables keyed by local day ----
+
+  // The local time at which the local day `date_sql` (a DATE) starts. Default: a standard cast.
+  virtual std::string day_start(const std::string& date_sql) const;
+  // The local day (a DATE) holding the local time `local_sql` (a text placeholder
+  // "YYYY-MM-DD HH:MM:SS"). Default: standard casts.
+  virtual std::string day_of(const std::string& local_sql) const;
+
   // The statement of the activity analysis over `user_days_sql` (a SELECT of distinct `u`, `d`:
   // a user and a local day start at which it was active, from 29 days before the first day):
   // per active local day from `first_day_sql` (a text placeholder "YYYY-MM-DD HH:MM:SS"), in

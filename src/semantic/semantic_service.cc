@@ -72,6 +72,10 @@ Result<CompiledQuery> SemanticService::compile(const Query& query) const {
                                engine_ + "': use /api/v1/sql, or the duckdb or clickhouse engine");
   }
   CompileContext ctx{dialect_.get(), timezone_, &tz_, clock_.now_us(), config_.max_rows};
+  // Read per query: the rollups are published once built and change with the plan's columns.
+  std::optional<warehouse::RollupInfo> rollups;
+  if (config_.rollups) rollups = warehouse_.rollups();
+  if (rollups) ctx.rollups = &*rollups;
   return semantic::compile(query, models_, ctx);
 }
 

@@ -16,6 +16,10 @@ Result<std::vector<std::string>> Warehouse::apply_plan_columns(const PlanColumns
   return std::vector<std::string>{};
 }
 
+std::optional<RollupInfo> Warehouse::rollups() const { return std::nullopt; }
+
+Status Warehouse::rebuild_rollups() { return Status::ok(); }
+
 PlanColumns plan_columns(const schema::TrackingPlan& plan) {
   PlanColumns out;
   for (const auto& p : plan.properties)

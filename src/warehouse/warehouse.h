@@ -66,6 +66,22 @@ struct PlanColumns {
   std::vector<PlanColumn> attributes;
 };
 
+// The aggregate tables an engine keeps beside `events`, in the same transaction as every load
+// (docs/warehouse_tables.md, "Rollups"), as the semantic compiler may read them:
+//   user_day_table   (day DATE, user_id, event, events BIGINT, <sum column>…): per local day
+//                    of `timestamp` in `timezone`, user and event, the number of events and
+//                    the sum of each column of sum_columns (p_ columns of numeric properties).
+//                    A key may have several rows (one per load, until they are compacted):
+//                    readers sum them.
+//   day_users_table  (day DATE, users BIGINT): the exact distinct non-null user_ids of a day,
+//                    only for days the loader has not written since they were counted.
+struct RollupInfo {
+  std::string timezone;
+  std::string user_day_table;
+  std::string day_users_table;
+  std::vector<std::string> sum_columns;
+};
+
 // The plan's columns: every property of the dictionary and every user attribute.
 PlanColumns plan_columns(const schema::TrackingPlan& plan);
 
@@ -109,6 +125,14 @@ class Warehouse {
   // such column is returned). Engines without typed columns keep the default: nothing to do.
   virtual Result<std::vector<std::string>> apply_plan_columns(const PlanColumns& columns);
 
+  // The rollups as they stand, once built and consistent with `events`; nullopt when the engine
+  // keeps none (the default) or they are not built yet: then every query reads `events`.
+  virtual std::optional<RollupInfo> rollups() const;
+
+  // Rebuilds the rollups from `events` in one transaction (after rows were written to `events`
+  // other than by load(), e.g. by SQL). Engines without rollups keep the default: nothing to do.
+  virtual Status rebuild_rollups();
+
   // Runs one SQL statement. Errors carry the engine's message (kInvalidArgument for SQL the
   // engine refuses, kDeadlineExceeded for a timeout).
   virtual Result<QueryResult> query(const std::string& sql, const QueryOptions& options) = 0;
@@ -132,6 +156,12 @@ struct WarehouseOptions {
   std::string user = "default";
   std::string password{};
   std::string cluster{};
+  // duckdb: the IANA zone of the rollups' days. Empty: keep the zone the database's rollups
+  // were built in (none: keep no rollups); another zone than the stored one rebuilds them.
+  std::string rollup_timezone{};
+  // duckdb: a day's rollup rows are compacted once the rows added since its last compaction
+  // reach this many and a quarter of what that compaction left.
+  uint64_t rollup_compact_rows = 4096;
 };
 
 Result<std::unique_ptr<Warehouse>> make_warehouse(const WarehouseOptions& options);

@@ -692,6 +692,116 @@ class Watchdog {
   std::thread thread_;
 };
 
+
+// ---- rollups ----
+
+constexpr const char* kRollupUserDay = "events_user_day";
+constexpr const char* kRollupDayUsers = "events_day_users";
+// The events of a load are first summed per 15-minute bucket of UTC time (every zone's offset
+// and every DST change is a whole multiple of 15 minutes, so a bucket never straddles a local
+// midnight); DuckDB then maps each bucket to its local day.
+constexpr int64_t kRollupBucketUs = 900LL * 1'000'000;
+
+// A zone name as an SQL string literal; empty when it is not an IANA-shaped name.
+std::string zone_literal(std::string_view zone) {
+  if (zone.empty() || zone.size() > 64) return "";
+  for (char c : zone) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' ||
+              c == '+';
+    if (!ok) return "";
+  }
+  return "'" + std::string(zone) + "'";
+}
+
+bool is_utc(std::string_view zone) { return zone == "UTC" || zone == "Etc/UTC"; }
+
+// The local date in `zone` of the instant `instant_sql` (a TIMESTAMPTZ).
+std::string local_day_sql(const std::string& zone, const std::string& instant_sql) {
+  if (is_utc(zone)) return "CAST(make_timestamp(epoch_us(" + instant_sql + ")) AS DATE)";
+  return "CAST(timezone(" + zone_literal(zone) + ", " + instant_sql + ") AS DATE)";
+}
+
+// Per (15-minute bucket, user, event): the events of a batch and the sums of its numeric typed
+// columns, as load() appends them. Strings are borrowed from the batch.
+class RollupAccumulator {
+ public:
+  explicit RollupAccumulator(std::vector<bool> integer) : integer_(std::move(integer)) {}
+
+  // Counts one event; the add_* calls that follow add its values.
+  void begin(int64_t timestamp_us, std::string_view user, std::string_view event) {
+    int64_t bucket = timestamp_us >= 0 ? timestamp_us / kRollupBucketUs
+                                       : -((-timestamp_us + kRollupBucketUs - 1) / kRollupBucketUs);
+    auto [it, fresh] = index_.try_emplace(Key{bucket, user, event}, entries_.size());
+    if (fresh) push(bucket, user, event);
+    current_ = it->second;
+    ++entries_[current_].events;
+  }
+  void add_int(size_t slot, int64_t v) {
+    Slot& x = slot_of(current_, slot);
+    int64_t sum = 0;
+    if (__builtin_add_overflow(x.i, v, &sum)) {
+      // Another row of the same key takes it on; the tables sum the rows as HUGEINT.
+      const Entry& e = entries_[current_];
+      Key k{e.bucket, e.user, e.event};
+      push(e.bucket, e.user, e.event);
+      current_ = entries_.size() - 1;
+      index_[k] = current_;
+      Slot& y = slot_of(current_, slot);
+      y.i = v;
+      y.has = true;
+      return;
+    }
+    x.i = sum;
+    x.has = true;
+  }
+  void add_double(size_t slot, double v) {
+    Slot& x = slot_of(current_, slot);
+    x.f += v;
+    x.has = true;
+  }
+
+  struct Entry {
+    int64_t bucket;
+    std::string_view user, event;
+    int64_t events;
+  };
+  struct Slot {
+    int64_t i = 0;
+    double f = 0;
+    bool has = false;
+  };
+  const std::vector<Entry>& entries() const { return entries_; }
+  const Slot& slot(size_t entry, size_t slot) const { return slots_[entry * integer_.size() + slot]; }
+  size_t sums() const { return integer_.size(); }
+  bool integer(size_t slot) const { return integer_[slot]; }
+
+ private:
+  struct Key {
+    int64_t bucket;
+    std::string_view user, event;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      size_t h = std::hash<std::string_view>()(k.user);
+      h ^= std::hash<std::string_view>()(k.event) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+      h ^= std::hash<int64_t>()(k.bucket) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+      return h;
+    }
+  };
+  void push(int64_t bucket, std::string_view user, std::string_view event) {
+    entries_.push_back({bucket, user, event, 0});
+    slots_.resize(slots_.size() + integer_.size());
+  }
+  Slot& slot_of(size_t entry, size_t slot) { return slots_[entry * integer_.size() + slot]; }
+
+  std::vector<bool> integer_;
+  std::vector<Entry> entries_;
+  std::vector<Slot> slots_;
+  std::unordered_map<Key, size_t, KeyHash> index_;
+  size_t current_ = 0;
+};
+
 }  // namespace
 
 // ---- DuckDbWarehouse ----
@@ -767,7 +877,8 @@ Status DuckDbWarehouse::ensure_schema() {
                                                                 "NOT EXISTS ") +
                                                         c + " VARCHAR"));
   }
-  return refresh_users_columns();
+  BASALT_RETURN_IF_ERROR(refresh_users_columns());
+  return setup_rollups();
 }
 
 Status DuckDbWarehouse::refresh_users_columns() {
@@ -827,7 +938,215 @@ Result<std::vector<std::string>> DuckDbWarehouse::apply_plan_columns(const PlanC
   BASALT_RETURN_IF_ERROR(
       apply("users", "a_", columns.attributes, user_columns_, user_column_index_));
   BASALT_RETURN_IF_ERROR(refresh_users_columns());
+  if (rollup_zone_.empty()) return messages;
+  // Numeric typed columns get a sum column in the rollup. One that `events` had before this
+  // call may hold values the rollup never summed: then the rollup is rebuilt.
+  for (const FilledColumn& c : event_columns_) {
+    if (rollup_stale_) break;
+    if (c.type != event::ValueType::kInt && c.type != event::ValueType::kFloat) continue;
+    bool have = std::any_of(rollup_sums_.begin(), rollup_sums_.end(),
+                            [&](const RollupSum& r) { return r.column == c.column; });
+    if (have) continue;
+    if (existing.contains("events." + c.column)) {
+      auto n = fetch_text(loader_conn_.get(), "SELECT count(" + quote_identifier(c.column) +
+                                                  ") > 0 FROM events");
+      if (!n) return n.status();
+      if (!n->empty() && n->front()[0] && *n->front()[0] == "true") {
+        rollup_stale_ = true;
+        break;
+      }
+    }
+    bool integer = c.type == event::ValueType::kInt;
+    BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), "ALTER TABLE " + std::string(kRollupUserDay) +
+                                                        " ADD COLUMN " +
+                                                        quote_identifier(c.column) +
+                                                        (integer ? " HUGEINT" : " DOUBLE")));
+    rollup_sums_.push_back({c.column, integer});
+  }
+  if (rollup_stale_) {
+    if (Status b = build_rollups(); !b.is_ok()) {
+      spdlog::warn("warehouse: the rollups could not be built (queries read events): {}",
+                   b.message());
+    }
+  }
+  publish_rollups();
   return messages;
+}
+
+std::optional<RollupInfo> DuckDbWarehouse::rollups() const {
+  std::lock_guard lock(rollup_mu_);
+  return rollup_info_;
+}
+
+Status DuckDbWarehouse::rebuild_rollups() {
+  if (options_.read_only) return failed_precondition("the warehouse is open read-only");
+  std::lock_guard lock(load_mu_);
+  if (rollup_zone_.empty()) return Status::ok();
+  return build_rollups();
+}
+
+void DuckDbWarehouse::publish_rollups() {
+  std::optional<RollupInfo> info;
+  if (!rollup_zone_.empty() && !rollup_stale_) {
+    info = RollupInfo{rollup_zone_, kRollupUserDay, kRollupDayUsers, {}};
+    for (const RollupSum& r : rollup_sums_) info->sum_columns.push_back(r.column);
+  }
+  std::lock_guard lock(rollup_mu_);
+  rollup_info_ = std::move(info);
+}
+
+std::string DuckDbWarehouse::rollup_sum_list() const {
+  std::string out;
+  for (const RollupSum& r : rollup_sums_) {
+    std::string q = quote_identifier(r.column);
+    out += ", sum(" + q + ") AS " + q;
+  }
+  return out;
+}
+
+Status DuckDbWarehouse::setup_rollups() {
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(),
+                              "CREATE TABLE IF NOT EXISTS basalt_rollups (name VARCHAR PRIMARY "
+                              "KEY, timezone VARCHAR, built_at TIMESTAMPTZ)"));
+  auto stored = fetch_text(loader_conn_.get(),
+                           std::string("SELECT timezone FROM basalt_rollups WHERE name = '") +
+                               kRollupUserDay + "'");
+  if (!stored) return stored.status();
+  std::optional<std::string> stored_zone;
+  if (!stored->empty() && stored->front()[0]) stored_zone = *stored->front()[0];
+  std::string zone = options_.rollup_timezone.empty() ? stored_zone.value_or("")
+                                                      : options_.rollup_timezone;
+  if (zone.empty()) {
+    rollup_zone_.clear();
+    publish_rollups();
+    return Status::ok();
+  }
+  if (zone_literal(zone).empty()) {
+    return invalid_argument("the rollups' time zone '" + zone + "' is not an IANA zone name");
+  }
+  rollup_zone_ = zone;
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(),
+                              std::string("CREATE TABLE IF NOT EXISTS ") + kRollupUserDay +
+                                  " (day DATE, user_id VARCHAR, event VARCHAR, events BIGINT);"
+                                  "CREATE TABLE IF NOT EXISTS " + kRollupDayUsers +
+                                  " (day DATE, users BIGINT);"));
+  auto columns = fetch_text(loader_conn_.get(),
+                            std::string("SELECT column_name, data_type FROM "
+                                        "information_schema.columns WHERE table_schema = 'main' "
+                                        "AND table_name = '") +
+                                kRollupUserDay + "' ORDER BY ordinal_position");
+  if (!columns) return columns.status();
+  rollup_sums_.clear();
+  for (const auto& row : *columns) {
+    if (row[0] && row[1] && row[0]->rfind("p_", 0) == 0)
+      rollup_sums_.push_back({*row[0], *row[1] == "HUGEINT"});
+  }
+  if (stored_zone != zone) {
+    if (stored_zone) {
+      spdlog::warn("warehouse: the rollups' days are in {} but the project's zone is {}: "
+                   "rebuilding them from events",
+                   *stored_zone, zone);
+    }
+    rollup_stale_ = true;
+    // An empty warehouse builds at once; a filled one when its typed columns are known
+    // (apply_plan_columns) or at the first load, whichever comes first.
+    auto any = fetch_text(loader_conn_.get(), "SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)");
+    if (!any) return any.status();
+    if (!any->empty() && any->front()[0] && *any->front()[0] == "0") {
+      BASALT_RETURN_IF_ERROR(build_rollups());
+    }
+  }
+  publish_rollups();
+  return Status::ok();
+}
+
+Status DuckDbWarehouse::build_rollups() {
+  // The sums: numeric columns load() fills, and those the rollup had that `events` still has.
+  auto types = fetch_text(loader_conn_.get(),
+                          "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                          "table_schema = 'main' AND table_name = 'events'");
+  if (!types) return types.status();
+  std::unordered_map<std::string, std::string> type_of;
+  for (const auto& row : *types)
+    if (row[0] && row[1]) type_of.emplace(*row[0], *row[1]);
+  std::vector<RollupSum> sums;
+  auto add = [&](const std::string& column) {
+    auto t = type_of.find(column);
+    if (t == type_of.end() || (t->second != "BIGINT" && t->second != "DOUBLE")) return;
+    for (const RollupSum& r : sums)
+      if (r.column == column) return;
+    sums.push_back({column, t->second == "BIGINT"});
+  };
+  for (const FilledColumn& c : event_columns_) add(c.column);
+  for (const RollupSum& r : rollup_sums_) add(r.column);
+  rollup_sums_ = std::move(sums);
+
+  auto started = std::chrono::steady_clock::now();
+  std::string sql = "BEGIN TRANSACTION;DROP TABLE IF EXISTS " + std::string(kRollupUserDay) +
+                    ";CREATE TABLE " + kRollupUserDay + " AS SELECT " +
+                    local_day_sql(rollup_zone_, "\"timestamp\"") +
+                    " AS day, user_id, event, CAST(count(*) AS BIGINT) AS events";
+  for (const RollupSum& r : rollup_sums_) {
+    std::string q = quote_identifier(r.column);
+    sql += ", " + std::string(r.integer ? "CAST(sum(" + q + ") AS HUGEINT)" : "sum(" + q + ")") +
+           " AS " + q;
+  }
+  // Ordered by day, so the scans of a range of days prune by the zone maps.
+  sql += " FROM events GROUP BY 1, 2, 3 ORDER BY 1;DELETE FROM " + std::string(kRollupDayUsers) +
+         ";INSERT INTO " + kRollupDayUsers + " SELECT day, count(DISTINCT user_id) FROM " +
+         kRollupUserDay + " GROUP BY day;INSERT OR REPLACE INTO basalt_rollups VALUES ('" +
+         kRollupUserDay + "', " + zone_literal(rollup_zone_) + ", now());COMMIT";
+  Status s = exec(loader_conn_.get(), sql);
+  if (!s.is_ok()) {
+    (void)exec(loader_conn_.get(), "ROLLBACK");
+    return s;
+  }
+  rollup_stale_ = false;
+  rollup_days_.clear();
+  publish_rollups();
+  spdlog::info("warehouse: built the rollups (days in {}, {} sum columns) in {:.1f} s",
+               rollup_zone_, rollup_sums_.size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return Status::ok();
+}
+
+void DuckDbWarehouse::compact_rollups() {
+  for (auto& [day, state] : rollup_days_) {
+    // At a quarter of what the last compaction left, each row is rewritten a bounded number
+    // of times however the day's rows arrive.
+    if (state.pending < std::max<uint64_t>(options_.rollup_compact_rows, state.compacted / 4))
+      continue;
+    if (Status s = compact_rollup_day(day); !s.is_ok()) {
+      // Nothing is lost: the day keeps its rows, and its distinct users come from them.
+      spdlog::warn("warehouse: compacting the rollup of {} failed: {}", day, s.message());
+      state.pending = 0;  // retried after as many rows again
+    }
+  }
+}
+
+Status DuckDbWarehouse::compact_rollup_day(const std::string& day) {
+  // `day` is DuckDB's own text of a DATE ("YYYY-MM-DD"): safe to inline.
+  std::string d = "DATE '" + day + "'";
+  std::string sql = "BEGIN TRANSACTION;CREATE OR REPLACE TEMP TABLE basalt_rollup_compact AS "
+                    "SELECT day, user_id, event, CAST(sum(events) AS BIGINT) AS events" +
+                    rollup_sum_list() + " FROM " + kRollupUserDay + " WHERE day = " + d +
+                    " GROUP BY day, user_id, event;DELETE FROM " + kRollupUserDay +
+                    " WHERE day = " + d + ";INSERT INTO " + kRollupUserDay +
+                    " BY NAME SELECT * FROM basalt_rollup_compact;DELETE FROM " +
+                    kRollupDayUsers + " WHERE day = " + d + ";INSERT INTO " + kRollupDayUsers +
+                    " SELECT " + d +
+                    ", count(DISTINCT user_id) FROM basalt_rollup_compact;COMMIT";
+  Status s = exec(loader_conn_.get(), sql);
+  if (!s.is_ok()) {
+    (void)exec(loader_conn_.get(), "ROLLBACK");
+    return s;
+  }
+  auto n = fetch_text(loader_conn_.get(), "SELECT count(*) FROM basalt_rollup_compact");
+  if (!n) return n.status();
+  RollupDay& state = rollup_days_[day];
+  state.pending = 0;
+  state.compacted = !n->empty() && n->front()[0] ? std::stoull(*n->front()[0]) : 0;
+  return Status::ok();
 }
 
 Result<std::optional<uint64_t>> DuckDbWarehouse::load_offset(const std::string& consumer) {
@@ -848,26 +1167,56 @@ Result<std::optional<uint64_t>> DuckDbWarehouse::load_offset(const std::string& 
 Status DuckDbWarehouse::load(const LoadBatch& batch, const std::string& consumer) {
   if (options_.read_only) return failed_precondition("the warehouse is open read-only");
   std::lock_guard lock(load_mu_);
+  if (!rollup_zone_.empty() && rollup_stale_) {
+    // Until built, the rollups are not published and take no deltas: queries read `events`.
+    if (Status b = build_rollups(); !b.is_ok()) {
+      spdlog::warn("warehouse: the rollups could not be built (queries read events): {}",
+                   b.message());
+    }
+  }
+  RollupRows rollup_rows;
   BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), "BEGIN TRANSACTION"));
-  Status s = load_in_transaction(batch, consumer);
+  Status s = load_in_transaction(batch, consumer, rollup_rows);
   if (s.is_ok()) s = exec(loader_conn_.get(), "COMMIT");
   if (!s.is_ok()) {
     // Nothing of the batch stays; the caller may retry it. ROLLBACK fails harmlessly when
     // the failed COMMIT already ended the transaction.
     (void)exec(loader_conn_.get(), "ROLLBACK");
+    return s;
   }
+  for (const auto& [day, rows] : rollup_rows) rollup_days_[day].pending += rows;
+  if (!rollup_rows.empty()) compact_rollups();
   return s;
 }
 
-Status DuckDbWarehouse::load_in_transaction(const LoadBatch& batch, const std::string& consumer) {
-  BASALT_RETURN_IF_ERROR(append_events(batch));
+Status DuckDbWarehouse::load_in_transaction(const LoadBatch& batch, const std::string& consumer,
+                                            RollupRows& rollup_rows) {
+  BASALT_RETURN_IF_ERROR(append_events(batch, rollup_rows));
   BASALT_RETURN_IF_ERROR(append_quarantine(batch));
   BASALT_RETURN_IF_ERROR(merge_users(batch));
   return store_offset(consumer, batch.next_lsn);
 }
 
-Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
+Status DuckDbWarehouse::append_events(const LoadBatch& batch, RollupRows& rollup_rows) {
   if (batch.events.empty()) return Status::ok();
+  // With rollups: the events' per-bucket counts and sums, appended after the events.
+  std::optional<RollupAccumulator> rollup;
+  std::vector<int> rollup_slot(event_columns_.size(), -1);  // event column → sum slot
+  if (!rollup_zone_.empty() && !rollup_stale_) {
+    std::vector<bool> integer;
+    for (const RollupSum& r : rollup_sums_) integer.push_back(r.integer);
+    for (size_t i = 0; i < event_columns_.size(); ++i) {
+      for (size_t j = 0; j < rollup_sums_.size(); ++j) {
+        if (rollup_sums_[j].column == event_columns_[i].column &&
+            (event_columns_[i].type == event::ValueType::kInt) == rollup_sums_[j].integer &&
+            (event_columns_[i].type == event::ValueType::kInt ||
+             event_columns_[i].type == event::ValueType::kFloat)) {
+          rollup_slot[i] = static_cast<int>(j);
+        }
+      }
+    }
+    rollup.emplace(std::move(integer));
+  }
   static const std::vector<const char*> kColumns = {
       "event_id",     "message_id",  "source",          "type",
       "event",        "user_id",     "anonymous_id",    "group_id",
@@ -937,6 +1286,8 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
           w.set_string(c++, *v, true);
         }
       }
+      // The NULL rules of the event and user_id columns (set_string's empty_is_null).
+      if (rollup) rollup->begin(e.timestamp_us, e.user_id, e.event);
       if (!event_columns_.empty()) {
         std::fill(filled.begin(), filled.end(), 0);
         if (e.type == event::EventType::kTrack) {
@@ -945,6 +1296,14 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
             if (it == event_column_index_.end()) continue;  // not a column (yet)
             filled[it->second] =
                 set_typed(w, first_typed + it->second, f, event_columns_[it->second].type);
+            int slot = rollup_slot[it->second];
+            if (filled[it->second] && rollup && slot >= 0) {
+              if (f.type == event::ValueType::kInt) {
+                rollup->add_int(static_cast<size_t>(slot), f.int_value);
+              } else {
+                rollup->add_double(static_cast<size_t>(slot), f.float_value);
+              }
+            }
           }
         }
         for (size_t i = 0; i < filled.size(); ++i) {
@@ -953,8 +1312,70 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch) {
       }
       w.end_row();
     }
-    return w.close("events");
+    BASALT_RETURN_IF_ERROR(w.close("events"));
   }
+  if (!rollup || rollup->entries().empty()) return Status::ok();
+
+  // The deltas: staged per bucket, then summed per local day into events_user_day.
+  std::string create =
+      "CREATE OR REPLACE TEMP TABLE basalt_rollup_stage (bucket BIGINT, user_id VARCHAR, "
+      "event VARCHAR, events BIGINT";
+  std::vector<const char*> stage_columns = {"bucket", "user_id", "event", "events"};
+  using K = ColumnKind;
+  std::vector<ColumnKind> stage_kinds = {K::kBigint, K::kVarchar, K::kVarchar, K::kBigint};
+  for (const RollupSum& r : rollup_sums_) {
+    create += ", " + quote_identifier(r.column) + (r.integer ? " BIGINT" : " DOUBLE");
+    stage_columns.push_back(r.column.c_str());
+    stage_kinds.push_back(r.integer ? K::kBigint : K::kDouble);
+  }
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), create + ")"));
+  auto stage = make_appender(loader_conn_.get(), "basalt_rollup_stage", stage_columns);
+  if (!stage) return stage.status();
+  {
+    ChunkWriter w(std::move(*stage), stage_kinds);
+    const auto& entries = rollup->entries();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      BASALT_RETURN_IF_ERROR(w.begin_row());
+      w.set_int64(0, entries[i].bucket);
+      w.set_string(1, entries[i].user, true);
+      w.set_string(2, entries[i].event, true);
+      w.set_int64(3, entries[i].events);
+      for (size_t j = 0; j < rollup->sums(); ++j) {
+        const auto& x = rollup->slot(i, j);
+        if (!x.has) {
+          w.set_null(4 + j);
+        } else if (rollup->integer(j)) {
+          w.set_int64(4 + j, x.i);
+        } else {
+          w.set_double(4 + j, x.f);
+        }
+      }
+      w.end_row();
+    }
+    BASALT_RETURN_IF_ERROR(w.close("basalt_rollup_stage"));
+  }
+  std::string day =
+      is_utc(rollup_zone_)
+          ? "CAST(make_timestamp(bucket * " + std::to_string(kRollupBucketUs) + ") AS DATE)"
+          : local_day_sql(rollup_zone_, "to_timestamp(bucket * " +
+                                            std::to_string(kRollupBucketUs / 1'000'000) + ")");
+  std::string sql = "CREATE OR REPLACE TEMP TABLE basalt_rollup_delta AS SELECT " + day +
+                    " AS day, user_id, event, CAST(sum(events) AS BIGINT) AS events" +
+                    rollup_sum_list() +
+                    " FROM basalt_rollup_stage GROUP BY ALL;"
+                    "INSERT INTO " + std::string(kRollupUserDay) +
+                    " BY NAME SELECT * FROM basalt_rollup_delta;"
+                    "DELETE FROM " + std::string(kRollupDayUsers) +
+                    " WHERE day IN (SELECT day FROM basalt_rollup_delta);";
+  BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), sql));
+  auto rows = fetch_text(loader_conn_.get(),
+                         "SELECT CAST(day AS VARCHAR), count(*) FROM basalt_rollup_delta GROUP BY "
+                         "day");
+  if (!rows) return rows.status();
+  for (const auto& r : *rows) {
+    if (r[0] && r[1]) rollup_rows.emplace_back(*r[0], std::stoull(*r[1]));
+  }
+  return Status::ok();
 }
 
 Status DuckDbWarehouse::append_quarantine(const LoadBatch& batch) {

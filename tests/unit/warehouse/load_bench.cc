@@ -3,7 +3,8 @@
 // into one database file. Prints events/s per stretch of batches, so a reader sees the rate
 // once the users table has grown, not only on an empty table. Not a CTest test. Run:
 //   taskset -c 1 build-load/tests/unit/warehouse/warehouse_load_bench [players] [days] [batch]
-// (defaults 20000 players, 30 days, 50000 events per batch).
+//       [rollup zone | none]
+// (defaults 20000 players, 30 days, 50000 events per batch, rollups with days in UTC).
 
 #include <unistd.h>
 
@@ -46,7 +47,7 @@ int fail(const std::string& what, const Status& s) {
   return 1;
 }
 
-int run(uint64_t players, uint32_t days, size_t batch_events) {
+int run(uint64_t players, uint32_t days, size_t batch_events, const std::string& rollup_zone) {
   FixedClock clock;
   gen::GenOptions go;
   go.users = players;
@@ -68,6 +69,7 @@ int run(uint64_t players, uint32_t days, size_t batch_events) {
   fs::create_directories(dir);
   warehouse::WarehouseOptions wo;
   wo.path = (dir / "bench.duckdb").string();
+  wo.rollup_timezone = rollup_zone;  // empty: no rollups
   auto wh = warehouse::make_warehouse(wo);
   if (!wh) return fail("open", wh.status());
 
@@ -156,6 +158,15 @@ int run(uint64_t players, uint32_t days, size_t batch_events) {
     std::printf(", %.0f events/s after the first 300k", late_events / late_secs);
   }
   std::printf("; %.0f events per CPU-second", loaded / cpu);
+  if (!rollup_zone.empty()) {
+    auto rows = (*wh)->query("SELECT count(*) FROM events_user_day", {});
+    if (rows) {
+      std::printf("; rollups in %s: %lld user-day rows", rollup_zone.c_str(),
+                  static_cast<long long>(std::get<int64_t>(rows->rows[0][0])));
+    }
+  } else {
+    std::printf("; no rollups");
+  }
   if (users) {
     std::printf("; %lld users\n", static_cast<long long>(std::get<int64_t>(users->rows[0][0])));
   } else {
@@ -172,5 +183,7 @@ int main(int argc, char** argv) {
   uint64_t players = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 20000;
   auto days = static_cast<uint32_t>(argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 30);
   size_t batch = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 50000;
-  return run(players, days, batch == 0 ? 50000 : batch);
+  // The rollups' zone, as `basalt up` keeps them by default; "none" loads without rollups.
+  std::string rollups = argc > 4 ? argv[4] : "UTC";
+  return run(players, days, batch == 0 ? 50000 : batch, rollups == "none" ? "" : rollups);
 }
