@@ -322,8 +322,8 @@ const tests = [
       await shot('tracking');
       await page.getByRole('link', { name: 'Catalogue' }).click();
       await page.getByLabel('Search the catalogue').fill('amount');
-      await page.getByRole('table', { name: 'Tables' }).getByRole('link', { name: 'events' }).click();
-      await page.getByRole('heading', { name: 'events' }).waitFor();
+      await page.getByRole('table', { name: 'Tables' }).getByRole('link', { name: 'events', exact: true }).click();
+      await page.getByRole('heading', { name: 'events', exact: true }).waitFor();
       await page.getByRole('table', { name: 'Columns' }).getByText('p_amount', { exact: true }).waitFor();
       const lineage = page.getByTestId('lineage-graph');
       await lineage.getByText('the loader').waitFor();
