@@ -53,15 +53,90 @@ json time_json(const Value& v) {
   return int_of(v);
 }
 
+bool is_list(const schema::PropertyDefinition* def) {
+  return def && def->type == schema::PropertyType::kStringList;
+}
+
 std::string query_param(const http::Request& r, std::string_view name) {
   return std::string(r.query(name));
 }
 
+// DuckDB: FILTER clauses, JSON functions, information_schema.
+class DuckDbTrackingSql final : public TrackingSql {
+ public:
+  std::string columns() const override {
+    return "SELECT table_name || '.' || column_name FROM information_schema.columns "
+           "WHERE table_schema = 'main' AND table_name IN ('events', 'users')";
+  }
+  std::string event_volume() const override {
+    return "SELECT event, count(*) FILTER (WHERE received_at >= date_trunc('day', now())), "
+           "count(*) FILTER (WHERE received_at >= now() - INTERVAL 7 DAY), "
+           "epoch_us(max(received_at)) FROM events WHERE type = 'track' GROUP BY event";
+  }
+  std::string property_counts(const std::string& q, const std::string& name, bool,
+                              bool distinct) const override {
+    const std::string path = sql_string("$." + name);
+    return "count(" + q + "), count(*) FILTER (WHERE json_exists(properties, " + path +
+           ") AND json_type(properties, " + path + ") <> 'NULL' AND " + q + " IS NULL), " +
+           (distinct ? "approx_count_distinct(" + q + ")" : std::string("NULL"));
+  }
+  std::string users() const override { return "users"; }
+  std::string present(const std::string& q, bool) const override { return q + " IS NOT NULL"; }
+  std::string count_present(const std::string& q, bool) const override {
+    return "count(" + q + ")";
+  }
+  std::string quote(const std::string& name) const override { return "\"" + name + "\""; }
+};
+
+// ClickHouse (18.16 and later): -If combinators, visitParam* on the properties text,
+// system.columns, `users` read FINAL (a ReplacingMergeTree), the µs companion of received_at;
+// an absent string[] is an empty array, not NULL.
+class ClickHouseTrackingSql final : public TrackingSql {
+ public:
+  std::string columns() const override {
+    return "SELECT concat(table, '.', name) FROM system.columns WHERE database = "
+           "currentDatabase() AND table IN ('events', 'users')";
+  }
+  std::string event_volume() const override {
+    return "SELECT event, countIf(received_at >= toStartOfDay(now(), 'UTC')), "
+           "countIf(received_at >= now() - INTERVAL 7 DAY), max(received_at_us) "
+           "FROM events WHERE type = 'track' GROUP BY event";
+  }
+  std::string property_counts(const std::string& q, const std::string& name, bool list,
+                              bool distinct) const override {
+    // visitParam* find the first `"name":` of the text: the plan's properties are top-level
+    // names, and a nested object using the same name before it is rare.
+    const std::string key = sql_string(name);
+    return count_present(q, list) + ", countIf(visitParamHas(properties, " + key +
+           ") AND visitParamExtractRaw(properties, " + key + ") != 'null' AND NOT (" +
+           present(q, list) + ")), " + (distinct ? "uniq(" + q + ")" : std::string("NULL"));
+  }
+  std::string users() const override { return "users FINAL"; }
+  std::string present(const std::string& q, bool list) const override {
+    return list ? "notEmpty(" + q + ")" : "isNotNull(" + q + ")";
+  }
+  std::string count_present(const std::string& q, bool list) const override {
+    return "countIf(" + present(q, list) + ")";
+  }
+  std::string quote(const std::string& name) const override { return "`" + name + "`"; }
+};
+
 }  // namespace
+
+// Every engine with statistics is listed here.
+std::unique_ptr<TrackingSql> make_tracking_sql(const std::string& engine) {
+  if (engine == "duckdb") return std::make_unique<DuckDbTrackingSql>();
+  if (engine == "clickhouse") return std::make_unique<ClickHouseTrackingSql>();
+  return nullptr;
+}
 
 TrackingApi::TrackingApi(warehouse::Warehouse& warehouse, http::BlockingPool& pool,
                          const Clock& clock, TrackingApiHooks hooks)
-    : warehouse_(warehouse), pool_(pool), clock_(clock), hooks_(std::move(hooks)) {}
+    : warehouse_(warehouse),
+      pool_(pool),
+      clock_(clock),
+      hooks_(std::move(hooks)),
+      sql_(make_tracking_sql(hooks_.engine)) {}
 
 Result<std::string> TrackingApi::tracking_json() {
   auto plan = hooks_.plan ? hooks_.plan() : nullptr;
@@ -80,11 +155,15 @@ Result<std::string> TrackingApi::tracking_json() {
                  const std::vector<Value>& params = {}) -> Result<warehouse::QueryResult> {
     return warehouse_.query(sql, params, warehouse::QueryOptions{});
   };
+  if (!sql_) {
+    return failed_precondition("the tracking statistics have no SQL for the warehouse engine '" +
+                               hooks_.engine + "'");
+  }
+  const TrackingSql& d = *sql_;
   // Which typed columns exist (a property just added may not be loaded yet).
   std::set<std::string> columns;
   {
-    auto r = run("SELECT table_name || '.' || column_name FROM information_schema.columns "
-                 "WHERE table_schema = 'main' AND table_name IN ('events', 'users')");
+    auto r = run(d.columns());
     if (!r) return r.status();
     for (const auto& row : r->rows) {
       if (const auto* s = std::get_if<std::string>(&row[0])) columns.insert(*s);
@@ -93,10 +172,7 @@ Result<std::string> TrackingApi::tracking_json() {
   // Volume per event: today (UTC), the last 7 days, last seen (received_at, µs).
   std::map<std::string, json> event_stats;
   {
-    auto r = run(
-        "SELECT event, count(*) FILTER (WHERE received_at >= date_trunc('day', now())), "
-        "count(*) FILTER (WHERE received_at >= now() - INTERVAL 7 DAY), epoch_us(max(received_at)) "
-        "FROM events WHERE type = 'track' GROUP BY event");
+    auto r = run(d.event_volume());
     if (!r) return r.status();
     for (const auto& row : r->rows) {
       if (const auto* name = std::get_if<std::string>(&row[0])) {
@@ -143,13 +219,8 @@ Result<std::string> TrackingApi::tracking_json() {
       const std::string col = "p_" + ep.name;
       if (!columns.contains("events." + col)) continue;
       const schema::PropertyDefinition* def = plan->find_property(ep.name);
-      const std::string q = "\"" + col + "\"";
-      const std::string path = sql_string("$." + ep.name);
-      sql += ", count(" + q + "), count(*) FILTER (WHERE json_exists(properties, " + path +
-             ") AND json_type(properties, " + path + ") <> 'NULL' AND " + q + " IS NULL)";
-      sql += def && def->type == schema::PropertyType::kString
-                 ? ", approx_count_distinct(" + q + ")"
-                 : ", NULL";
+      sql += ", " + d.property_counts(d.quote(col), ep.name, is_list(def),
+                                      def && def->type == schema::PropertyType::kString);
       measured.push_back(&ep);
     }
     sql += " FROM events WHERE type = 'track' AND event = $1 AND received_at >= now() - "
@@ -175,10 +246,11 @@ Result<std::string> TrackingApi::tracking_json() {
         const Value& distinct = row[3 + 3 * k];
         if (!std::holds_alternative<std::monostate>(distinct) && present > 0 &&
             int_of(distinct) <= kLowCardinality) {
-          const std::string q = "\"p_" + ep.name + "\"";
-          auto top = run("SELECT " + q + ", count(*) AS n FROM events WHERE type = 'track' AND "
-                         "event = $1 AND received_at >= now() - INTERVAL 7 DAY AND " + q +
-                             " IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT " +
+          const std::string q = d.quote("p_" + ep.name);
+          // Aliases in GROUP BY and ORDER BY: ClickHouse 18.16 has no positions there.
+          auto top = run("SELECT " + q + " AS v, count(*) AS n FROM events WHERE type = 'track' "
+                         "AND event = $1 AND received_at >= now() - INTERVAL 7 DAY AND " +
+                             d.present(q, false) + " GROUP BY v ORDER BY n DESC, v LIMIT " +
                              std::to_string(kTopValues),
                          {Value(e.name)});
           if (!top) return top.status();
@@ -204,7 +276,10 @@ Result<std::string> TrackingApi::tracking_json() {
                {"pii", a.pii},
                {"location", a.location.to_string()}};
     if (columns.contains("users.a_" + a.name)) {
-      auto r = run("SELECT count(*), count(\"a_" + a.name + "\") FROM users");
+      const std::string q = d.quote("a_" + a.name);
+      auto r = run("SELECT count(*), " +
+                   d.count_present(q, a.type == schema::PropertyType::kStringList) + " FROM " +
+                   d.users());
       if (!r) return r.status();
       aj["stats"] = {{"users", int_of(r->rows.at(0)[0])}, {"set", int_of(r->rows.at(0)[1])}};
     }

@@ -49,7 +49,39 @@ struct TrackingApiHooks {
   // Runs one row through ingest with the current plan and appends what is accepted to the
   // WAL (blocking). Null: replay is unavailable.
   std::function<Result<ReplayResult>(const QuarantineRow&)> resubmit;
+  // The warehouse engine ("duckdb", "clickhouse"): how the statistics' SQL is spelled.
+  std::string engine = "duckdb";
 };
+
+// How the tracking statistics are spelled in one warehouse engine's SQL (one implementation
+// per engine in tracking_api.cc, chosen by make_tracking_sql). Fragments take quoted column
+// names the API built from the plan; values are bound as parameters, never spliced.
+class TrackingSql {
+ public:
+  virtual ~TrackingSql() = default;
+  // A statement answering one text column "table.column" for every column of events and users.
+  virtual std::string columns() const = 0;
+  // A statement answering per track event: event, events since the start of today (UTC),
+  // events in the last 7 days, the last received_at as µs since the epoch.
+  virtual std::string event_volume() const = 0;
+  // The select-list items of one property's statistics over the events of the last 7 days:
+  // rows with a value in `column`, rows whose `properties` hold `name` with a non-null value
+  // but `column` none (refused by the plan), and (when `distinct`) an approximate count of
+  // distinct values, else NULL. `list`: the column holds a string[] property.
+  virtual std::string property_counts(const std::string& column, const std::string& name,
+                                      bool list, bool distinct) const = 0;
+  // The current rows of `users` in FROM.
+  virtual std::string users() const = 0;
+  // The condition "`column` has a value" (`list`: a string[] column).
+  virtual std::string present(const std::string& column, bool list) const = 0;
+  // An aggregate: the rows where `column` has a value.
+  virtual std::string count_present(const std::string& column, bool list) const = 0;
+  // `name` quoted as an identifier.
+  virtual std::string quote(const std::string& name) const = 0;
+};
+
+// The spelling of `engine`; nullptr when it has none.
+std::unique_ptr<TrackingSql> make_tracking_sql(const std::string& engine);
 
 class TrackingApi {
  public:
@@ -73,6 +105,7 @@ class TrackingApi {
   http::BlockingPool& pool_;
   const Clock& clock_;
   TrackingApiHooks hooks_;
+  std::unique_ptr<TrackingSql> sql_;  // nullptr: an engine without one (statistics refused)
 };
 
 }  // namespace basalt::api

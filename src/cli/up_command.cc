@@ -209,6 +209,7 @@ int run_up(const UpOptions& options) {
     if (!r) return r.status();
     return api::ReplayResult{r->accepted, r->events, r->reason};
   };
+  tracking_hooks.engine = config->warehouse.engine;
   api::TrackingApi tracking_api(**warehouse, pool, SystemClock::instance(), tracking_hooks);
   tracking_api.register_routes(console_routes);
   domino_api.register_routes(console_routes);

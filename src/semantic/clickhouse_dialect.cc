@@ -6,6 +6,8 @@
 #include <cctype>
 #include <map>
 
+#include "warehouse/warehouse.h"
+
 namespace basalt::semantic {
 
 namespace {
@@ -202,9 +204,10 @@ std::string ClickHouseDialect::periods_between(Grain grain, const std::string& f
     case Grain::kMonth:
       return diff("toRelativeMonthNum");
     case Grain::kQuarter:
-      return fmt::format("(intDiv(toInt64(toRelativeMonthNum({}, 'UTC')) - 1, 3) - "
-                         "intDiv(toInt64(toRelativeMonthNum({}, 'UTC')) - 1, 3))",
-                         to, from);
+      return fmt::format(
+          "(intDiv(toInt64(toRelativeMonthNum({}, 'UTC')) - 1, 3) - "
+          "intDiv(toInt64(toRelativeMonthNum({}, 'UTC')) - 1, 3))",
+          to, from);
     case Grain::kYear:
       return diff("toYear");
   }
@@ -243,8 +246,9 @@ std::string ClickHouseDialect::instant_list(const std::string& instant,
 std::string ClickHouseDialect::first_in_list_after(const std::string& list,
                                                    const std::string& after,
                                                    const std::string& until) const {
-  std::string hits = fmt::format("arrayFilter(x -> x > ifNull({a}, 0) AND x <= ifNull({u}, 0), {l})",
-                                 fmt::arg("a", after), fmt::arg("u", until), fmt::arg("l", list));
+  std::string hits =
+      fmt::format("arrayFilter(x -> x > ifNull({a}, 0) AND x <= ifNull({u}, 0), {l})",
+                  fmt::arg("a", after), fmt::arg("u", until), fmt::arg("l", list));
   return fmt::format(
       "if(isNull({a}) OR isNull({u}) OR length({h}) = 0, NULL, arrayReduce('min', {h}))",
       fmt::arg("a", after), fmt::arg("u", until), fmt::arg("h", hits));
@@ -260,10 +264,10 @@ std::string ClickHouseDialect::starts_with(const std::string& text,
 }
 
 std::string ClickHouseDialect::in_list(const std::string& lhs,
-                                       const std::vector<std::string>& values,
-                                       bool negated) const {
+                                       const std::vector<std::string>& values, bool negated) const {
   // ClickHouse's NOT IN holds for NULL; SQL's does not.
-  if (negated) return fmt::format("(isNotNull({0}) AND {0} NOT IN ({1}))", lhs, fmt::join(values, ", "));
+  if (negated)
+    return fmt::format("(isNotNull({0}) AND {0} NOT IN ({1}))", lhs, fmt::join(values, ", "));
   return fmt::format("{} IN ({})", lhs, fmt::join(values, ", "));
 }
 
@@ -286,11 +290,91 @@ std::string ClickHouseDialect::group_by(const std::vector<std::string>& aliases)
   return fmt::format(" GROUP BY {}", fmt::join(aliases, ", "));
 }
 
+ClickHouseDialect::ClickHouseDialect(ColumnsOf columns_of,
+                                     std::map<std::string, std::set<std::string>> time_columns)
+    : columns_of_(std::move(columns_of)), time_columns_(std::move(time_columns)) {}
+
+namespace {
+
+// A type without its Nullable( … ) wrapper.
+std::string_view base_type(std::string_view type) {
+  constexpr std::string_view kNullable = "Nullable(";
+  if (type.starts_with(kNullable) && type.ends_with(")")) {
+    type = type.substr(kNullable.size(), type.size() - kNullable.size() - 1);
+  }
+  return type;
+}
+
+}  // namespace
+
+std::string ClickHouseDialect::table_relation(const std::string& table) const {
+  auto wanted = time_columns_.find(table);
+  if (!columns_of_ || wanted == time_columns_.end()) return quote(table);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = relations_.find(table); it != relations_.end()) return it->second;
+  }
+  auto columns = columns_of_(table);
+  if (!columns || columns->empty()) return quote(table);  // missing now: read again next time
+  std::set<std::string> names;
+  for (const auto& c : *columns) names.insert(c.first);
+  std::vector<std::string> added;  // `expr AS X_us` for the inner select
+  std::set<std::string> rebuilt;   // time columns that become a DateTime `X` outside
+  for (const std::string& x : wanted->second) {
+    auto column =
+        std::find_if(columns->begin(), columns->end(), [&](const auto& c) { return c.first == x; });
+    if (column == columns->end() || names.contains(x + "_us")) continue;
+    const std::string q = quote(x);
+    const std::string_view type = base_type(column->second);
+    if (type.starts_with("DateTime64")) {
+      added.push_back(
+          fmt::format("toInt64(toUnixTimestamp64Micro({})) AS {}", q, quote(x + "_us")));
+    } else if (type.starts_with("DateTime")) {
+      added.push_back(
+          fmt::format("toInt64(toUnixTimestamp({})) * 1000000 AS {}", q, quote(x + "_us")));
+    } else if (type == "Date") {
+      added.push_back(
+          fmt::format("toInt64(toUInt16({})) * 86400000000 AS {}", q, quote(x + "_us")));
+      rebuilt.insert(x);
+    } else if (type == "Int64" || type == "UInt64" || type == "Int32" || type == "UInt32") {
+      added.push_back(fmt::format("toInt64({}) AS {}", q, quote(x + "_us")));
+      rebuilt.insert(x);
+    }
+  }
+  std::string relation = quote(table);
+  if (!added.empty()) {
+    // The inner select leaves out the columns rebuilt outside (one name, one meaning).
+    std::vector<std::string> inner;
+    if (rebuilt.empty()) {
+      inner.push_back("*");
+    } else {
+      for (const auto& c : *columns) {
+        if (!rebuilt.contains(c.first)) inner.push_back(quote(c.first));
+      }
+    }
+    inner.insert(inner.end(), added.begin(), added.end());
+    relation = fmt::format("(SELECT {} FROM {})", fmt::join(inner, ", "), quote(table));
+    if (!rebuilt.empty()) {
+      std::vector<std::string> outer = {"*"};
+      for (const std::string& x : rebuilt) {
+        outer.push_back(fmt::format("toDateTime(intDiv({}, 1000000), 'UTC') AS {}",
+                                    quote(x + "_us"), quote(x)));
+      }
+      relation = fmt::format("(SELECT {} FROM {})", fmt::join(outer, ", "), relation);
+    }
+  }
+  std::lock_guard lock(mu_);
+  relations_[table] = relation;
+  return relation;
+}
+
 std::string ClickHouseDialect::relation(const std::string& table,
                                         const std::vector<std::string>& columns) const {
+  // The warehouse's own tables have their companions.
+  if (table == "events" || table == "quarantine") return quote(table);
+  if (table != "users") return table_relation(table);
   // The warehouse's users table keeps a row per load (ReplacingMergeTree): FINAL reads the
   // current one. Only the columns read: join_use_nulls cannot make an Array Nullable.
-  if (table != "users") return quote(table);
   std::vector<std::string> quoted;
   for (const auto& c : columns) quoted.push_back(quote(c));
   return fmt::format("(SELECT {} FROM {} FINAL)",
@@ -327,8 +411,7 @@ std::string ClickHouseDialect::time_range(const std::string& model, const std::s
                                           const std::string& tz) const {
   std::string t = model + "." + quote(column);
   return fmt::format("{t} >= toDateTime({lo}, {tz}) AND {t} < toDateTime({hi}, {tz})",
-                     fmt::arg("t", t), fmt::arg("lo", lo), fmt::arg("hi", hi),
-                     fmt::arg("tz", tz));
+                     fmt::arg("t", t), fmt::arg("lo", lo), fmt::arg("hi", hi), fmt::arg("tz", tz));
 }
 
 std::string ClickHouseDialect::activity(const std::string& user_days,
@@ -344,6 +427,29 @@ std::string ClickHouseDialect::activity(const std::string& user_days,
       fmt::arg("ud", user_days), fmt::arg("first", first_day),
       fmt::arg("label", format_period(Grain::kDay, "dd")),
       fmt::arg("stick", divide("uniqExactIf(u, i = 0)", "uniqExact(u)")));
+}
+
+std::unique_ptr<Dialect> make_clickhouse_dialect(warehouse::Warehouse& warehouse,
+                                                 const ModelSet& models) {
+  std::map<std::string, std::set<std::string>> time_columns;
+  for (const Model& m : models.models()) {
+    if (!m.time.empty()) time_columns[m.table].insert(m.time);
+  }
+  auto columns_of =
+      [&warehouse](const std::string& table) -> Result<ClickHouseDialect::TableColumns> {
+    auto r = warehouse.query(
+        "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = $1",
+        {warehouse::Value(table)}, warehouse::QueryOptions{});
+    if (!r) return r.status();
+    ClickHouseDialect::TableColumns out;
+    for (const auto& row : r->rows) {
+      const auto* name = std::get_if<std::string>(&row.at(0));
+      const auto* type = std::get_if<std::string>(&row.at(1));
+      if (name && type) out.emplace_back(*name, *type);
+    }
+    return out;
+  };
+  return std::make_unique<ClickHouseDialect>(std::move(columns_of), std::move(time_columns));
 }
 
 }  // namespace basalt::semantic

@@ -25,13 +25,44 @@
 // `DateTime('UTC')` values whose UTC reading is the wall clock of the project's zone (built
 // from toDate/toHour/toMinute/toSecond in the zone, no text per row); LEFT JOINs run with
 // join_use_nulls = 1 so a missing row reads NULL, as in DuckDB.
+//
+// Tables the warehouse did not create (a Domino `sql` task's) have no `X_us` companions. Given
+// a way to read a table's columns (make_clickhouse_dialect), relation() reads such a table as
+// a subquery that adds them: for a DateTime (or DateTime64) time column, `X_us` computed from
+// it; for a Date or an Int64 one (an Int64 holds µs since the epoch), `X_us` from it and `X`
+// as the DateTime the rest of the SQL expects. Which columns are time columns comes from the
+// models (their `time`). The columns of each table are read once, when a query first needs
+// them (a table missing then is read again next time).
+//
+// Thread safety: const and safe to share; the column cache has its own lock.
 
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "common/status.h"
 #include "semantic/dialect.h"
+
+namespace basalt::warehouse {
+class Warehouse;
+}
 
 namespace basalt::semantic {
 
 class ClickHouseDialect final : public Dialect {
  public:
+  // (name, type) of each column of a table, as system.columns spells them.
+  using TableColumns = std::vector<std::pair<std::string, std::string>>;
+  using ColumnsOf = std::function<Result<TableColumns>(const std::string& table)>;
+
+  // Without a way to read columns: every table is assumed to have its companions.
+  ClickHouseDialect() = default;
+  // `time_columns`: table → the time columns models read on it.
+  ClickHouseDialect(ColumnsOf columns_of,
+                    std::map<std::string, std::set<std::string>> time_columns);
+
   std::string name() const override { return "clickhouse"; }
   std::string quote(const std::string& name) const override;
   std::string placeholder(size_t index) const override;
@@ -80,7 +111,22 @@ class ClickHouseDialect final : public Dialect {
                          const std::string& tz_sql) const override;
   std::string activity(const std::string& user_days_sql,
                        const std::string& first_day_sql) const override;
+
+ private:
+  // The relation of a table the warehouse did not create; quote(table) when its columns
+  // cannot be read or nothing needs adding.
+  std::string table_relation(const std::string& table) const;
+
+  ColumnsOf columns_of_;
+  std::map<std::string, std::set<std::string>> time_columns_;
+  mutable std::mutex mu_;
+  mutable std::map<std::string, std::string> relations_;  // table → relation; guarded by mu_
 };
+
+// The dialect reading the columns of the models' tables through `warehouse` (system.columns
+// of its database). Borrows `warehouse`, which must outlive the dialect.
+std::unique_ptr<Dialect> make_clickhouse_dialect(warehouse::Warehouse& warehouse,
+                                                 const ModelSet& models);
 
 // `sql` with every table reference to one of `ctes` (a name right after FROM or JOIN, outside
 // quotes) replaced by the subquery, aliased by its name unless an alias follows. Exposed for

@@ -40,4 +40,10 @@ std::unique_ptr<Dialect> make_dialect(const std::string& engine) {
   return nullptr;
 }
 
+std::unique_ptr<Dialect> make_dialect(const std::string& engine, warehouse::Warehouse& warehouse,
+                                      const ModelSet& models) {
+  if (engine == "clickhouse") return make_clickhouse_dialect(warehouse, models);
+  return make_dialect(engine);
+}
+
 }  // namespace basalt::semantic

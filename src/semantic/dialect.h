@@ -14,6 +14,10 @@
 
 #include "semantic/model.h"
 
+namespace basalt::warehouse {
+class Warehouse;
+}
+
 namespace basalt::semantic {
 
 enum class Grain { kMinute, kHour, kDay, kWeek, kMonth, kQuarter, kYear };
@@ -152,5 +156,9 @@ class Dialect {
 
 // The dialect of a warehouse engine by name ("duckdb", "clickhouse"); nullptr when unknown.
 std::unique_ptr<Dialect> make_dialect(const std::string& engine);
+// As make_dialect, for queries on `warehouse` (borrowed, must outlive the dialect) over
+// `models`: the ClickHouse dialect reads the columns of the models' tables from it.
+std::unique_ptr<Dialect> make_dialect(const std::string& engine, warehouse::Warehouse& warehouse,
+                                      const ModelSet& models);
 
 }  // namespace basalt::semantic

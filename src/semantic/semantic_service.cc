@@ -46,7 +46,7 @@ Result<std::unique_ptr<SemanticService>> SemanticService::with_models(
     const QueryConfig& config, warehouse::Warehouse& warehouse, const Clock& clock) {
   // A warehouse engine without a dialect still serves everything else; its queries are refused
   // with a message (compile()).
-  auto dialect = make_dialect(engine);
+  auto dialect = make_dialect(engine, warehouse, models);
   auto tz = domino::TimeZone::load(timezone);
   if (!tz) return invalid_argument("timezone '" + timezone + "': " + tz.status().message());
   auto service = std::unique_ptr<SemanticService>(new SemanticService(

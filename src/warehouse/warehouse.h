@@ -9,8 +9,9 @@
 //   basalt_offsets  (consumer, next_lsn): what each loader has stored, written in the same
 //                   transaction as the rows, so a crash never loads a record twice or loses one
 //
-// Thread safety: load() is called by one loader thread; query() may be called from any thread
-// concurrently with load().
+// Thread safety: load() is called by one loader thread (several, for different consumers,
+// where concurrent_loads() says so); query() may be called from any thread concurrently with
+// load().
 
 #include <chrono>
 #include <cstdint>
@@ -103,6 +104,10 @@ class Warehouse {
   // first/last-seen times into `users`, and sets `consumer`'s offset to batch.next_lsn. All or
   // nothing.
   virtual Status load(const LoadBatch& batch, const std::string& consumer) = 0;
+
+  // Whether load() may be called from several threads at once for different consumers (a
+  // Kafka loader then loads its partitions in parallel). The default: one load at a time.
+  virtual bool concurrent_loads() const { return false; }
 
   // Calls `fn(source, message_id)` for every stored event received at or after `since_us`,
   // so a restarted loader can rebuild its dedup index.

@@ -1,8 +1,11 @@
 // `basalt up` on a ClickHouse warehouse (a real clickhouse-server): /api/v1/query and the
-// published data APIs (semantic and SQL forms) answer through the ClickHouse dialect.
+// published data APIs (semantic and SQL forms) answer through the ClickHouse dialect; the
+// tracking plan's live statistics (/api/v1/tracking) are computed on ClickHouse.
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -154,6 +157,86 @@ TEST(QueryApiOnClickHouse, QueriesAndDataApisAnswerThroughTheClickHouseDialect) 
   auto inj = get("/data/v1/events_per_user?event=pay'%20OR%20'1'='1");
   ASSERT_EQ(inj.status, 200) << inj.body;
   EXPECT_EQ(json::parse(inj.body)["rows"].size(), 0u);
+  server.terminate();
+}
+
+constexpr const char* kTrackingPlan = R"(properties:
+  - {name: amount, type: float, description: Paid amount, owner: money, min: 0}
+  - {name: currency, type: string, description: ISO code, owner: money, allowed: [USD, EUR]}
+  - {name: tags, type: "string[]", description: Labels, owner: money}
+events:
+  - name: pay
+    description: The player paid.
+    owner: money
+    required: [amount, currency]
+    optional: [tags]
+user_attributes:
+  - {name: channel, type: string, description: First channel, owner: growth, merge: set_once}
+enforcement:
+  default: lenient
+  sources:
+    app: strict
+    web: lenient
+)";
+
+TEST(TrackingApiOnClickHouse, TheDictionaryStatisticsAreComputedOnClickHouse) {
+  ClickHouseServer clickhouse;
+  TempDir dir;
+  auto project = dir.path() / "project";
+  std::filesystem::create_directories(project / "tracking");
+  std::ofstream(project / "basalt.yaml")
+      << "project: tracked\nsources:\n  - {name: app, write_key: app-key}\n"
+      << "  - {name: web, write_key: web-key}\napi: {admin_token: test-admin}\n"
+      << "loader: {batch_interval: 50ms}\ntimezone: UTC\n"
+      << "warehouse: {engine: clickhouse, url: " << clickhouse.url() << ", database: tracked}\n";
+  std::ofstream(project / "tracking" / "plan.yaml") << kTrackingPlan;
+  BasaltServer server(project, dir.path() / "data");
+  server.start();
+  auto post = [&](const std::string& key, const std::string& body) {
+    auto r = http_request(server.ingest_url(), "POST", "/v1/batch", body,
+                          {{"Authorization", basic_auth(key)}});
+    EXPECT_EQ(r.status, 200) << r.body;
+  };
+  post("app-key", R"({"batch":[
+      {"type":"track","userId":"u1","event":"pay","properties":{"amount":2,"currency":"USD","tags":["a"]}},
+      {"type":"track","userId":"u2","event":"pay","properties":{"amount":3,"currency":"USD"}},
+      {"type":"track","userId":"u3","event":"pay","properties":{"amount":4,"currency":"EUR"}},
+      {"type":"identify","userId":"u3","traits":{"channel":"ads"}}]})");
+  post("web-key", R"({"batch":[
+      {"type":"track","userId":"u1","event":"pay","properties":{"amount":"bad","currency":"USD"}},
+      {"type":"track","userId":"u2","event":"pay","properties":{"amount":1,"currency":null}}]})");
+  const auto sent_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  ASSERT_EQ(server.wait_for_int("SELECT count() FROM events", 6, std::chrono::seconds(60)), 6);
+
+  auto r = http_request(server.api_url(), "GET", "/api/v1/tracking", "",
+                        {{"Authorization", "Bearer test-admin"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  json t = json::parse(r.body);
+  ASSERT_EQ(t["events"].size(), 1u) << t.dump();
+  const json& pay = t["events"][0];
+  EXPECT_EQ(pay["stats"]["today"], 5) << pay.dump();
+  EXPECT_EQ(pay["stats"]["last_7_days"], 5);
+  ASSERT_TRUE(pay["stats"]["last_seen_us"].is_number()) << pay.dump();
+  EXPECT_LT(std::abs(pay["stats"]["last_seen_us"].get<int64_t>() - sent_us), 60'000'000);
+  const json& amount = pay["properties"][0];
+  EXPECT_EQ(amount["name"], "amount");
+  EXPECT_EQ(amount["stats"]["present"], 4) << amount.dump();
+  EXPECT_DOUBLE_EQ(amount["stats"]["invalid_rate"].get<double>(), 0.2);  // the lenient "bad"
+  EXPECT_DOUBLE_EQ(amount["stats"]["null_rate"].get<double>(), 0.0);
+  const json& currency = pay["properties"][1];
+  EXPECT_DOUBLE_EQ(currency["stats"]["null_rate"].get<double>(), 0.2) << currency.dump();  // null
+  EXPECT_DOUBLE_EQ(currency["stats"]["invalid_rate"].get<double>(), 0.0);
+  ASSERT_TRUE(currency["stats"].contains("top_values")) << currency.dump();
+  EXPECT_EQ(currency["stats"]["top_values"][0], json::parse(R"({"value":"USD","count":3})"));
+  EXPECT_EQ(currency["stats"]["top_values"][1], json::parse(R"({"value":"EUR","count":1})"));
+  const json& tags = pay["properties"][2];
+  EXPECT_EQ(tags["name"], "tags");
+  EXPECT_EQ(tags["stats"]["present"], 1) << tags.dump() << " (an absent list is [] on ClickHouse)";
+  ASSERT_EQ(t["user_attributes"].size(), 1u);
+  EXPECT_EQ(t["user_attributes"][0]["stats"], json::parse(R"({"users":3,"set":1})"))
+      << t["user_attributes"].dump();
   server.terminate();
 }
 

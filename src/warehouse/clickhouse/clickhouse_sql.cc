@@ -1,5 +1,6 @@
 #include "warehouse/clickhouse/clickhouse_sql.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -92,7 +93,12 @@ std::string render_literal(const Value& v) {
   return quote_string(std::get<std::string>(v));
 }
 
-Result<std::string> bind_parameters(std::string_view sql, const std::vector<Value>& params) {
+namespace {
+
+// `sql` with each placeholder replaced by `render(index)` (0-based); see bind_parameters.
+template <typename Render>
+Result<std::string> replace_placeholders(std::string_view sql, const std::vector<Value>& params,
+                                         const Render& render) {
   std::string out;
   out.reserve(sql.size() + 16 * params.size());
   size_t next = 0;  // for `?`
@@ -141,7 +147,7 @@ Result<std::string> bind_parameters(std::string_view sql, const std::vector<Valu
                                 std::to_string(params.size()) + " parameters given");
       }
       used[next] = true;
-      out += render_literal(params[next++]);
+      out += render(next++);
       continue;
     }
     if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
@@ -157,7 +163,7 @@ Result<std::string> bind_parameters(std::string_view sql, const std::vector<Valu
                                 std::to_string(params.size()) + " given)");
       }
       used[n - 1] = true;
-      out += render_literal(params[n - 1]);
+      out += render(n - 1);
       i = j - 1;
       continue;
     }
@@ -171,6 +177,76 @@ Result<std::string> bind_parameters(std::string_view sql, const std::vector<Valu
     }
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::string> bind_parameters(std::string_view sql, const std::vector<Value>& params) {
+  return replace_placeholders(sql, params, [&](size_t i) { return render_literal(params[i]); });
+}
+
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+Result<ServerBoundStatement> bind_server_parameters(std::string_view sql,
+                                                    const std::vector<Value>& params) {
+  auto type_of = [](const Value& v) -> std::string_view {
+    if (std::holds_alternative<std::monostate>(v)) return "Nullable(String)";
+    if (std::holds_alternative<bool>(v)) return "UInt8";
+    if (std::holds_alternative<int64_t>(v)) return "Int64";
+    if (std::holds_alternative<double>(v)) return "Float64";
+    return "String";
+  };
+  auto bound = replace_placeholders(sql, params, [&](size_t i) {
+    return "{p" + std::to_string(i + 1) + ":" + std::string(type_of(params[i])) + "}";
+  });
+  if (!bound) return bound.status();
+  ServerBoundStatement out{std::move(*bound), ""};
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Value& v = params[i];
+    std::string text;
+    if (std::holds_alternative<std::monostate>(v)) {
+      text = "\\N";
+    } else if (const auto* s = std::get_if<std::string>(&v)) {
+      for (char c : *s) {  // the escaped form: backslash, tab and newline
+        if (c == '\\') {
+          text += "\\\\";
+        } else if (c == '\t') {
+          text += "\\t";
+        } else if (c == '\n') {
+          text += "\\n";
+        } else {
+          text.push_back(c);
+        }
+      }
+    } else {
+      text = render_literal(v);  // a number, or 1/0 for a bool
+    }
+    out.settings += "&param_p" + std::to_string(i + 1) + "=" + url_encode(text);
+  }
+  return out;
+}
+
+std::string insert_deduplication_settings(const ServerVersion& version, std::string_view consumer,
+                                          uint64_t first, uint64_t next, std::string_view table) {
+  if (!version.insert_deduplication_token()) return "";
+  return "&insert_deduplication_token=" +
+         url_encode(std::string(consumer) + ":" + std::to_string(first) + "-" +
+                    std::to_string(next) + ":" + std::string(table));
 }
 
 std::string unescape_tsv(std::string_view f) {
@@ -327,6 +403,13 @@ std::vector<std::string> schema_statements(const SchemaOptions& o) {
        "updated_at DateTime",
        "MergeTree ORDER BY (consumer, next_lsn)", "cityHash64(consumer)"},
   };
+  if (o.version.insert_deduplication_token()) {
+    for (Table& t : tables) {
+      if (t.name == "events" || t.name == "quarantine") {
+        t.engine += " SETTINGS non_replicated_deduplication_window = 1000";
+      }
+    }
+  }
   std::vector<std::string> out;
   out.push_back("CREATE DATABASE IF NOT EXISTS " + db + on_cluster);
   for (const auto& t : tables) {

@@ -32,12 +32,26 @@ std::vector<std::vector<std::string_view>> tsv_rows(std::string_view text);
 // The literal of `v`: NULL, true/false, a number, or quote_string of the text.
 std::string render_literal(const Value& v);
 
+// `text` percent-encoded for a URL's query string (all but A-Z a-z 0-9 - _ . ~).
+std::string url_encode(std::string_view text);
+
 // `sql` with its placeholders — `?` in order, or `$1`, `$2`, … (one style per statement) —
 // replaced by the literals of `params` (18.16 has no server-side parameters, so values are
 // bound here, always through render_literal). Placeholders inside quoted strings, quoted
 // identifiers and comments are left alone. kInvalidArgument when the placeholders and the
 // parameters do not match.
 Result<std::string> bind_parameters(std::string_view sql, const std::vector<Value>& params);
+
+// A statement whose values travel as server-side query parameters.
+struct ServerBoundStatement {
+  std::string sql;       // the placeholders as {p1:Type}, {p2:Type}, …
+  std::string settings;  // "&param_p1=…&param_p2=…", the values URL-encoded
+};
+// `sql` with the same placeholders as bind_parameters (same rules, same errors), for a server
+// with ServerVersion::query_parameters(): types Int64, Float64, UInt8 (bool), String, and
+// Nullable(String) for NULL; values in the escaped (TabSeparated) text form the server parses.
+Result<ServerBoundStatement> bind_server_parameters(std::string_view sql,
+                                                    const std::vector<Value>& params);
 
 struct ServerVersion {
   int major = 0;
@@ -46,7 +60,20 @@ struct ServerVersion {
   bool at_least(int ma, int mi) const { return major > ma || (major == ma && minor >= mi); }
   // LowCardinality(String) without a setting: 19.9 and later.
   bool low_cardinality() const { return at_least(19, 9); }
+  // Server-side query parameters, {name:Type} with param_name=… in the URL (20.1 and later;
+  // 18.16 has none, so values are bound in the client there).
+  bool query_parameters() const { return at_least(20, 1); }
+  // insert_deduplication_token, and insert deduplication on non-replicated MergeTree tables
+  // (the table setting non_replicated_deduplication_window): 22.2 and later.
+  bool insert_deduplication_token() const { return at_least(22, 2); }
 };
+
+// The URL settings of an INSERT of a whole batch of `consumer` — its offsets [first, next) —
+// into `table`: on servers with insert_deduplication_token(), a token naming the three, so
+// the server drops a second insert of the same batch (an attempt that timed out on the client
+// but completed on the server, then retried); "" on others.
+std::string insert_deduplication_settings(const ServerVersion& version, std::string_view consumer,
+                                          uint64_t first, uint64_t next, std::string_view table);
 
 // "18.16.1", "23.8.2.7" → version; kInvalidArgument for anything else.
 Result<ServerVersion> parse_server_version(std::string_view text);
@@ -62,7 +89,9 @@ struct SchemaOptions {
 const std::vector<std::pair<std::string, std::string>>& users_added_columns();
 
 // The statements ensure_schema runs, in order (CREATE DATABASE, then each table; with a
-// cluster, each `<table>_local` on every node and the Distributed `<table>` over them).
+// cluster, each `<table>_local` on every node and the Distributed `<table>` over them). On a
+// server with insert_deduplication_token(), `events` and `quarantine` keep the hashes of their
+// last inserts (non_replicated_deduplication_window) so the loader's tokens take effect.
 std::vector<std::string> schema_statements(const SchemaOptions& options);
 
 // The ClickHouse type of a tracking-plan column (p_<property>, a_<attribute>), in types 18.16

@@ -19,22 +19,6 @@ namespace basalt::warehouse::clickhouse {
 
 namespace {
 
-std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 // The error of a non-200 answer: ClickHouse's "Code: N, e.displayText() = …".
 Status error_of(int http_status, const std::string& body, const std::string& what) {
   int code = 0;
@@ -423,7 +407,7 @@ Result<std::map<std::string, std::string>> ClickHouseWarehouse::table_columns() 
 
 Result<std::vector<std::string>> ClickHouseWarehouse::apply_plan_columns(
     const PlanColumns& columns) {
-  std::lock_guard lock(loader_mu_);
+  std::unique_lock lock(columns_mu_);
   auto existing = table_columns();
   if (!existing) return existing.status();
   std::vector<std::string> messages;
@@ -497,12 +481,22 @@ Result<std::vector<std::string>> ClickHouseWarehouse::apply_plan_columns(
   return messages;
 }
 
-Result<std::optional<uint64_t>> ClickHouseWarehouse::load_offset(const std::string& consumer) {
-  std::lock_guard lock(loader_mu_);
-  return read_offset(consumer);
+ClickHouseWarehouse::ConsumerState& ClickHouseWarehouse::consumer_state(
+    const std::string& consumer) {
+  std::lock_guard lock(consumers_mu_);
+  auto& c = consumers_[consumer];
+  if (!c) c = std::make_unique<ConsumerState>();
+  return *c;
 }
 
-Result<std::optional<uint64_t>> ClickHouseWarehouse::read_offset(const std::string& consumer) {
+Result<std::optional<uint64_t>> ClickHouseWarehouse::load_offset(const std::string& consumer) {
+  ConsumerState& c = consumer_state(consumer);
+  std::lock_guard lock(c.mu);
+  return read_offset(consumer, c);
+}
+
+Result<std::optional<uint64_t>> ClickHouseWarehouse::read_offset(const std::string& consumer,
+                                                                 ConsumerState& c) {
   auto r = execute(
       "SELECT state, max(next_lsn) FROM " + qualified_table(schema_, "basalt_offsets") +
       " WHERE consumer = " + quote_string(consumer) + " GROUP BY state FORMAT TabSeparated");
@@ -520,10 +514,11 @@ Result<std::optional<uint64_t>> ClickHouseWarehouse::read_offset(const std::stri
     if (fields[0] == "done") done = v;
     if (fields[0] == "pending") pending = v;
   }
-  done_[consumer] = done.value_or(0);
-  pending_end_[consumer] = pending.value_or(0);
-  verify_[consumer] = pending && (!done || *pending > *done);
-  if (verify_[consumer]) {
+  c.known = true;
+  c.done = done.value_or(0);
+  c.pending_end = pending.value_or(0);
+  c.verify = pending && (!done || *pending > *done);
+  if (c.verify) {
     spdlog::warn(
         "ClickHouse: consumer {} has a pending load past offset {}: its rows are "
         "checked before the next batch is inserted",
@@ -541,27 +536,30 @@ Status ClickHouseWarehouse::record_offset(const std::string& consumer, uint64_t 
   return insert_rows("basalt_offsets", row);
 }
 
-Status ClickHouseWarehouse::insert_rows(const std::string& table, const std::string& rows) {
+Status ClickHouseWarehouse::insert_rows(const std::string& table, const std::string& rows,
+                                        const std::string& settings) {
   if (rows.empty()) return Status::ok();
   if (options_.before_insert) {
     if (Status s = options_.before_insert(table); !s.is_ok()) return s;
   }
   auto r = execute("INSERT INTO " + qualified_table(schema_, table) + " FORMAT JSONEachRow", rows,
-                   /*gzip=*/rows.size() > 4096);
+                   /*gzip=*/rows.size() > 4096, std::chrono::milliseconds(0), settings);
   return r.status();
 }
 
 Status ClickHouseWarehouse::load(const LoadBatch& batch, const std::string& consumer) {
-  std::lock_guard lock(loader_mu_);
-  if (!done_.contains(consumer)) {
-    auto offset = read_offset(consumer);
+  ConsumerState& c = consumer_state(consumer);
+  std::lock_guard lock(c.mu);
+  std::shared_lock columns_lock(columns_mu_);
+  if (!c.known) {
+    auto offset = read_offset(consumer, c);
     if (!offset) return offset.status();
   }
-  const uint64_t first = done_[consumer];
+  const uint64_t first = c.done;
   const uint64_t next = batch.next_lsn;
   // What a crashed or failed load may already have stored.
   std::unordered_set<std::string> stored_events, stored_quarantine;
-  if (verify_[consumer]) {
+  if (c.verify) {
     auto ids = execute("SELECT event_id FROM " + qualified_table(schema_, "events") +
                        " WHERE _loader = " + quote_string(consumer) + " AND _batch_end > " +
                        std::to_string(first) + " FORMAT TabSeparated");
@@ -597,12 +595,12 @@ Status ClickHouseWarehouse::load(const LoadBatch& batch, const std::string& cons
     }
   }
   auto fail = [&](Status s) {
-    verify_[consumer] = true;  // the server may have stored part of it
+    c.verify = true;  // the server may have stored part of it
     return s;
   };
-  pending_end_[consumer] = std::max(pending_end_[consumer], next);
+  c.pending_end = std::max(c.pending_end, next);
   if (Status s = record_offset(consumer, first, next, "pending"); !s.is_ok()) return fail(s);
-  verify_[consumer] = true;
+  c.verify = true;
 
   std::string rows;
   rows.reserve(batch.events.size() * 600);
@@ -610,7 +608,15 @@ Status ClickHouseWarehouse::load(const LoadBatch& batch, const std::string& cons
     if (!stored_events.empty() && stored_events.contains(e.event_id)) continue;
     append_event_row(e, consumer, next, rows);
   }
-  if (Status s = insert_rows("events", rows); !s.is_ok()) return fail(s);
+  // A whole batch carries a deduplication token where the server has them (a part of one,
+  // after an interrupted load, must not: the token of the whole would drop it).
+  auto token = [&](const char* table, bool whole) {
+    return whole ? insert_deduplication_settings(schema_.version, consumer, first, next, table)
+                 : std::string();
+  };
+  if (Status s = insert_rows("events", rows, token("events", stored_events.empty())); !s.is_ok()) {
+    return fail(s);
+  }
 
   rows.clear();
   for (const auto& q : batch.quarantined) {
@@ -629,12 +635,15 @@ Status ClickHouseWarehouse::load(const LoadBatch& batch, const std::string& cons
     number("_batch_end", static_cast<int64_t>(next), rows);
     rows += "}\n";
   }
-  if (Status s = insert_rows("quarantine", rows); !s.is_ok()) return fail(s);
+  if (Status s = insert_rows("quarantine", rows, token("quarantine", stored_quarantine.empty()));
+      !s.is_ok()) {
+    return fail(s);
+  }
   if (Status s = merge_users(batch, consumer, first, next); !s.is_ok()) return fail(s);
   if (Status s = record_offset(consumer, first, next, "done"); !s.is_ok()) return fail(s);
-  done_[consumer] = next;
+  c.done = next;
   // A retry with a shorter range leaves part of the interrupted one still to check.
-  verify_[consumer] = pending_end_[consumer] > next;
+  c.verify = c.pending_end > next;
   return Status::ok();
 }
 
@@ -662,6 +671,9 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
     if (e.type == event::EventType::kIdentify) d.identifies.push_back(&e);
   }
   if (users.empty()) return Status::ok();
+  // Another consumer's merge of the same user must read this one's row, and the other way
+  // round: from the read to the insert, one merge at a time.
+  std::lock_guard users_lock(users_mu_);
 
   // The current row of each touched user, every column (FINAL: the latest version).
   std::unordered_map<std::string, nlohmann::json> stored;
@@ -883,6 +895,12 @@ Status ClickHouseWarehouse::for_each_loaded_message(
 
 Result<QueryResult> ClickHouseWarehouse::query(const std::string& sql,
                                                const QueryOptions& options) {
+  return run_query(sql, options, "");
+}
+
+Result<QueryResult> ClickHouseWarehouse::run_query(const std::string& sql,
+                                                   const QueryOptions& options,
+                                                   const std::string& parameters) {
   std::string statement = sql;
   while (!statement.empty() &&
          (statement.back() == ';' || std::isspace(static_cast<unsigned char>(statement.back())))) {
@@ -894,7 +912,7 @@ Result<QueryResult> ClickHouseWarehouse::query(const std::string& sql,
   // The server stops the query past max_execution_time; the client waits a little longer.
   std::string settings = "&max_execution_time=" + std::to_string(seconds) +
                          "&max_result_rows=" + std::to_string(options.max_rows + 1) +
-                         "&result_overflow_mode=break";
+                         "&result_overflow_mode=break" + parameters;
   // Statements with a result set answer as JSONCompact; others (DDL) answer with nothing.
   std::string first_word;
   for (char c : statement) {
@@ -939,9 +957,15 @@ namespace basalt::warehouse::clickhouse {
 Result<QueryResult> ClickHouseWarehouse::query(const std::string& sql,
                                                const std::vector<Value>& params,
                                                const QueryOptions& options) {
+  // Newer servers take the values as typed parameters; 18.16 gets them as quoted literals.
+  if (schema_.version.query_parameters() && !params.empty()) {
+    auto bound = bind_server_parameters(sql, params);
+    if (!bound) return bound.status();
+    return run_query(bound->sql, options, bound->settings);
+  }
   auto bound = bind_parameters(sql, params);
   if (!bound) return bound.status();
-  return query(*bound, options);
+  return run_query(*bound, options, "");
 }
 
 }  // namespace basalt::warehouse::clickhouse

@@ -17,14 +17,19 @@
 // from column_type_of (clickhouse_sql.h); attributes merge by schema::merge_attribute in C++
 // with the per-attribute event times kept in users.attribute_times, as the DuckDB engine does.
 //
-// Thread safety: load() from one thread; query() from any thread at once (each call has its
-// own HTTP connection).
+// Thread safety: load() and load_offset() from any thread, several at once for different
+// consumers (a Kafka loader's partitions load in parallel); one consumer's calls are
+// serialised by its own lock. The read-merge-insert of `users` is serialised within the
+// process (two consumers may touch one user); across processes it relies on a user's events
+// reaching one consumer (Kafka records are keyed by user id). query() from any thread at once
+// (each call has its own HTTP connection).
 
 #include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,6 +62,7 @@ class ClickHouseWarehouse final : public Warehouse {
   Status ensure_schema() override;
   Result<std::optional<uint64_t>> load_offset(const std::string& consumer) override;
   Status load(const LoadBatch& batch, const std::string& consumer) override;
+  bool concurrent_loads() const override { return true; }
   Status for_each_message_id(
       int64_t since_us, const std::function<void(std::string_view, std::string_view)>& fn) override;
   Status for_each_loaded_message(
@@ -79,13 +85,29 @@ class ClickHouseWarehouse final : public Warehouse {
 
  private:
   explicit ClickHouseWarehouse(ClickHouseOptions options) : options_(std::move(options)) {}
+  // What load() knows of one consumer; every member protected by `mu`, held for a whole load.
+  struct ConsumerState {
+    std::mutex mu;
+    bool known = false;        // read from basalt_offsets since open()
+    uint64_t done = 0;         // the done offset
+    bool verify = false;       // check which rows are stored before the next insert
+    uint64_t pending_end = 0;  // the largest pending offset
+  };
+  // The consumer's state, created on first use (the object lives as long as the warehouse).
+  ConsumerState& consumer_state(const std::string& consumer);
   // The consumer's done offset; notes whether a pending range past it must be checked.
-  // REQUIRES loader_mu_ held.
-  Result<std::optional<uint64_t>> read_offset(const std::string& consumer);
-  // One JSONEachRow line of `events`. REQUIRES loader_mu_ held (reads the typed columns).
+  // REQUIRES c.mu held.
+  Result<std::optional<uint64_t>> read_offset(const std::string& consumer, ConsumerState& c);
+  // One JSONEachRow line of `events`. REQUIRES columns_mu_ held (reads the typed columns).
   void append_event_row(const event::Event& e, const std::string& consumer, uint64_t batch_end,
                         std::string& out) const;
-  Status insert_rows(const std::string& table, const std::string& json_each_row);
+  // `settings`: more URL parameters ("&name=value…").
+  Status insert_rows(const std::string& table, const std::string& json_each_row,
+                     const std::string& settings = "");
+  // A statement with a result set as JSONCompact; `parameters`: the server-side parameters'
+  // URL settings ("" when none).
+  Result<QueryResult> run_query(const std::string& sql, const QueryOptions& options,
+                                const std::string& parameters);
   Status merge_users(const LoadBatch& batch, const std::string& consumer, uint64_t first,
                      uint64_t next);
   // "table.column" → type of the events and users tables (and their _local tables on a
@@ -99,10 +121,11 @@ class ClickHouseWarehouse final : public Warehouse {
   std::string auth_;
   // Whether statements run with the database as default (not before it exists).
   std::atomic<bool> database_exists_{false};
-  std::mutex loader_mu_;                  // load() and load_offset()
-  std::map<std::string, uint64_t> done_;  // consumer → done offset; protected by loader_mu_
-  std::map<std::string, bool> verify_;    // consumer → check stored rows first; same
-  std::map<std::string, uint64_t> pending_end_;  // consumer → largest pending offset; same
+  std::mutex consumers_mu_;  // the map, not the states
+  std::map<std::string, std::unique_ptr<ConsumerState>> consumers_;
+  std::mutex users_mu_;  // one read-merge-insert of `users` at a time
+  // The typed columns: shared by loads, exclusive for apply_plan_columns.
+  std::shared_mutex columns_mu_;
 
   // A typed column load() fills.
   struct FilledColumn {
@@ -111,7 +134,7 @@ class ClickHouseWarehouse final : public Warehouse {
     event::ValueType type = event::ValueType::kString;
     schema::MergeRule merge = schema::MergeRule::kSet;
   };
-  // The plan's typed columns; protected by loader_mu_.
+  // The plan's typed columns; protected by columns_mu_.
   std::vector<FilledColumn> event_columns_;
   std::unordered_map<std::string, size_t> event_column_index_;  // plan name → event_columns_
   std::vector<FilledColumn> user_columns_;

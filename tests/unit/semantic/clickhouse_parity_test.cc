@@ -120,22 +120,25 @@ class ClickHouseParity : public ::testing::Test {
 
   static std::unique_ptr<SemanticService> service(warehouse::Warehouse& w,
                                                   const std::string& engine,
-                                                  const std::string& tz) {
+                                                  const std::string& tz,
+                                                  const ModelSet* models = nullptr) {
     QueryConfig config;
     config.cache_entries = 0;
-    auto s = SemanticService::with_models(*models_, engine, tz, config, w, clock_);
+    auto s = SemanticService::with_models(models ? *models : *models_, engine, tz, config, w,
+                                          clock_);
     EXPECT_TRUE(s) << s.status().message();
     return s ? std::move(*s) : nullptr;
   }
 
   // Runs `json` on both engines in zone `tz` and compares the answers; returns DuckDB's.
-  QueryResult same(const std::string& json, const std::string& tz = "UTC") {
+  QueryResult same(const std::string& json, const std::string& tz = "UTC",
+                   const ModelSet* models = nullptr) {
     auto body = nlohmann::json::parse(json);
     auto q = parse_query(body);
     EXPECT_TRUE(q) << q.status().message();
     if (!q) return {};
-    auto duck = service(*duck_, "duckdb", tz);
-    auto ch = service(*ch_, "clickhouse", tz);
+    auto duck = service(*duck_, "duckdb", tz, models);
+    auto ch = service(*ch_, "clickhouse", tz, models);
     auto a = duck->run(*q, std::chrono::seconds(60));
     EXPECT_TRUE(a) << "duckdb: " << a.status().message() << "\n" << json;
     auto b = ch->run(*q, std::chrono::seconds(60));
@@ -203,6 +206,58 @@ class ClickHouseParity : public ::testing::Test {
   static inline ModelSet* models_ = nullptr;
   static inline FixedClock clock_;
 };
+
+// Models over a table a Domino `sql` task built: no `X_us` companions on ClickHouse; its time
+// columns are a DateTime, a Date and Int64 microseconds there (TIMESTAMPTZ, DATE, TIMESTAMPTZ
+// in DuckDB).
+TEST_F(ClickHouseParity, ModelsOverATableADominoTaskBuilt) {
+  for (const char* sql :
+       {"CREATE OR REPLACE TABLE hourly AS SELECT date_trunc('hour', timestamp) AS hour, "
+        "CAST(timestamp AT TIME ZONE 'UTC' AS DATE) AS day, min(timestamp) AS first_at, "
+        "count(*) AS n FROM events GROUP BY 1, 2"}) {
+    auto r = duck_->query(sql, {});
+    ASSERT_TRUE(r) << sql << ": " << r.status().message();
+  }
+  for (const char* sql :
+       {"DROP TABLE IF EXISTS hourly",
+        "CREATE TABLE hourly ENGINE = MergeTree ORDER BY hour AS SELECT toStartOfHour(timestamp, "
+        "'UTC') AS hour, toDate(timestamp, 'UTC') AS day, min(timestamp_us) AS first_at, "
+        "count() AS n FROM events GROUP BY hour, day"}) {
+    auto r = ch_->query(sql, {});
+    ASSERT_TRUE(r) << sql << ": " << r.status().message();
+  }
+  auto loaded = ModelSet::parse("models/hourly.yaml", R"(model: by_hour
+table: hourly
+time: hour
+measures:
+  - {name: hours, agg: count}
+  - {name: busiest, agg: max, column: n}
+---
+model: by_day
+table: hourly
+time: day
+measures:
+  - {name: hours, agg: count}
+---
+model: by_first
+table: hourly
+time: first_at
+measures:
+  - {name: hours, agg: count}
+)");
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  for (const char* model : {"by_hour", "by_day", "by_first"}) {
+    auto rows = same(std::string(R"({"model":")") + model +
+                         R"(","metrics":["hours"],"time":{"range":["2026-10-26","2026-11-20"],"grain":"day"}})",
+                     "UTC", &loaded.models);
+    EXPECT_EQ(rows.rows.size(), 26u) << model;
+  }
+  same(R"({"model":"by_hour","metrics":["hours","busiest"],
+    "time":{"range":["2026-11-01","2026-11-03"],"grain":"hour"}})",
+       "UTC", &loaded.models);
+  same(R"({"model":"by_first","metrics":["hours"],"time":{"range":"last_7_days","grain":"week"}})",
+       "UTC", &loaded.models);
+}
 
 // The data really is there, the same on both sides.
 TEST_F(ClickHouseParity, LoadedTheSameRows) {

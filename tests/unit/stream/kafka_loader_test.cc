@@ -1,7 +1,6 @@
 #include "stream/kafka_loader.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <memory>
@@ -134,7 +133,6 @@ TEST_F(KafkaLoaderTest, ARestartedLoaderResumesFromTheWarehouseOffsetsAndQuarant
             1);
 }
 
-
 // ---- Dedup by (source, messageId), on both warehouse engines ----
 
 // Writes `events` to `topic` the way a collector's sink does.
@@ -147,7 +145,8 @@ void produce_events(const std::string& bootstraps, const std::string& topic,
   ASSERT_TRUE(sink.is_ok()) << sink.status().to_string();
   std::vector<SinkRecord> records;
   for (const auto& e : events) {
-    records.push_back({static_cast<wal::Lsn>(records.size()), e.source, e.user_id, stream_record(e)});
+    records.push_back(
+        {static_cast<wal::Lsn>(records.size()), e.source, e.user_id, stream_record(e)});
   }
   DeliveryReport r = (*sink)->deliver(records);
   ASSERT_TRUE(r.status.is_ok()) << r.status.to_string();
@@ -244,10 +243,9 @@ TEST_P(KafkaDedupTest, DuplicatesAreDroppedInABatchAcrossLoadersOfAGroupAndAfter
   ASSERT_TRUE(b.start().is_ok());
   ASSERT_TRUE(c->start().is_ok());
   ASSERT_TRUE(wait_until([&] { return stored() == 300; }, 60s)) << stored();
+  ASSERT_TRUE(wait_until([&] { return b.stats().duplicates + c->stats().duplicates == 100; }, 60s));
   ASSERT_TRUE(
-      wait_until([&] { return b.stats().duplicates + c->stats().duplicates == 100; }, 60s));
-  ASSERT_TRUE(wait_until([&] { return b.stats().partitions > 0 && c->stats().partitions > 0; },
-                         30s))
+      wait_until([&] { return b.stats().partitions > 0 && c->stats().partitions > 0; }, 30s))
       << "the group split the partitions";
 
   // c leaves: its partitions move to b, which must drop retries of what c stored after b
@@ -299,6 +297,31 @@ TEST_P(KafkaDedupTest, AnIdOlderThanTheWindowIsLoadedAgainAndZeroTurnsDedupOff) 
   a.stop();
   EXPECT_EQ(a.stats().duplicates, 0u);
   EXPECT_EQ(distinct_ids(), 100);
+}
+
+// Exactly once by the warehouse's offsets alone (dedup off, so it cannot hide a second load):
+// a second loader joins while the first is loading (on ClickHouse several partitions at once),
+// the revocation waits for the loads in progress, and every record is stored once.
+TEST_P(KafkaDedupTest, ARebalanceWhileLoadingStoresEachRecordOnce) {
+  MockKafka kafka;
+  kafka.create_topic("events");
+  produce_events(kafka.bootstraps(), "events", events_of(0, 3000));
+  KafkaLoaderOptions o = options(kafka.bootstraps());
+  o.dedup_window = std::chrono::seconds(0);
+  MetricsRegistry m1, m2;
+  KafkaLoader a(*warehouse_, o, m1);
+  ASSERT_TRUE(a.start().is_ok());
+  ASSERT_TRUE(wait_until([&] { return a.stats().batches > 0; }, 60s));
+  KafkaLoader b(*warehouse_, o, m2);
+  ASSERT_TRUE(b.start().is_ok());
+  produce_events(kafka.bootstraps(), "events", events_of(3000, 4000));
+  ASSERT_TRUE(wait_until([&] { return stored() >= 4000; }, 120s)) << stored();
+  ASSERT_TRUE(wait_until([&] { return a.stats().partitions + b.stats().partitions == 4; }, 30s));
+  a.stop();
+  b.stop();
+  EXPECT_EQ(stored(), 4000);
+  EXPECT_EQ(distinct_ids(), 4000);
+  EXPECT_EQ(a.stats().events + b.stats().events, 4000u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, KafkaDedupTest, ::testing::Values("duckdb", "clickhouse"),

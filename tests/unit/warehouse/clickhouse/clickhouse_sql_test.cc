@@ -78,18 +78,21 @@ TEST(ClickHouseSql, TypedColumnsAndTheirAlterStatements) {
   EXPECT_EQ(micros_column_of("p_at"), "p_at_us");
   SchemaOptions o;
   o.database = "basalt";
-  EXPECT_EQ(add_columns_statement(o, "events", {{"p_a", "Nullable(Int64)"}, {"p_b`", "Array(String)"}}),
-            "ALTER TABLE `basalt`.`events` ADD COLUMN `p_a` Nullable(Int64), ADD COLUMN `p_b\\`` "
-            "Array(String)");
+  EXPECT_EQ(
+      add_columns_statement(o, "events", {{"p_a", "Nullable(Int64)"}, {"p_b`", "Array(String)"}}),
+      "ALTER TABLE `basalt`.`events` ADD COLUMN `p_a` Nullable(Int64), ADD COLUMN `p_b\\`` "
+      "Array(String)");
   EXPECT_EQ(physical_tables(o, "users"), std::vector<std::string>{"users"});
   o.cluster = "main";
   EXPECT_EQ(physical_tables(o, "users"), (std::vector<std::string>{"users_local", "users"}));
-  EXPECT_EQ(add_columns_statement(o, "users_local", {{"a_x", "Nullable(String)"}}),
-            "ALTER TABLE `basalt`.`users_local` ON CLUSTER `main` ADD COLUMN `a_x` Nullable(String)");
+  EXPECT_EQ(
+      add_columns_statement(o, "users_local", {{"a_x", "Nullable(String)"}}),
+      "ALTER TABLE `basalt`.`users_local` ON CLUSTER `main` ADD COLUMN `a_x` Nullable(String)");
   // users carries the per-attribute times and the loads' marks from its first CREATE.
   bool users_seen = false;
   for (const auto& s : schema_statements(o)) {
-    if (s.find("`users_local`") == std::string::npos || s.find(" AS ") != std::string::npos) continue;
+    if (s.find("`users_local`") == std::string::npos || s.find(" AS ") != std::string::npos)
+      continue;
     users_seen = true;
     EXPECT_NE(s.find("attribute_times String, _merged_loads String"), std::string::npos) << s;
   }
@@ -116,6 +119,58 @@ TEST(ClickHouseSql, BindsParametersAsLiteralsOutsideQuotesAndComments) {
   EXPECT_FALSE(bind_parameters("SELECT $2", {Value(int64_t(1))}).is_ok());
   EXPECT_FALSE(bind_parameters("SELECT ?, $1", {Value(int64_t(1))}).is_ok());
   EXPECT_EQ(*bind_parameters("SELECT 'a\\'?' , ?", {Value(int64_t(7))}), "SELECT 'a\\'?' , 7");
+}
+
+}  // namespace
+}  // namespace basalt::warehouse::clickhouse
+
+namespace basalt::warehouse::clickhouse {
+namespace {
+
+// What a newer server gets instead of 18.16's path (no such server here: the requests).
+TEST(ClickHouseSql, NewerServersGetServerSideParameters) {
+  EXPECT_FALSE(parse_server_version("18.16.1")->query_parameters());
+  EXPECT_TRUE(parse_server_version("23.8.2.7")->query_parameters());
+  auto q =
+      bind_server_parameters("SELECT ?, ?, ?, ?, ? FROM t WHERE a = '?' -- ?\n",
+                             {Value(int64_t(-3)), Value(2.5), Value(true), Value(std::monostate{}),
+                              Value(std::string("it's a\ttab & \\ more"))});
+  ASSERT_TRUE(q.is_ok()) << q.status().to_string();
+  EXPECT_EQ(q->sql,
+            "SELECT {p1:Int64}, {p2:Float64}, {p3:UInt8}, {p4:Nullable(String)}, {p5:String} "
+            "FROM t WHERE a = '?' -- ?\n");
+  EXPECT_EQ(q->settings,
+            "&param_p1=-3&param_p2=2.5&param_p3=1&param_p4=%5CN"
+            "&param_p5=it%27s%20a%5Cttab%20%26%20%5C%5C%20more");
+  auto d = bind_server_parameters("SELECT $2 = $2, $1", {Value(std::string("x")), Value(1.0)});
+  ASSERT_TRUE(d.is_ok());
+  EXPECT_EQ(d->sql, "SELECT {p2:Float64} = {p2:Float64}, {p1:String}");
+  EXPECT_EQ(d->settings, "&param_p1=x&param_p2=1.0");
+  EXPECT_FALSE(bind_server_parameters("SELECT ?", {}).is_ok()) << "the same checks as the client";
+  EXPECT_FALSE(bind_server_parameters("SELECT ?, $1", {Value(int64_t(1))}).is_ok());
+}
+
+TEST(ClickHouseSql, NewerServersGetInsertDeduplicationTokens) {
+  ServerVersion old = *parse_server_version("18.16.1");
+  ServerVersion current = *parse_server_version("24.3.1");
+  EXPECT_EQ(insert_deduplication_settings(old, "kafka:t:0", 10, 20, "events"), "");
+  EXPECT_EQ(insert_deduplication_settings(current, "kafka:t:0", 10, 20, "events"),
+            "&insert_deduplication_token=kafka%3At%3A0%3A10-20%3Aevents");
+  SchemaOptions o;
+  o.version = old;
+  for (const auto& s : schema_statements(o)) {
+    EXPECT_EQ(s.find("non_replicated_deduplication_window"), std::string::npos) << s;
+  }
+  o.version = current;
+  auto statements = schema_statements(o);
+  ASSERT_EQ(statements.size(), 5u);
+  EXPECT_NE(statements[1].find("ORDER BY (event, timestamp, event_id) SETTINGS "
+                               "non_replicated_deduplication_window = 1000"),
+            std::string::npos)
+      << statements[1];
+  EXPECT_EQ(statements[2].find("non_replicated_deduplication_window"), std::string::npos)
+      << "users rows are merged versions, not retried copies";
+  EXPECT_NE(statements[3].find("non_replicated_deduplication_window"), std::string::npos);
 }
 
 }  // namespace
