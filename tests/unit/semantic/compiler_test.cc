@@ -119,6 +119,54 @@ TEST_F(Compiler, FixedOffsetZonesSkipThePerRowLookup) {
   EXPECT_THAT(summer, HasSubstr("INTERVAL 14400 SECOND"));
 }
 
+// Which shapes the rollups answer (rollup_test.cc compares their answers with the events').
+TEST_F(Compiler, RollupsAnswerOnlyShapesWithTheSameAnswer) {
+  warehouse::RollupInfo rollups{"UTC", "events_user_day", "events_day_users", {"p_amount"}};
+  ctx_.rollups = &rollups;
+  auto from_rollup = [&](const std::string& json) {
+    auto c = compile_json(json);
+    EXPECT_TRUE(c) << json << ": " << c.status().message();
+    return c && c->from_rollup;
+  };
+  const char* answered[] = {
+      R"({"model":"events","metrics":["events","dau","revenue","arpu","pay_rate","sessions"]})",
+      R"({"model":"events","metrics":["dau"],"time":{"range":["2026-11-01","2026-11-07"],"grain":"day"}})",
+      R"({"model":"events","metrics":["revenue"],"dimensions":["channel","event"],"time":{"range":"last_7_days","grain":"week"},"compare":"previous_period"})",
+      R"({"model":"events","metrics":["payers"],"time":{"range":"this_year","grain":"month"},"compare":"same_period_last_year","filters":[{"dimension":"event","op":"in","values":["pay"]}]})",
+      R"({"type":"retention","model":"events","start":"install","return":"login","period":"week","periods":4,"time":{"range":["2026-10-01","2026-10-31"]}})",
+  };
+  for (const char* json : answered) EXPECT_TRUE(from_rollup(json)) << json;
+  const char* raw_only[] = {
+      // a grain shorter than a day
+      R"({"model":"events","metrics":["dau"],"time":{"range":["2026-11-01","2026-11-02"],"grain":"hour"}})",
+      // a filter and a dimension on columns the rollup does not keep
+      R"({"model":"events","metrics":["dau"],"filters":[{"dimension":"os","op":"=","value":"iOS"}]})",
+      R"({"model":"events","metrics":["events"],"dimensions":["amount_band"]})",
+      // a range that starts at a time of day
+      R"({"model":"events","metrics":["dau"],"time":{"range":["2026-11-01T08:00","2026-11-03"],"grain":"day"}})",
+      R"({"type":"retention","model":"events","start":"install","return":"login","period":"day","periods":4,"time":{"range":["2026-10-01T12:00","2026-10-31"]}})",
+      // analyses that need event times
+      R"({"type":"funnel","model":"events","steps":["install","pay"],"time":{"range":["2026-11-01","2026-11-07"]}})",
+      R"({"type":"activity","model":"events","time":{"range":["2026-11-01","2026-11-07"]}})",
+  };
+  for (const char* json : raw_only) EXPECT_FALSE(from_rollup(json)) << json;
+  // A median needs every value; a zone other than the rollups' has other days.
+  ModelSet with_median = demo_models();
+  Model m = *with_median.find("events");
+  m.name = "events_median";
+  m.measures.push_back(Measure{"median_amount", Aggregation::kMedian, "p_amount", "", "", 0.5,
+                               "", "", {}});
+  with_median.add(m);
+  auto q = parse_query(nlohmann::json::parse(R"({"model":"events_median","metrics":["median_amount"]})"));
+  ASSERT_TRUE(q);
+  auto c = compile(*q, with_median, ctx_);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->from_rollup);
+  EXPECT_THAT(c->sql, ::testing::Not(HasSubstr("events_user_day")));
+  rollups.timezone = "Asia/Shanghai";
+  EXPECT_FALSE(from_rollup(R"({"model":"events","metrics":["dau"]})"));
+}
+
 TEST_F(Compiler, ClearErrors) {
   auto msg = [&](const std::string& j) {
     auto c = compile_json(j);
