@@ -1005,6 +1005,18 @@ std::string DuckDbWarehouse::rollup_sum_list() const {
 }
 
 Status DuckDbWarehouse::setup_rollups() {
+  if (options_.rollup_timezone.empty()) {
+    // Without a zone, only a database that already keeps rollups goes on keeping them.
+    auto has = fetch_text(loader_conn_.get(),
+                          "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                          "'main' AND table_name = 'basalt_rollups'");
+    if (!has) return has.status();
+    if (has->empty() || !has->front()[0] || *has->front()[0] == "0") {
+      rollup_zone_.clear();
+      publish_rollups();
+      return Status::ok();
+    }
+  }
   BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(),
                               "CREATE TABLE IF NOT EXISTS basalt_rollups (name VARCHAR PRIMARY "
                               "KEY, timezone VARCHAR, built_at TIMESTAMPTZ)"));
