@@ -209,6 +209,9 @@ TEST(TrackingApiOnClickHouse, TheDictionaryStatisticsAreComputedOnClickHouse) {
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
   ASSERT_EQ(server.wait_for_int("SELECT count() FROM events", 6, std::chrono::seconds(60)), 6);
+  // The loader inserts a batch's users after its events: wait for them too.
+  ASSERT_EQ(server.wait_for_int("SELECT uniqExact(user_id) FROM users", 3, std::chrono::seconds(60)),
+            3);
 
   auto r = http_request(server.api_url(), "GET", "/api/v1/tracking", "",
                         {{"Authorization", "Bearer test-admin"}});

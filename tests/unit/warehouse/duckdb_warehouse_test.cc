@@ -102,8 +102,7 @@ TEST_F(DuckDbWarehouseTest, SchemaCreationIsIdempotentAndKeepsData) {
   auto cols = q("SELECT table_name FROM information_schema.tables ORDER BY 1");
   std::vector<std::string> names;
   for (auto& r : cols.rows) names.push_back(std::get<std::string>(r[0]));
-  EXPECT_EQ(names, (std::vector<std::string>{"basalt_offsets", "basalt_rollups", "events", "quarantine",
-                                              "quarantine_replays", "users"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"basalt_offsets", "events", "quarantine", "quarantine_replays", "users"}));
 }
 
 TEST_F(DuckDbWarehouseTest, LoadThenQueryGivesExactValuesWhateverTheTimeZone) {
