@@ -11,10 +11,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "collect/ingest_parser.h"
 #include "common/clock.h"
 #include "event/event.h"
-#include "gen/game_event_generator.h"
 #include "semantic/duckdb_dialect.h"
 #include "semantic/semantic_service.h"
 #include "semantic_data.h"
@@ -78,47 +76,24 @@ const ModelSet& models() {
 // The generator's events as the loader gets them, with the typed values validation would give
 // (amount float; level, price_coins, duration_s int).
 std::vector<event::Event> game_events(uint64_t players, uint32_t days) {
-  FixedClock clock;
-  gen::GenOptions go;
-  go.users = players;
-  go.days = days;
-  go.seed = 5;
-  go.end_time_us = kEndUs;
-  auto g = gen::GameEventGenerator::create(go, clock);
-  EXPECT_TRUE(g) << g.status().message();
-  collect::SourceDirectory sources(std::vector<SourceConfig>{SourceConfig{"game", "key"}});
-  collect::IngestParser parser(collect::IngestLimits{}, sources);
-  collect::RequestMeta meta;
-  meta.source = "game";
-  std::vector<event::Event> out;
-  while (auto body = g->next_body()) {
-    meta.received_at_us = kEndUs;
-    auto parsed = parser.parse(collect::Endpoint::kBatch, *body, meta);
-    EXPECT_TRUE(parsed) << parsed.status().message();
-    if (!parsed) break;
-    for (const std::string& r : parsed->records) {
-      auto e = event::decode_event(r);
-      if (!e) continue;
-      if (e->original_timestamp_us) e->timestamp_us = *e->original_timestamp_us;
-      e->received_at_us = e->timestamp_us + 20000;
-      auto props = nlohmann::json::parse(e->properties_json.empty() ? "{}" : e->properties_json,
-                                         nullptr, false);
-      if (e->type == event::EventType::kTrack && props.is_object()) {
-        for (const char* name : {"amount", "level", "price_coins", "duration_s"}) {
-          if (!props.contains(name) || !props[name].is_number()) continue;
-          event::TypedField f;
-          f.name = name;
-          if (std::string(name) == "amount") {
-            f.type = event::ValueType::kFloat;
-            f.float_value = props[name].get<double>();
-          } else {
-            f.type = event::ValueType::kInt;
-            f.int_value = props[name].get<int64_t>();
-          }
-          e->typed.push_back(std::move(f));
+  std::vector<event::Event> out = testing::game_events(players, days, 5);
+  for (event::Event& e : out) {
+    auto props =
+        nlohmann::json::parse(e.properties_json.empty() ? "{}" : e.properties_json, nullptr, false);
+    if (e.type == event::EventType::kTrack && props.is_object()) {
+      for (const char* name : {"amount", "level", "price_coins", "duration_s"}) {
+        if (!props.contains(name) || !props[name].is_number()) continue;
+        event::TypedField f;
+        f.name = name;
+        if (std::string(name) == "amount") {
+          f.type = event::ValueType::kFloat;
+          f.float_value = props[name].get<double>();
+        } else {
+          f.type = event::ValueType::kInt;
+          f.int_value = props[name].get<int64_t>();
         }
+        e.typed.push_back(std::move(f));
       }
-      out.push_back(std::move(*e));
     }
   }
   return out;
@@ -243,8 +218,9 @@ class Rollups : public ::testing::Test {
           EXPECT_NEAR(*dx, *dy, 1e-9 * std::max(1.0, std::abs(*dy)))
               << json << " row " << i << " column " << a->result.columns[k].name;
         } else {
-          EXPECT_EQ(x[k], y[k]) << json << " row " << i << " column "
-                                << a->result.columns[k].name << "\n" << c->sql;
+          EXPECT_EQ(x[k], y[k]) << json << " row " << i << " column " << a->result.columns[k].name
+                                << "\n"
+                                << c->sql;
         }
       }
     }
@@ -351,9 +327,10 @@ TEST_F(Rollups, SurviveARestartAndAFailedLoadReplayedOnce) {
   ASSERT_TRUE(w_->query("ALTER TABLE moved_away RENAME TO events_day_users", {}));
   // The replay from the stored offset loads them, once.
   load(all, all.size() / 2, all.size());
-  auto n = w_->query("SELECT (SELECT count(*) FROM events), "
-                     "(SELECT CAST(sum(events) AS BIGINT) FROM events_user_day)",
-                     {});
+  auto n = w_->query(
+      "SELECT (SELECT count(*) FROM events), "
+      "(SELECT CAST(sum(events) AS BIGINT) FROM events_user_day)",
+      {});
   ASSERT_TRUE(n);
   EXPECT_EQ(n->rows[0][0], warehouse::Value(static_cast<int64_t>(all.size())));
   EXPECT_EQ(n->rows[0][1], warehouse::Value(static_cast<int64_t>(all.size())));
@@ -376,7 +353,8 @@ TEST_F(Rollups, APlanColumnAddedLaterIsSummedFromThen) {
   EXPECT_NE(std::find(info->sum_columns.begin(), info->sum_columns.end(), "p_duration_s"),
             info->sum_columns.end());
   load(all, all.size() / 2, all.size());
-  expect_same(R"({"model":"events","metrics":["durations","events"],"time":{"range":["2026-10-26","2026-11-23"],"grain":"day"}})");
+  expect_same(
+      R"({"model":"events","metrics":["durations","events"],"time":{"range":["2026-10-26","2026-11-23"],"grain":"day"}})");
   // A column `events` already held values in before the plan named it: the rollups are rebuilt.
   ASSERT_TRUE(w_->query("ALTER TABLE events ADD COLUMN p_stars BIGINT", {}));
   ASSERT_TRUE(w_->query("UPDATE events SET p_stars = length(event) WHERE event IS NOT NULL", {}));
@@ -385,7 +363,8 @@ TEST_F(Rollups, APlanColumnAddedLaterIsSummedFromThen) {
   ASSERT_TRUE(w_->apply_plan_columns(p));
   info = w_->rollups();
   ASSERT_TRUE(info);
-  auto stars = w_->query("SELECT sum(p_stars) = (SELECT sum(p_stars) FROM events) FROM events_user_day", {});
+  auto stars =
+      w_->query("SELECT sum(p_stars) = (SELECT sum(p_stars) FROM events) FROM events_user_day", {});
   ASSERT_TRUE(stars);
   EXPECT_EQ(stars->rows[0][0], warehouse::Value(true));
 }
@@ -418,7 +397,8 @@ TEST_F(Rollups, DaysOfAZoneWithDaylightSavingTime) {
   apply(true);
   load_all();
   expect_every_shape_same();
-  expect_same(R"({"model":"events","metrics":["events","dau"],"time":{"range":["2026-10-31","2026-11-02"],"grain":"day"}})");
+  expect_same(
+      R"({"model":"events","metrics":["events","dau"],"time":{"range":["2026-10-31","2026-11-02"],"grain":"day"}})");
 }
 
 TEST_F(Rollups, ShapesTheRollupsCannotAnswerReadTheEvents) {
@@ -450,9 +430,11 @@ TEST_F(Rollups, AnotherZoneThanTheRollupsReadsTheEvents) {
   apply(true);
   load(events_30d(), 0, events_30d().size() / 3);
   QueryConfig qc;
-  auto shanghai = SemanticService::with_models(models(), "duckdb", "Asia/Shanghai", qc, *w_, clock_);
+  auto shanghai =
+      SemanticService::with_models(models(), "duckdb", "Asia/Shanghai", qc, *w_, clock_);
   ASSERT_TRUE(shanghai);
-  auto c = (*shanghai)->compile(query(R"({"model":"events","metrics":["dau"],"time":{"range":["2026-11-10","2026-11-12"],"grain":"day"}})"));
+  auto c = (*shanghai)->compile(query(
+      R"({"model":"events","metrics":["dau"],"time":{"range":["2026-11-10","2026-11-12"],"grain":"day"}})"));
   ASSERT_TRUE(c);
   EXPECT_FALSE(c->from_rollup);
 }

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <variant>
@@ -24,29 +26,22 @@ class FixedClock final : public Clock {
 
 }  // namespace
 
-void load_game_events(warehouse::Warehouse& w, uint64_t players, uint32_t days) {
+std::vector<event::Event> game_events(uint64_t players, uint32_t days, uint64_t seed) {
   FixedClock clock;
   gen::GenOptions go;
   go.users = players;
   go.days = days;
-  go.seed = 11;
+  go.seed = seed;
   go.end_time_us = kEndUs;
   auto g = gen::GameEventGenerator::create(go, clock);
   EXPECT_TRUE(g) << g.status().message();
+  std::vector<event::Event> out;
+  if (!g) return out;
   collect::SourceDirectory sources(std::vector<SourceConfig>{SourceConfig{"game", "key"}});
   collect::IngestParser parser(collect::IngestLimits{}, sources);
   collect::RequestMeta meta;
   meta.ip = "203.0.113.7";
   meta.source = "game";
-  warehouse::LoadBatch batch;
-  uint64_t lsn = 0;
-  auto flush = [&] {
-    lsn += batch.events.size();
-    batch.next_lsn = lsn;
-    Status s = w.load(batch, "warehouse");
-    EXPECT_TRUE(s.is_ok()) << s.message();
-    batch.events.clear();
-  };
   while (auto body = g->next_body()) {
     meta.received_at_us = kEndUs;
     auto parsed = parser.parse(collect::Endpoint::kBatch, *body, meta);
@@ -57,11 +52,23 @@ void load_game_events(warehouse::Warehouse& w, uint64_t players, uint32_t days) 
       if (!e) continue;
       if (e->original_timestamp_us) e->timestamp_us = *e->original_timestamp_us;
       e->received_at_us = e->timestamp_us + 20000;
-      batch.events.push_back(std::move(*e));
+      out.push_back(std::move(*e));
     }
-    if (batch.events.size() >= 20000) flush();
   }
-  if (!batch.events.empty()) flush();
+  return out;
+}
+
+void load_game_events(warehouse::Warehouse& w, uint64_t players, uint32_t days) {
+  std::vector<event::Event> events = game_events(players, days, 11);
+  warehouse::LoadBatch batch;
+  for (size_t i = 0; i < events.size(); i += 20000) {
+    const size_t end = std::min(events.size(), i + 20000);
+    batch.events.assign(std::make_move_iterator(events.begin() + i),
+                        std::make_move_iterator(events.begin() + end));
+    batch.next_lsn = end;
+    Status s = w.load(batch, "warehouse");
+    EXPECT_TRUE(s.is_ok()) << s.message();
+  }
 }
 
 namespace {

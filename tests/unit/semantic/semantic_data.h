@@ -5,7 +5,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "event/event.h"
 #include "semantic/compiler.h"
 #include "semantic/model.h"
 #include "warehouse/warehouse.h"
@@ -18,8 +20,12 @@ constexpr int64_t kEndUs = 1795514400'000000;  // 2026-11-24T10:00:00Z, end of t
 // one binary for the same arguments).
 warehouse::Warehouse& generated_warehouse(uint64_t players = 400, uint32_t days = 21);
 
-// Loads the generator's events for `players` players over `days` days ending at kEndUs into
-// `w` through its load() as the loader does (any engine; typed columns not filled).
+// The generator's events for `players` players over `days` days ending at kEndUs, as the
+// loader gets them from the WAL (timestamps from the clients, typed values not filled).
+std::vector<event::Event> game_events(uint64_t players, uint32_t days, uint64_t seed);
+
+// Loads the generator's events (seed 11) for `players` players over `days` days ending at kEndUs
+// into `w` through its load() as the loader does (any engine; typed columns not filled).
 void load_game_events(warehouse::Warehouse& w, uint64_t players, uint32_t days);
 
 // The demo project's models.
