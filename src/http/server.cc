@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -116,7 +117,9 @@ uint16_t Server::port() const { return impl_->port; }
 Status Server::start() {
   Impl& s = *impl_;
   if (s.started) return failed_precondition("server already started");
-  size_t threads = s.options.threads ? s.options.threads : usable_cpus();
+  // At least two by default: on a single usable CPU a second thread lets one request's parse
+  // of a large body share the core with the others (bench/README.md, the threads A/B).
+  size_t threads = s.options.threads ? s.options.threads : std::max<size_t>(2, usable_cpus());
   for (size_t i = 0; i < threads; ++i) s.workers.push_back(std::make_unique<Worker>());
 
   boost::system::error_code ec;

@@ -34,7 +34,7 @@ struct RequestLog {
 struct ServerOptions {
   std::string bind = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port; see Server::port()
-  size_t threads = 1;  // I/O threads; 0: one per core
+  size_t threads = 1;  // I/O threads; 0: one per usable CPU, at least two
   size_t max_body_bytes = 1 << 20;  // raw and after decompression
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds read_timeout{10'000};   // to read one request or write a response
