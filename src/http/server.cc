@@ -15,7 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -66,12 +66,38 @@ void append_header(std::string_view name, std::string_view value, std::string& o
   out.append("\r\n");
 }
 
-// A connection as the stop() pass sees it. Lives in its coroutine's frame; only touched on its
-// worker's thread.
+// A connection as the stop() pass and the deadline sweep see it. Lives in its coroutine's
+// frame; only touched on its worker's thread.
 struct Connection {
-  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
-  beast::tcp_stream stream;
-  bool idle = true;  // waiting for the next request's header
+  explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  // The socket's operations in progress are cancelled once this passes (Deadline below).
+  Clock::time_point deadline = Clock::time_point::max();
+  bool timed_out = false;  // the sweep cancelled them
+  bool idle = true;        // waiting for the next request's header
+};
+
+// Bounds the socket operations awaited while it lives: the worker's sweep cancels them once
+// `timeout` has passed, and then `check` turns their operation_aborted into Beast's timeout.
+// One time stamp per operation instead of a timer armed and cancelled for each: the timers
+// were a tenth of a small request's instructions on the I/O thread.
+class Deadline {
+ public:
+  Deadline(Connection& conn, std::chrono::milliseconds timeout) : conn_(conn) {
+    conn_.deadline = Clock::now() + timeout;
+    conn_.timed_out = false;
+  }
+  ~Deadline() { conn_.deadline = Clock::time_point::max(); }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+
+  boost::system::error_code check(boost::system::error_code ec) const {
+    if (ec == asio::error::operation_aborted && conn_.timed_out) return beast::error::timeout;
+    return ec;
+  }
+
+ private:
+  Connection& conn_;
 };
 
 struct Worker {
@@ -81,12 +107,21 @@ struct Worker {
   std::thread thread;
 };
 
+// How often a worker looks for connections past their deadline: a tenth of the shortest
+// timeout, within 10..250 ms, so a timeout fires at most that late.
+std::chrono::milliseconds sweep_period(const ServerOptions& o) {
+  auto shortest = std::min(o.read_timeout, o.idle_timeout);
+  return std::clamp<std::chrono::milliseconds>(shortest / 10, std::chrono::milliseconds(10),
+                                               std::chrono::milliseconds(250));
+}
+
 }  // namespace
 
 struct Server::Impl {
   Impl(ServerOptions o, Router r) : options(std::move(o)), router(std::move(r)) {}
 
   asio::awaitable<void> accept_loop();
+  asio::awaitable<void> sweep(Worker& worker);
   asio::awaitable<void> serve(Worker& worker, tcp::socket socket);
   asio::awaitable<Response> handle(Request& request, std::string_view& route_label);
   asio::awaitable<void> answer_and_close(Connection& conn, const Response& response,
@@ -139,6 +174,7 @@ Status Server::start() {
 
   asio::co_spawn(s.workers[0]->ctx, s.accept_loop(), asio::detached);
   for (auto& w : s.workers) {
+    asio::co_spawn(w->ctx, s.sweep(*w), asio::detached);
     w->guard.emplace(w->ctx.get_executor());
     // "<name>-io" (at most 15 characters), for top and perf.
     std::string thread_name = s.options.name.substr(0, 12) + "-io";
@@ -166,7 +202,10 @@ void Server::stop(std::chrono::milliseconds grace) {
     for (auto& w : s.workers) {
       asio::post(w->ctx, [w = w.get(), only_idle] {
         for (Connection* c : w->connections)
-          if (!only_idle || c->idle) c->stream.cancel();
+          if (!only_idle || c->idle) {
+            boost::system::error_code ignored;
+            (void)c->socket.cancel(ignored);
+          }
       });
     }
   };
@@ -208,6 +247,23 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   }
 }
 
+asio::awaitable<void> Server::Impl::sweep(Worker& worker) {
+  asio::steady_timer timer(worker.ctx);
+  const auto period = sweep_period(options);
+  while (true) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(kTuple);
+    if (ec) break;
+    const auto now = Clock::now();
+    for (Connection* c : worker.connections) {
+      if (c->deadline > now || c->timed_out) continue;
+      c->timed_out = true;
+      boost::system::error_code ignored;
+      (void)c->socket.cancel(ignored);
+    }
+  }
+}
+
 void Server::Impl::add_cors(std::string_view origin, std::string& out) const {
   if (origin.empty() || options.cors_origins.empty()) return;
   for (const auto& allowed : options.cors_origins) {
@@ -246,18 +302,20 @@ asio::awaitable<void> Server::Impl::answer_and_close(Connection& conn, const Res
                                                      std::string_view origin, std::string& out) {
   serialize_head(response, origin, false, out);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(out), asio::buffer(response.body)};
-  conn.stream.expires_after(options.read_timeout);
-  auto [ec, n] = co_await asio::async_write(conn.stream, buffers, kTuple);
-  if (ec) co_return;
+  {
+    Deadline deadline(conn, options.read_timeout);
+    auto [ec, n] = co_await asio::async_write(conn.socket, buffers, kTuple);
+    if (ec) co_return;
+  }
   // Half-close, then drain what the client still sends for a moment, so the unread request
   // body does not turn our close into a reset that destroys the answer on the way.
   boost::system::error_code ignored;
-  (void)conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  (void)conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
   std::array<char, 8192> scratch;
-  conn.stream.expires_after(std::chrono::milliseconds(500));
+  Deadline deadline(conn, std::chrono::milliseconds(500));
   size_t drained = 0;
   while (drained < (8u << 20)) {
-    auto [rec, got] = co_await conn.stream.async_read_some(asio::buffer(scratch), kTuple);
+    auto [rec, got] = co_await conn.socket.async_read_some(asio::buffer(scratch), kTuple);
     if (rec) break;
     drained += got;
   }
@@ -335,7 +393,7 @@ asio::awaitable<void> Server::Impl::serve(Worker& worker, tcp::socket socket) {
   } unregister{*this, worker, self};
 
   boost::system::error_code ec;
-  auto endpoint = conn.stream.socket().remote_endpoint(ec);
+  auto endpoint = conn.socket.remote_endpoint(ec);
   std::string remote;
   if (!ec) {
     auto address = endpoint.address();
@@ -343,7 +401,7 @@ asio::awaitable<void> Server::Impl::serve(Worker& worker, tcp::socket socket) {
       address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
     remote = address.to_string();
   }
-  (void)conn.stream.socket().set_option(tcp::no_delay(true), ec);
+  (void)conn.socket.set_option(tcp::no_delay(true), ec);
 
   beast::flat_buffer buffer;
   std::string head;
@@ -354,9 +412,13 @@ asio::awaitable<void> Server::Impl::serve(Worker& worker, tcp::socket socket) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
     parser.body_limit(options.max_body_bytes);
-    conn.stream.expires_after(first ? options.read_timeout : options.idle_timeout);
+    boost::system::error_code hec;
+    {
+      Deadline deadline(conn, first ? options.read_timeout : options.idle_timeout);
+      auto [rec, n] = co_await bhttp::async_read_header(conn.socket, buffer, parser, kTuple);
+      hec = deadline.check(rec);
+    }
     first = false;
-    auto [hec, hn] = co_await bhttp::async_read_header(conn.stream, buffer, parser, kTuple);
     conn.idle = false;
     std::string_view origin;
     if (parser.is_header_done()) origin = parser.get()[bhttp::field::origin];
@@ -382,17 +444,21 @@ asio::awaitable<void> Server::Impl::serve(Worker& worker, tcp::socket socket) {
     if (!parser.is_done()) {
       if (iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        conn.stream.expires_after(options.read_timeout);
+        Deadline deadline(conn, options.read_timeout);
         auto [cec, cn] = co_await asio::async_write(
-            conn.stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
+            conn.socket, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
         if (cec) break;
       }
       if (auto length = parser.content_length(); length && *length <= options.max_body_bytes) {
         // The body reader reserves the length; reserving more first is kept (never shrunk).
         parser.get().body().reserve(static_cast<size_t>(*length) + options.body_padding);
       }
-      conn.stream.expires_after(options.read_timeout);
-      auto [bec, bn] = co_await bhttp::async_read(conn.stream, buffer, parser, kTuple);
+      boost::system::error_code bec;
+      {
+        Deadline deadline(conn, options.read_timeout);
+        auto [rec, n] = co_await bhttp::async_read(conn.socket, buffer, parser, kTuple);
+        bec = deadline.check(rec);
+      }
       if (bec) {
         if (bec == bhttp::error::body_limit) {
           co_await answer_and_close(
@@ -419,8 +485,12 @@ asio::awaitable<void> Server::Impl::serve(Worker& worker, tcp::socket socket) {
     bool keep_alive = request.keep_alive() && !stopping.load(std::memory_order_relaxed);
     serialize_head(response, request.header("Origin"), keep_alive, head);
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body)};
-    conn.stream.expires_after(options.read_timeout);
-    auto [wec, wn] = co_await asio::async_write(conn.stream, buffers, kTuple);
+    boost::system::error_code wec;
+    {
+      Deadline deadline(conn, options.read_timeout);
+      auto [rec, n] = co_await asio::async_write(conn.socket, buffers, kTuple);
+      wec = rec;
+    }
 
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     if (options.observer) {
@@ -434,8 +504,8 @@ asio::awaitable<void> Server::Impl::serve(Worker& worker, tcp::socket socket) {
     if (wec || !keep_alive) break;
     if (buffer.capacity() > (1u << 20)) buffer.shrink_to_fit();
   }
-  (void)conn.stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  (void)conn.stream.socket().close(ec);
+  (void)conn.socket.shutdown(tcp::socket::shutdown_both, ec);
+  (void)conn.socket.close(ec);
 }
 
 }  // namespace basalt::http

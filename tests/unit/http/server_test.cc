@@ -121,6 +121,61 @@ TEST(ServerTest, LargeBodyBeyondLimitIsAnsweredWithoutReadingIt) {
   EXPECT_EQ(got.substr(0, 12), "HTTP/1.1 413");
 }
 
+// Sends `bytes` on a new connection and reads until the server closes it; `elapsed` is how
+// long that took.
+std::string send_raw_until_closed(uint16_t port, const std::string& bytes,
+                                  std::chrono::milliseconds& elapsed) {
+  asio::io_context ctx;
+  asio::ip::tcp::socket sock(ctx);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  auto t0 = std::chrono::steady_clock::now();
+  asio::write(sock, asio::buffer(bytes));
+  std::string got;
+  boost::system::error_code ec;
+  asio::read(sock, asio::dynamic_buffer(got), ec);
+  elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - t0);
+  return got;
+}
+
+TEST(ServerTest, ABodyThatStopsArrivingIs408AfterTheReadTimeout) {
+  ServerOptions o;
+  o.read_timeout = 300ms;
+  TestServer s(o);
+  std::chrono::milliseconds elapsed{};
+  std::string got = send_raw_until_closed(
+      s.server.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
+      elapsed);
+  EXPECT_EQ(got.substr(0, 12), "HTTP/1.1 408") << got;
+  EXPECT_NE(got.find("request body not received in time"), std::string::npos) << got;
+  EXPECT_GE(elapsed, 300ms);
+  EXPECT_LT(elapsed, 5s);
+  // The other connections are served as before.
+  auto c = s.client();
+  EXPECT_EQ(send(*c, "GET", "/hello?name=still").body, "hello still");
+}
+
+TEST(ServerTest, AHeaderThatNeverEndsIsClosedAfterTheReadTimeout) {
+  ServerOptions o;
+  o.read_timeout = 300ms;
+  TestServer s(o);
+  std::chrono::milliseconds elapsed{};
+  std::string got =
+      send_raw_until_closed(s.server.port(), "GET /hello HTTP/1.1\r\nHost: x\r\n", elapsed);
+  EXPECT_EQ(got, "");
+  EXPECT_GE(elapsed, 300ms);
+  EXPECT_LT(elapsed, 5s);
+}
+
+TEST(ServerTest, AHandlerSlowerThanTheReadTimeoutStillAnswers) {
+  // The read timeout bounds reading and writing, not the handler's own time (/slow: 300 ms).
+  ServerOptions o;
+  o.read_timeout = 100ms;
+  TestServer s(o);
+  auto c = s.client();
+  EXPECT_EQ(send(*c, "GET", "/slow").body, "slow done");
+}
+
 TEST(ServerTest, MalformedRequestLineIs400) {
   TestServer s;
   asio::io_context ctx;
