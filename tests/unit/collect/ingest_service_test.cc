@@ -133,6 +133,20 @@ TEST_F(IngestServiceTest, SingleCallsAndBodyWriteKeyAndGzip) {
   EXPECT_EQ(event::decode_event(records[1])->ip, "127.0.0.1");
 }
 
+TEST_F(IngestServiceTest, EverySpellingOfAWriteKeysBasicCredentialsNamesItsSource) {
+  // The usual header takes a shortcut; the others are decoded. Both must agree.
+  for (const char* auth : {"Basic d2tfd2ViOg==",   // "wk_web:", what SDKs send
+                           "basic d2tfd2ViOg==",   // the scheme in lower case
+                           "Basic d2tfd2Vi",       // "wk_web", no colon, no padding
+                           "Basic d2tfd2ViOng="})  // "wk_web:x", a password is ignored
+    EXPECT_EQ(post("/v1/track", R"({"userId": "u", "event": "e"})", {{"Authorization", auth}}).status,
+              200)
+        << auth;
+  auto records = wal_.records();
+  ASSERT_EQ(records.size(), 4u);
+  for (const auto& record : records) EXPECT_EQ(event::decode_event(record)->source, "web");
+}
+
 TEST_F(IngestServiceTest, ErrorBodies) {
   auto r = post("/v1/track", R"({"userId": "u", "event": "e"})", {});
   EXPECT_EQ(r.status, 401);
