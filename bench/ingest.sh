@@ -4,6 +4,7 @@
 # What it measures and how to read it: bench/README.md.
 #
 #   bench/ingest.sh [--duration S] [--long] [--connections N] [--users N] [--ingest-threads N]
+#                   [--loader-nice N]
 #                   [--basalt PATH] [--gen PATH] [--baseline-only] [--keep]
 set -euo pipefail
 
@@ -19,6 +20,7 @@ GEN=""
 BASELINE_ONLY=0
 KEEP=0
 INGEST_THREADS=0
+LOADER_NICE=10
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
@@ -29,7 +31,9 @@ Options:
   --connections N   wrk connections (default 64)
   --users N         players simulated by the generator (default 1000)
   --ingest-threads N  Basalt's HTTP I/O threads (`ingest.threads`; default 0: one per CPU
-                    it may run on, i.e. one on its pinned core)
+                    it may run on and at least two, i.e. two on its pinned core)
+  --loader-nice N   the nice value of Basalt's loader thread (`loader.thread_nice`, 0..19;
+                    default 10)
   --basalt PATH     the basalt binary (default build/basalt, or $BASALT_BIN)
   --gen PATH        a binary with the `gen` command, when basalt is not built yet
                     (default: the basalt binary, else build*/**/basalt-gen)
@@ -45,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --connections) CONNECTIONS=$2; shift 2 ;;
     --users) USERS=$2; shift 2 ;;
     --ingest-threads) INGEST_THREADS=$2; shift 2 ;;
+    --loader-nice) LOADER_NICE=$2; shift 2 ;;
     --basalt) BASALT=$2; shift 2 ;;
     --gen) GEN=$2; shift 2 ;;
     --baseline-only) BASELINE_ONLY=1; shift ;;
@@ -55,6 +60,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 ]] || { echo "ingest.sh: --duration wants seconds" >&2; exit 2; }
 [[ $INGEST_THREADS =~ ^[0-9]+$ ]] || { echo "ingest.sh: --ingest-threads wants a number" >&2; exit 2; }
+[[ $LOADER_NICE =~ ^[0-9]+$ ]] && (( LOADER_NICE <= 19 )) ||
+  { echo "ingest.sh: --loader-nice wants 0..19" >&2; exit 2; }
 
 for tool in nginx redis-server redis-cli wrk taskset curl python3; do
   command -v "$tool" >/dev/null || { echo "ingest.sh: $tool is missing (see bench/README.md)" >&2; exit 2; }
@@ -184,8 +191,8 @@ if [[ $HAVE_BASALT -eq 1 ]]; then
   INGEST_PORT=$(free_port)
   API_PORT=$(free_port)
   mkdir -p "$TMP/project" "$TMP/basalt-data"
-  printf 'project: bench\nsources:\n  - {name: bench, write_key: bench-key}\napi: {admin_token: bench-token}\ningest: {threads: %s}\n' \
-    "$INGEST_THREADS" > "$TMP/project/basalt.yaml"
+  printf 'project: bench\nsources:\n  - {name: bench, write_key: bench-key}\napi: {admin_token: bench-token}\ningest: {threads: %s}\nloader: {thread_nice: %s}\n' \
+    "$INGEST_THREADS" "$LOADER_NICE" > "$TMP/project/basalt.yaml"
   taskset -c 0 "$BASALT" up "$TMP/project" --data "$TMP/basalt-data" \
     --ingest-port "$INGEST_PORT" --api-port "$API_PORT" > "$TMP/basalt.log" 2>&1 &
   PIDS+=($!)
