@@ -273,7 +273,13 @@ void KafkaLoader::on_partitions(rd_kafka_t* rk, int err, rd_kafka_topic_partitio
       }
     }
     rd_kafka_assign(rk, list);
-    if (st.paused) rd_kafka_pause_partitions(rk, list);
+    // librdkafka keeps a partition's pause across its revocation, and reading may have been
+    // resumed while this loader had no partitions: set each new one to the reading state now.
+    if (st.paused) {
+      rd_kafka_pause_partitions(rk, list);
+    } else {
+      rd_kafka_resume_partitions(rk, list);
+    }
     st.partitions_assigned = static_cast<size_t>(list->cnt);
     return;
   }
