@@ -224,8 +224,10 @@ struct IngestService::Impl {
                                 latency_buckets_seconds())) {
     for (const char* route : {"unmatched", "preflight"}) add_route_counters(route);
     // What an SDK sends: the write key as user name and an empty password.
+    // An empty key names no source (SourceDirectory::find), so it gets no entry either.
     for (const auto& source : s)
-      basic_headers.emplace("Basic " + base64_encode(source.write_key + ":"), source.name);
+      if (!source.write_key.empty())
+        basic_headers.emplace("Basic " + base64_encode(source.write_key + ":"), source.name);
   }
 
   void add_route_counters(const std::string& route) {
