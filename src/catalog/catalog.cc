@@ -24,7 +24,13 @@ const std::map<std::string, std::string> kTableDocs = {
     {"events", "one row per accepted behaviour event"},
     {"users", "one row per user id: anonymous ids, merged traits and attributes, first/last seen"},
     {"quarantine", "every refused event with its raw JSON, source and reason"},
-    {"basalt_offsets", "what each loader has stored (its next WAL position)"}};
+    {"basalt_offsets", "what each loader has stored (its next WAL position)"},
+    {"quarantine_replays", "each quarantined event re-submitted by a replay, and when"},
+    {"events_user_day",
+     "rollup of events kept by the loader: per local day, user and event, the count and the "
+     "sums of numeric properties (a key may have several rows; sum them)"},
+    {"events_day_users", "rollup kept by the loader: exact distinct users of a compacted day"},
+    {"basalt_rollups", "the time zone the rollups' days are in, and when they were built"}};
 const std::map<std::string, std::string> kColumnDocs = {
     {"events.event_id", "server-assigned UUID"},
     {"events.message_id", "the client's id; with source, the dedup key"},
@@ -42,7 +48,10 @@ const std::map<std::string, std::string> kColumnDocs = {
     {"users.first_seen", "smallest event time of the user"},
     {"users.last_seen", "largest event time of the user"},
     {"quarantine.reason", "why the event was refused"},
-    {"quarantine.raw", "the body as received"}};
+    {"quarantine.raw", "the body as received"},
+    {"events_user_day.day", "local date of the events' timestamp, in basalt_rollups' zone"},
+    {"events_user_day.events", "events of the key in this row"},
+    {"events_day_users.users", "exact number of distinct non-null user ids of the day"}};
 
 bool matches(const std::string& hay, const std::string& needle) {
   return needle.empty() || lower(hay).find(needle) != std::string::npos;

@@ -81,5 +81,31 @@ TEST(BuildCatalog, LineageFromDagsModelsApisAndSavedCharts) {
   EXPECT_TRUE((*none)["tables"].empty());
 }
 
+TEST(BuildCatalog, DescribesTheRollupTables) {
+  warehouse::WarehouseOptions o;
+  o.rollup_timezone = "UTC";
+  auto w = warehouse::make_warehouse(o);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE((*w)->rebuild_rollups().is_ok());
+  CatalogInputs in{w->get(), nullptr, nullptr, nullptr, nullptr, {}};
+  auto cat = build_catalog(in, "");
+  ASSERT_TRUE(cat) << cat.status().message();
+  std::map<std::string, nlohmann::json> tables;
+  for (const auto& t : (*cat)["tables"]) tables[t["name"]] = t;
+  for (const char* name :
+       {"events_user_day", "events_day_users", "basalt_rollups", "quarantine_replays"}) {
+    ASSERT_TRUE(tables.contains(name)) << name;
+    EXPECT_NE(tables[name].value("description", ""), "") << name;
+  }
+  bool day_documented = false;
+  for (const auto& c : tables["events_user_day"]["columns"])
+    if (c["name"] == "day") day_documented = c.value("description", "") != "";
+  EXPECT_TRUE(day_documented);
+  // Search finds a rollup by its description.
+  auto found = build_catalog(in, "rollup");
+  ASSERT_TRUE(found);
+  EXPECT_GE((*found)["tables"].size(), 3u);
+}
+
 }  // namespace
 }  // namespace basalt::catalog
