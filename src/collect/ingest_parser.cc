@@ -11,6 +11,7 @@
 #include "enrich/geo_ip.h"
 #include "enrich/lua_transform.h"
 #include "enrich/user_agent.h"
+#include "http/client.h"
 #include "http/request.h"
 #include "schema/value_type.h"
 
@@ -545,7 +546,17 @@ std::string too_big(size_t size, size_t limit) {
 }  // namespace
 
 SourceDirectory::SourceDirectory(const std::vector<SourceConfig>& sources) {
-  for (const auto& s : sources) by_key_.emplace(s.write_key, s.name);
+  for (const auto& s : sources) {
+    by_key_.emplace(s.write_key, s.name);
+    // An empty key names no source (find), so it gets no header either.
+    if (!s.write_key.empty())
+      by_basic_authorization_.emplace(http::basic_authorization(s.write_key), s.name);
+  }
+}
+
+const std::string* SourceDirectory::find_basic_authorization(std::string_view header) const {
+  auto it = by_basic_authorization_.find(header);
+  return it == by_basic_authorization_.end() ? nullptr : &it->second;
 }
 
 const std::string* SourceDirectory::find(std::string_view write_key) const {

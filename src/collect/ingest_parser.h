@@ -53,6 +53,10 @@ class SourceDirectory {
   explicit SourceDirectory(const std::vector<SourceConfig>& sources);
   // The source name for `write_key`, or null.
   const std::string* find(std::string_view write_key) const;
+  // The source whose write key this Authorization value carries as SDKs send it ("Basic "
+  // and the base64 of "<key>:"), or null; other spellings of the same credentials must be
+  // decoded by the caller.
+  const std::string* find_basic_authorization(std::string_view header) const;
 
  private:
   struct Hash {
@@ -60,6 +64,7 @@ class SourceDirectory {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, std::string, Hash, std::equal_to<>> by_key_;
+  std::unordered_map<std::string, std::string, Hash, std::equal_to<>> by_basic_authorization_;
 };
 
 // What the server knows about the request apart from its body.

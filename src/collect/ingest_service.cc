@@ -114,11 +114,6 @@ asio::awaitable<Status> append_durably(wal::Wal& wal, DurableCompletions& comple
       asio::use_awaitable);
 }
 
-struct TransparentHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 int base64_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -143,23 +138,6 @@ std::optional<std::string> base64_decode(std::string_view in) {
       bits -= 8;
       out.push_back(static_cast<char>((acc >> bits) & 0xff));
     }
-  }
-  return out;
-}
-
-std::string base64_encode(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
-    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back(i + 2 < in.size() ? kAlphabet[n & 63] : '=');
   }
   return out;
 }
@@ -223,11 +201,6 @@ struct IngestService::Impl {
                                 "durable (waiting for its group, write, fdatasync)",
                                 latency_buckets_seconds())) {
     for (const char* route : {"unmatched", "preflight"}) add_route_counters(route);
-    // What an SDK sends: the write key as user name and an empty password.
-    // An empty key names no source (SourceDirectory::find), so it gets no entry either.
-    for (const auto& source : s)
-      if (!source.write_key.empty())
-        basic_headers.emplace("Basic " + base64_encode(source.write_key + ":"), source.name);
   }
 
   void add_route_counters(const std::string& route) {
@@ -267,9 +240,6 @@ struct IngestService::Impl {
 
   IngestConfig config;
   SourceDirectory sources;
-  // The usual Authorization header of each write key, to its source: the common case without
-  // decoding; any other spelling of the same credentials takes basic_auth_source's way.
-  std::unordered_map<std::string, std::string, TransparentHash, std::equal_to<>> basic_headers;
   IngestParser parser;
   wal::Wal& wal;
   const Clock& clock;
@@ -413,7 +383,8 @@ void IngestService::register_routes(http::Router& router) {
 
 std::optional<std::string> IngestService::Impl::basic_auth_source(std::string_view header,
                                                                   Status& error) const {
-  if (auto it = basic_headers.find(header); it != basic_headers.end()) return it->second;
+  // The usual spelling needs no decoding.
+  if (const std::string* source = sources.find_basic_authorization(header)) return *source;
   constexpr std::string_view kBasic = "Basic ";
   if (header.size() < kBasic.size() ||
       !std::equal(kBasic.begin(), kBasic.end(), header.begin(),

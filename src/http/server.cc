@@ -70,6 +70,11 @@ void append_header(std::string_view name, std::string_view value, std::string& o
 // frame; only touched on its worker's thread.
 struct Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)) {}
+  // Ends the socket's operations in progress with operation_aborted.
+  void cancel() {
+    boost::system::error_code ignored;
+    (void)socket.cancel(ignored);
+  }
   tcp::socket socket;
   // The socket's operations in progress are cancelled once this passes (Deadline below).
   Clock::time_point deadline = Clock::time_point::max();
@@ -202,10 +207,7 @@ void Server::stop(std::chrono::milliseconds grace) {
     for (auto& w : s.workers) {
       asio::post(w->ctx, [w = w.get(), only_idle] {
         for (Connection* c : w->connections)
-          if (!only_idle || c->idle) {
-            boost::system::error_code ignored;
-            (void)c->socket.cancel(ignored);
-          }
+          if (!only_idle || c->idle) c->cancel();
       });
     }
   };
@@ -258,8 +260,7 @@ asio::awaitable<void> Server::Impl::sweep(Worker& worker) {
     for (Connection* c : worker.connections) {
       if (c->deadline > now || c->timed_out) continue;
       c->timed_out = true;
-      boost::system::error_code ignored;
-      (void)c->socket.cancel(ignored);
+      c->cancel();
     }
   }
 }
