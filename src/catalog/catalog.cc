@@ -30,6 +30,9 @@ const std::map<std::string, std::string> kTableDocs = {
      "rollup of events kept by the loader: per local day, user and event, the count and the "
      "sums of numeric properties (a key may have several rows; sum them)"},
     {"events_day_users", "rollup kept by the loader: exact distinct users of a compacted day"},
+    {"events_active_users",
+     "rollup of events kept by the loader: per local day and user, the count of events (a key "
+     "may have several rows; sum them)"},
     {"basalt_rollups", "the time zone the rollups' days are in, and when they were built"}};
 const std::map<std::string, std::string> kColumnDocs = {
     {"events.event_id", "server-assigned UUID"},
@@ -51,6 +54,8 @@ const std::map<std::string, std::string> kColumnDocs = {
     {"quarantine.raw", "the body as received"},
     {"events_user_day.day", "local date of the events' timestamp, in basalt_rollups' zone"},
     {"events_user_day.events", "events of the key in this row"},
+    {"events_active_users.day", "local date of the events' timestamp, in basalt_rollups' zone"},
+    {"events_active_users.events", "events of the user on the day in this row"},
     {"events_day_users.users", "exact number of distinct non-null user ids of the day"}};
 
 bool matches(const std::string& hay, const std::string& needle) {

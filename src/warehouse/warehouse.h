@@ -76,11 +76,15 @@ struct PlanColumns {
 //                    readers sum them.
 //   day_users_table  (day DATE, users BIGINT): the exact distinct non-null user_ids of a day,
 //                    only for days the loader has not written since they were counted.
+//   active_users_table (day DATE, user_id, events BIGINT): user_day_table's rows summed over
+//                    their events, one row per local day and user (null user_id included),
+//                    until compacted possibly several; empty when the engine keeps none.
 struct RollupInfo {
   std::string timezone;
   std::string user_day_table;
   std::string day_users_table;
   std::vector<std::string> sum_columns;
+  std::string active_users_table;
 };
 
 // The plan's columns: every property of the dictionary and every user attribute.

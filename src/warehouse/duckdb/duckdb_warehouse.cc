@@ -697,6 +697,12 @@ class Watchdog {
 
 constexpr const char* kRollupUserDay = "events_user_day";
 constexpr const char* kRollupDayUsers = "events_day_users";
+constexpr const char* kRollupActiveUsers = "events_active_users";
+// The rows of events_active_users for the user-day rows of `from` (a table or subquery).
+std::string active_users_of(const std::string& from) {
+  return "SELECT day, user_id, CAST(sum(events) AS BIGINT) AS events FROM " + from +
+         " GROUP BY day, user_id";
+}
 // The events of a load are first summed per 15-minute bucket of UTC time (every zone's offset
 // and every DST change is a whole multiple of 15 minutes, so a bucket never straddles a local
 // midnight); DuckDB then maps each bucket to its local day.
@@ -988,7 +994,7 @@ Status DuckDbWarehouse::rebuild_rollups() {
 void DuckDbWarehouse::publish_rollups() {
   std::optional<RollupInfo> info;
   if (!rollup_zone_.empty() && !rollup_stale_) {
-    info = RollupInfo{rollup_zone_, kRollupUserDay, kRollupDayUsers, {}};
+    info = RollupInfo{rollup_zone_, kRollupUserDay, kRollupDayUsers, {}, kRollupActiveUsers};
     for (const RollupSum& r : rollup_sums_) info->sum_columns.push_back(r.column);
   }
   std::lock_guard lock(rollup_mu_);
@@ -1037,11 +1043,22 @@ Status DuckDbWarehouse::setup_rollups() {
     return invalid_argument("the rollups' time zone '" + zone + "' is not an IANA zone name");
   }
   rollup_zone_ = zone;
+  auto had_active = fetch_text(loader_conn_.get(),
+                               std::string("SELECT count(*) FROM information_schema.tables WHERE "
+                                           "table_schema = 'main' AND table_name = '") +
+                                   kRollupActiveUsers + "'");
+  if (!had_active) return had_active.status();
   BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(),
                               std::string("CREATE TABLE IF NOT EXISTS ") + kRollupUserDay +
                                   " (day DATE, user_id VARCHAR, event VARCHAR, events BIGINT);"
                                   "CREATE TABLE IF NOT EXISTS " + kRollupDayUsers +
                                   " (day DATE, users BIGINT);"));
+  if (had_active->empty() || !had_active->front()[0] || *had_active->front()[0] == "0") {
+    // Rollups kept before this table existed: it is the user-day rows summed over events.
+    BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(),
+                                std::string("CREATE TABLE ") + kRollupActiveUsers + " AS " +
+                                    active_users_of(kRollupUserDay) + " ORDER BY day"));
+  }
   auto columns = fetch_text(loader_conn_.get(),
                             std::string("SELECT column_name, data_type FROM "
                                         "information_schema.columns WHERE table_schema = 'main' "
@@ -1104,9 +1121,11 @@ Status DuckDbWarehouse::build_rollups() {
            " AS " + q;
   }
   // Ordered by day, so the scans of a range of days prune by the zone maps.
-  sql += " FROM events GROUP BY 1, 2, 3 ORDER BY 1;DELETE FROM " + std::string(kRollupDayUsers) +
+  sql += " FROM events GROUP BY 1, 2, 3 ORDER BY 1;DROP TABLE IF EXISTS " +
+         std::string(kRollupActiveUsers) + ";CREATE TABLE " + kRollupActiveUsers + " AS " +
+         active_users_of(kRollupUserDay) + " ORDER BY day;DELETE FROM " + kRollupDayUsers +
          ";INSERT INTO " + kRollupDayUsers + " SELECT day, count(DISTINCT user_id) FROM " +
-         kRollupUserDay + " GROUP BY day;INSERT OR REPLACE INTO basalt_rollups VALUES ('" +
+         kRollupActiveUsers + " GROUP BY day;INSERT OR REPLACE INTO basalt_rollups VALUES ('" +
          kRollupUserDay + "', " + zone_literal(rollup_zone_) + ", now());COMMIT";
   Status s = exec(loader_conn_.get(), sql);
   if (!s.is_ok()) {
@@ -1145,7 +1164,10 @@ Status DuckDbWarehouse::compact_rollup_day(const std::string& day) {
                     " GROUP BY day, user_id, event;DELETE FROM " + kRollupUserDay +
                     " WHERE day = " + d + ";INSERT INTO " + kRollupUserDay +
                     " BY NAME SELECT * FROM basalt_rollup_compact;DELETE FROM " +
-                    kRollupDayUsers + " WHERE day = " + d + ";INSERT INTO " + kRollupDayUsers +
+                    kRollupActiveUsers + " WHERE day = " + d + ";INSERT INTO " +
+                    kRollupActiveUsers + " " + active_users_of("basalt_rollup_compact") +
+                    ";DELETE FROM " + kRollupDayUsers + " WHERE day = " + d +
+                    ";INSERT INTO " + kRollupDayUsers +
                     " SELECT " + d +
                     ", count(DISTINCT user_id) FROM basalt_rollup_compact;COMMIT";
   Status s = exec(loader_conn_.get(), sql);
@@ -1377,7 +1399,9 @@ Status DuckDbWarehouse::append_events(const LoadBatch& batch, RollupRows& rollup
                     " FROM basalt_rollup_stage GROUP BY ALL;"
                     "INSERT INTO " + std::string(kRollupUserDay) +
                     " BY NAME SELECT * FROM basalt_rollup_delta;"
-                    "DELETE FROM " + std::string(kRollupDayUsers) +
+                    "INSERT INTO " + kRollupActiveUsers + " " +
+                    active_users_of("basalt_rollup_delta") +
+                    ";DELETE FROM " + std::string(kRollupDayUsers) +
                     " WHERE day IN (SELECT day FROM basalt_rollup_delta);";
   BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), sql));
   auto rows = fetch_text(loader_conn_.get(),

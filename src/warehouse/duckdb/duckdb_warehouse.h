@@ -6,8 +6,9 @@
 // never wait for a load beyond what DuckDB's own concurrency control imposes.
 //
 // Rollups (RollupInfo in warehouse.h): when a zone is configured or stored, events_user_day
-// gets each load's per-(local day, user, event) counts and sums in the load's transaction, so
-// it is exactly-once like the events; a day's rows are compacted (and its exact distinct users
+// gets each load's per-(local day, user, event) counts and sums in the load's transaction, and
+// events_active_users their per-(local day, user) counts, so both are exactly-once like the
+// events; a day's rows are compacted (and its exact distinct users
 // counted into events_day_users) in a transaction of their own after a commit. The rollups are
 // published to the compiler (rollups()) only while they match `events`: after a build from
 // `events` (a new database, an old one without them, a changed zone, a typed column added to

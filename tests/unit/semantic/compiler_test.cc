@@ -121,7 +121,8 @@ TEST_F(Compiler, FixedOffsetZonesSkipThePerRowLookup) {
 
 // Which shapes the rollups answer (rollup_test.cc compares their answers with the events').
 TEST_F(Compiler, RollupsAnswerOnlyShapesWithTheSameAnswer) {
-  warehouse::RollupInfo rollups{"UTC", "events_user_day", "events_day_users", {"p_amount"}};
+  warehouse::RollupInfo rollups{
+      "UTC", "events_user_day", "events_day_users", {"p_amount"}, "events_active_users"};
   ctx_.rollups = &rollups;
   auto from_rollup = [&](const std::string& json) {
     auto c = compile_json(json);
