@@ -89,6 +89,9 @@ class Builder {
   // query is answerable from it (rollup_applies).
   void use_rollup(const warehouse::RollupInfo* r) { rollup_ = r; }
   const warehouse::RollupInfo* rollup() const { return rollup_; }
+  // While set, the statement reads the rollup's active-users table (one row per day and user)
+  // in place of its user-day table. REQUIRES use_rollup, and no snippet reading `event`.
+  void read_active_users(bool on) { active_users_ = on; }
 
   Result<std::string> dimension_sql(const std::string& name) {
     const Dimension* dim = m_.dimension(name);
@@ -224,7 +227,8 @@ class Builder {
   // The relation the model's rows are read from.
   std::string fact_relation() {
     tables_.insert(m_.table);  // what the cache's invalidation knows: the events' table
-    return rollup_ ? d_.relation(rollup_->user_day_table) : d_.relation(m_.table);
+    if (!rollup_) return d_.relation(m_.table);
+    return d_.relation(active_users_ ? rollup_->active_users_table : rollup_->user_day_table);
   }
 
   // "FROM <table> AS <model>" and the joins the snippets used so far need. Call last.
@@ -275,6 +279,7 @@ class Builder {
   std::vector<std::string> snippets_;
   std::set<std::string> tables_;
   const warehouse::RollupInfo* rollup_ = nullptr;
+  bool active_users_ = false;
 };
 
 std::string where(const std::vector<std::string>& conds) {
@@ -433,13 +438,14 @@ bool rollup_join_ok(const Join& j, const Model& m, const ModelSet& models) {
 // Whether a model's SQL snippet reads only rollup key columns (event, user_id), unqualified or
 // qualified by the model, and columns of rollup-joinable models. String literals are skipped;
 // a word followed by "(" is a function; a few SQL keywords are allowed; anything else refuses.
-bool rollup_snippet_ok(const std::string& sql, const Model& m, const ModelSet& models) {
+bool rollup_snippet_ok(const std::string& sql, const Model& m, const ModelSet& models,
+                       bool event_ok = true) {
   static const char* kKeywords[] = {"case", "when",    "then",  "else",   "end",    "and",
                                     "or",   "not",     "in",    "is",     "null",   "like",
                                     "ilike", "true",   "false", "between", "as",    "cast",
                                     "varchar", "integer", "bigint", "double", "boolean", "text",
                                     "distinct", "escape"};
-  auto key_column = [&](std::string_view c) { return c == "event" || c == m.user; };
+  auto key_column = [&](std::string_view c) { return (event_ok && c == "event") || c == m.user; };
   size_t i = 0, n = sql.size();
   auto word_at = [&](size_t& k) {
     size_t b = k;
@@ -507,11 +513,12 @@ bool rollup_snippet_ok(const std::string& sql, const Model& m, const ModelSet& m
   return true;
 }
 
-bool rollup_dimension_ok(const std::string& name, const Model& m, const ModelSet& models) {
+bool rollup_dimension_ok(const std::string& name, const Model& m, const ModelSet& models,
+                         bool event_ok = true) {
   const Dimension* dim = m.dimension(name);
   if (!dim) return false;
-  if (!dim->column.empty()) return dim->column == "event" || dim->column == m.user;
-  return rollup_snippet_ok(dim->sql, m, models);
+  if (!dim->column.empty()) return (event_ok && dim->column == "event") || dim->column == m.user;
+  return rollup_snippet_ok(dim->sql, m, models, event_ok);
 }
 
 bool rollup_measure_ok(const Measure& me, const Model& m, const ModelSet& models,
@@ -566,6 +573,45 @@ bool day_users_apply(const Query& q, const Model& m, const std::vector<std::stri
     return me->agg == Aggregation::kCountDistinct && me->column == m.user && me->filter.empty() &&
            me->sql.empty();
   });
+}
+
+// A measure the active-users rollup answers: unfiltered count(*) or count_distinct(user_id).
+bool active_users_measure(const Measure& me, const Model& m) {
+  if (!me.sql.empty() || !me.filter.empty()) return false;
+  return (me.agg == Aggregation::kCount && me.column.empty()) ||
+         (me.agg == Aggregation::kCountDistinct && me.column == m.user);
+}
+
+// The active-users split of a rollup query: its distinct users and counts read the active-users
+// rollup (a row per day and user, a sixth of the user-day rows on session-shaped data), and the
+// other measures the user-day rows that pass their filters. Only when no dimension or filter
+// reads `event`, and every other measure has a filter (else the user-day rows are all read
+// anyway). The active-users part has a row for every group the events have (it keeps null
+// users), so the other part joins to it; `rest` is empty when it answers everything.
+struct ActiveSplit {
+  std::vector<std::string> active, rest;
+};
+std::optional<ActiveSplit> active_users_split(const Query& q, const ModelSet& models,
+                                              const Model& m, const CompileContext& ctx,
+                                              const std::vector<std::string>& measures) {
+  if (ctx.rollups->active_users_table.empty()) return std::nullopt;
+  for (const auto& n : q.dimensions)
+    if (!rollup_dimension_ok(n, m, models, false)) return std::nullopt;
+  for (const auto& f : q.filters)
+    if (!f.on_metric && !rollup_dimension_ok(f.field, m, models, false)) return std::nullopt;
+  ActiveSplit split;
+  for (const auto& n : measures) {
+    const Measure& me = *m.measure(n);
+    if (active_users_measure(me, m)) {
+      split.active.push_back(n);
+    } else if (me.filter.empty()) {
+      return std::nullopt;
+    } else {
+      split.rest.push_back(n);
+    }
+  }
+  if (split.active.empty()) return std::nullopt;
+  return split;
 }
 
 bool rollup_step_ok(const FunnelStep& s, const Model& m, const ModelSet& models) {
@@ -666,6 +712,8 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
   if (rollup) b.use_rollup(ctx.rollups);
   out.from_rollup = rollup;
   const bool day_users = rollup && day_users_apply(q, m, measures);
+  const std::optional<ActiveSplit> split =
+      rollup && !day_users ? active_users_split(q, models, m, ctx, measures) : std::nullopt;
 
   // Dimension filters are shared by both periods.
   std::vector<std::string> dim_sql;
@@ -680,7 +728,9 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
 
   std::optional<EagerJoin> eager = eager_join_plan(q, models, m, measures);
   // The eager form of an aggregation CTE: per join key first (pre), then joined and combined.
-  auto eager_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
+  auto eager_cte = [&](const LocalRange& r, const Shift& bucket_shift,
+                       const std::vector<std::string>& ms,
+                       const std::vector<std::string>& conds) -> Result<std::string> {
     const EagerJoin& e = *eager;
     b.read_local_span(r);
     std::string pre = d.quote(m.name);  // the subquery keeps the model's name for the ON clause
@@ -705,7 +755,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
       }
       outer_keys.push_back(d.quote(name));
     }
-    for (const auto& n : measures) {
+    for (const auto& n : ms) {
       const Measure& me = *m.measure(n);
       std::string part = pre + "." + d.quote("part_" + n);
       std::string f = me.filter.empty() ? "" : "(" + me.filter + ")";
@@ -726,6 +776,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     }
     std::vector<std::string> inner_conds, outer_conds;
     if (q.time) inner_conds.push_back(b.range_condition(r));
+    inner_conds.insert(inner_conds.end(), conds.begin(), conds.end());
     for (size_t i = 0; i < q.filters.size(); ++i) {
       const Filter& f = q.filters[i];
       if (f.on_metric) continue;
@@ -758,17 +809,21 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     }
     std::string sql = "SELECT " + join_names(counted) + " FROM " + d.relation(ru.day_users_table) +
                       " AS " + du + " WHERE " + b.day_range(du_day, r);
+    b.read_active_users(!ru.active_users_table.empty());
     std::string rest_conds = b.range_condition(r) + " AND " + b.time_col() + " NOT IN (SELECT " +
                              d.quote("day") + " FROM " + d.relation(ru.day_users_table) + ")";
     sql += " UNION ALL SELECT " + join_names(rest) + " " + b.from_table_only() + " WHERE " +
            rest_conds + d.group_by({d.quote("time")});
+    b.read_active_users(false);
     return sql;
   };
 
-  // One aggregation CTE per period: keys and measures.
-  auto aggregate_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
-    if (day_users) return day_users_cte(r, bucket_shift);
-    if (eager) return eager_cte(r, bucket_shift);
+  // An aggregation of a period: keys and the measures `ms` of the rows in `r` that also pass
+  // `extra` (conditions).
+  auto measures_cte = [&](const LocalRange& r, const Shift& bucket_shift,
+                          const std::vector<std::string>& ms,
+                          const std::vector<std::string>& extra) -> Result<std::string> {
+    if (eager) return eager_cte(r, bucket_shift, ms, extra);
     b.read_local_span(r);
     std::vector<std::string> select;
     if (grain) {
@@ -778,10 +833,11 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     }
     for (size_t i = 0; i < dim_sql.size(); ++i)
       select.push_back(dim_sql[i] + " AS " + d.quote(q.dimensions[i]));
-    for (const auto& n : measures)
+    for (const auto& n : ms)
       select.push_back(b.measure_sql(*m.measure(n)) + " AS " + d.quote(n));
     std::vector<std::string> conds;
     if (q.time) conds.push_back(b.range_condition(r));
+    conds.insert(conds.end(), extra.begin(), extra.end());
     auto dc = b.dimension_conditions([&] {
       std::vector<Filter> fs;
       for (const auto& f : q.filters)
@@ -797,6 +853,38 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
       sql += d.group_by(aliases);
     }
     return sql;
+  };
+
+  // One aggregation CTE per period: keys and measures.
+  auto aggregate_cte = [&](const LocalRange& r, const Shift& bucket_shift) -> Result<std::string> {
+    if (day_users) return day_users_cte(r, bucket_shift);
+    if (!split) return measures_cte(r, bucket_shift, measures, {});
+    b.read_active_users(true);
+    auto active = measures_cte(r, bucket_shift, split->active, {});
+    b.read_active_users(false);
+    if (!active || split->rest.empty()) return active;
+    // The other measures from the user-day rows that pass one of their filters.
+    std::vector<std::string> any;
+    for (const auto& n : split->rest) any.push_back("(" + m.measure(n)->filter + ")");
+    auto rest = measures_cte(r, bucket_shift, split->rest,
+                             {"(" + fmt::format("{}", fmt::join(any, " OR ")) + ")"});
+    if (!rest) return rest;
+    std::string a = d.quote("active"), o = d.quote("rest");
+    std::vector<std::string> select, on;
+    for (const auto& k : keys) {
+      select.push_back(a + "." + d.quote(k));
+      on.push_back(d.same(a + "." + d.quote(k), o + "." + d.quote(k)));
+    }
+    for (const auto& n : split->active) select.push_back(a + "." + d.quote(n));
+    for (const auto& n : split->rest) {
+      // A group without a passing row counts 0, as in one aggregation.
+      Aggregation agg = m.measure(n)->agg;
+      std::string v = o + "." + d.quote(n);
+      bool count = agg == Aggregation::kCount || agg == Aggregation::kCountDistinct;
+      select.push_back((count ? "coalesce(" + v + ", 0)" : v) + " AS " + d.quote(n));
+    }
+    return "SELECT " + join_names(select) + " FROM (" + *active + ") AS " + a +
+           d.left_join("(" + *rest + ")", o, on);
   };
   // The metric layer on an aggregation CTE: keys and every item.
   auto metric_cte = [&](const std::string& agg) {

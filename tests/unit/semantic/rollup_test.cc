@@ -3,6 +3,7 @@
 // shape the rollups answer, after late events, a restart, a failed (rolled back) load replayed,
 // a typed column added later, a zone change and in a zone with DST; the result cache still
 // invalidated by commits; and the shapes that must read the events.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -241,6 +242,10 @@ class Rollups : public ::testing::Test {
         R"({"model":"events","metrics":["dau","events"],"dimensions":["channel"],"time":{"range":"last_7_days","grain":"day"},"compare":"same_period_last_week"})",
         R"({"model":"events","metrics":["events","revenue"],"dimensions":["user"],"time":{"range":["2026-11-10","2026-11-12"]},"order":[{"metric":"events","desc":true},{"metric":"user"}],"limit":20})",
         R"({"model":"events","metrics":["dau","payers"],"time":{"range":["2026-10-26","2026-11-22"],"grain":"quarter"}})",
+        R"({"model":"events","metrics":["dau","events","payers","pay_rate","revenue"],"dimensions":["channel"],"time":{"range":["2026-10-26","2026-11-22"],"grain":"week"},"compare":"previous_period"})",
+        R"({"model":"events","metrics":["dau","events"],"dimensions":["user"],"time":{"range":["2026-11-10","2026-11-13"]},"order":[{"metric":"user"}],"limit":50})",
+        R"({"model":"events","metrics":["dau","organic_events","levels"],"dimensions":["channel"],"time":{"range":["2026-11-01","2026-11-20"],"grain":"day"}})",
+        R"({"model":"events","metrics":["events","revenue"],"filters":[{"dimension":"channel","op":"in","values":["organic","google"]}]})",
         R"({"type":"retention","model":"events","start":"login","return":"pay","period":"day","periods":7,"time":{"range":["2026-10-28","2026-11-10"]}})",
         R"({"type":"retention","model":"events","start":"login","return":"login","period":"week","periods":3,"time":{"range":["2026-10-26","2026-11-22"]},"filters":[{"dimension":"channel","op":"in","values":["organic","google"]}]})",
         R"({"type":"retention","model":"events","start":{"event":"login"},"return":{"filters":[{"dimension":"event","op":"in","values":["pay","item_purchase"]}]},"period":"month","periods":1,"time":{"range":["2026-10-01","2026-11-30"]}})",
@@ -263,6 +268,58 @@ TEST_F(Rollups, EveryShapeMatchesTheEvents) {
   apply(true);
   load_all();
   ASSERT_TRUE(w_->rollups());
+  expect_every_shape_same();
+}
+
+// events_active_users holds what `events` counts per local day and user (null users too), as
+// compaction leaves it and before; the shapes without `event` read it.
+TEST_F(Rollups, TheActiveUsersTableMatchesTheEventsAndAnswersWithoutEvent) {
+  const char* check =
+      "SELECT count(*) FROM (SELECT day, user_id, CAST(sum(events) AS BIGINT) AS n FROM "
+      "events_active_users GROUP BY ALL) a FULL JOIN (SELECT CAST(\"timestamp\" AS DATE) AS day, "
+      "user_id, count(*) AS n FROM events GROUP BY ALL) e ON a.day = e.day AND a.user_id IS NOT "
+      "DISTINCT FROM e.user_id WHERE a.n IS DISTINCT FROM e.n";
+  for (uint64_t compact_rows : {uint64_t{1}, uint64_t{1} << 40}) {
+    open("UTC", compact_rows);
+    apply(true);
+    load_all();
+    auto differ = w_->query(check, {});
+    ASSERT_TRUE(differ) << differ.status().message();
+    EXPECT_EQ(std::get<int64_t>(differ->rows[0][0]), 0) << compact_rows;
+    auto nulls = w_->query("SELECT count(*) FROM events_active_users WHERE user_id IS NULL", {});
+    ASSERT_TRUE(nulls);
+    EXPECT_GT(std::get<int64_t>(nulls->rows[0][0]), 0);
+    if (compact_rows == 1) {
+      auto dup = w_->query(
+          "SELECT count(*) FROM (SELECT day, user_id FROM events_active_users GROUP BY ALL HAVING "
+          "count(*) > 1)",
+          {});
+      ASSERT_TRUE(dup);
+      EXPECT_EQ(std::get<int64_t>(dup->rows[0][0]), 0);
+    }
+    services_.clear();
+    w_.reset();
+    fs::remove_all(dir_ / "w.duckdb");
+  }
+  open("UTC");
+  apply(true);
+  load_all();
+  auto reads = [&](const std::string& json) {
+    auto c = rolled().compile(query(json));
+    EXPECT_TRUE(c) << c.status().message();
+    return c ? c->sql : std::string();
+  };
+  const std::string by_channel = reads(
+      R"({"model":"events","metrics":["revenue","dau","arpu"],"dimensions":["channel"],"time":{"range":["2026-11-09","2026-11-23"]},"compare":"previous_period"})");
+  EXPECT_THAT(by_channel, ::testing::HasSubstr("events_active_users"));
+  EXPECT_THAT(by_channel, ::testing::HasSubstr("events_user_day"));  // revenue: the pay rows
+  EXPECT_THAT(reads(R"({"model":"events","metrics":["dau","events"],"dimensions":["user"]})"),
+              ::testing::Not(::testing::HasSubstr("events_user_day")));
+  // An event dimension, or a measure without a filter beside them, keeps the user-day rows.
+  EXPECT_THAT(reads(R"({"model":"events","metrics":["dau"],"dimensions":["event"]})"),
+              ::testing::Not(::testing::HasSubstr("events_active_users")));
+  EXPECT_THAT(reads(R"({"model":"events","metrics":["dau","coins"],"dimensions":["channel"]})"),
+              ::testing::Not(::testing::HasSubstr("events_active_users")));
   expect_every_shape_same();
 }
 
@@ -384,6 +441,25 @@ TEST_F(Rollups, AnOldWarehouseIsBackfilledAndAZoneChangeRebuilds) {
   apply(true);
   ASSERT_TRUE(w_->rollups());
   EXPECT_EQ(w_->rollups()->timezone, "America/New_York");
+  expect_every_shape_same();
+  // Rollups kept before events_active_users existed: it is filled from the user-day rows.
+  services_.clear();
+  w_.reset();
+  {
+    warehouse::WarehouseOptions wo;
+    wo.path = (dir_ / "w.duckdb").string();
+    auto w = warehouse::make_warehouse(wo);
+    ASSERT_TRUE(w);
+    ASSERT_TRUE((*w)->query("DROP TABLE events_active_users", {}));
+  }
+  open("America/New_York");
+  apply(true);
+  auto n = w_->query(
+      "SELECT (SELECT CAST(sum(events) AS BIGINT) FROM events_active_users), "
+      "(SELECT count(*) FROM events)",
+      {});
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->rows[0][0], n->rows[0][1]);
   expect_every_shape_same();
   // Opened without a zone, the stored one is kept.
   open("");
