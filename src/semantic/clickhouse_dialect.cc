@@ -243,15 +243,37 @@ std::string ClickHouseDialect::instant_list(const std::string& instant,
 
 // The bounds are columns of the row, captured by the lambda (never NULL inside it: a NULL
 // bound answers NULL before); the list's smallest qualifying element, NULL when none.
-std::string ClickHouseDialect::first_in_list_after(const std::string& list,
-                                                   const std::string& after,
-                                                   const std::string& until) const {
+namespace {
+// The smallest element x of `list` where `also` (a condition on x, or empty) holds and
+// `after` < x <= `until`, NULL when there is none or either bound is NULL.
+std::string first_in_array(const std::string& list, const std::string& also,
+                           const std::string& after, const std::string& until) {
   std::string hits =
-      fmt::format("arrayFilter(x -> x > ifNull({a}, 0) AND x <= ifNull({u}, 0), {l})",
-                  fmt::arg("a", after), fmt::arg("u", until), fmt::arg("l", list));
+      fmt::format("arrayFilter(x -> {also}x > ifNull({a}, 0) AND x <= ifNull({u}, 0), {l})",
+                  fmt::arg("also", also.empty() ? "" : also + " AND "), fmt::arg("a", after),
+                  fmt::arg("u", until), fmt::arg("l", list));
   return fmt::format(
       "if(isNull({a}) OR isNull({u}) OR length({h}) = 0, NULL, arrayReduce('min', {h}))",
       fmt::arg("a", after), fmt::arg("u", until), fmt::arg("h", hits));
+}
+}  // namespace
+
+std::string ClickHouseDialect::first_in_list_after(const std::string& list,
+                                                   const std::string& after,
+                                                   const std::string& until) const {
+  return first_in_array(list, "", after, until);
+}
+
+// Instants are microseconds already.
+std::string ClickHouseDialect::tagged_instant(const std::string& instant,
+                                              const std::string& tag) const {
+  return fmt::format("({} * {} + {})", instant, kInstantTags, tag);
+}
+
+std::string ClickHouseDialect::first_tagged_in_list(const std::string& list, int tag,
+                                                    const std::string& lo,
+                                                    const std::string& hi) const {
+  return first_in_array(list, fmt::format("x % {} = {}", kInstantTags, tag), lo, hi);
 }
 
 std::string ClickHouseDialect::contains(const std::string& text, const std::string& part) const {

@@ -36,8 +36,7 @@ void qualified_columns(const std::string& sql, const std::string& model,
     bool start_ok =
         at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) || sql[at - 1] == '_');
     size_t b = at + model.size() + 1, e = b;
-    while (e < sql.size() &&
-           (std::isalnum(static_cast<unsigned char>(sql[e])) || sql[e] == '_'))
+    while (e < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[e])) || sql[e] == '_'))
       ++e;
     if (start_ok && e > b) {
       std::string c = sql.substr(b, e - b);
@@ -440,11 +439,10 @@ bool rollup_join_ok(const Join& j, const Model& m, const ModelSet& models) {
 // a word followed by "(" is a function; a few SQL keywords are allowed; anything else refuses.
 bool rollup_snippet_ok(const std::string& sql, const Model& m, const ModelSet& models,
                        bool event_ok = true) {
-  static const char* kKeywords[] = {"case", "when",    "then",  "else",   "end",    "and",
-                                    "or",   "not",     "in",    "is",     "null",   "like",
-                                    "ilike", "true",   "false", "between", "as",    "cast",
-                                    "varchar", "integer", "bigint", "double", "boolean", "text",
-                                    "distinct", "escape"};
+  static const char* kKeywords[] = {
+      "case",    "when",    "then",   "else",   "end",     "and",   "or",       "not",   "in",
+      "is",      "null",    "like",   "ilike",  "true",    "false", "between",  "as",    "cast",
+      "varchar", "integer", "bigint", "double", "boolean", "text",  "distinct", "escape"};
   auto key_column = [&](std::string_view c) { return (event_ok && c == "event") || c == m.user; };
   size_t i = 0, n = sql.size();
   auto word_at = [&](size_t& k) {
@@ -785,8 +783,8 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
       (e.filter_joined[i] ? outer_conds : inner_conds).push_back(c->front());
     }
     std::string sql = "SELECT " + join_names(outer) + " FROM (SELECT " + join_names(inner) + " " +
-                      b.from_table_only() + where(inner_conds) + d.group_by(inner_keys) +
-                      ") AS " + pre + b.join_clause(*e.join, *e.other) + where(outer_conds);
+                      b.from_table_only() + where(inner_conds) + d.group_by(inner_keys) + ") AS " +
+                      pre + b.join_clause(*e.join, *e.other) + where(outer_conds);
     if (!keys.empty()) sql += d.group_by(outer_keys);
     return sql;
   };
@@ -797,9 +795,9 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     const warehouse::RollupInfo& ru = *ctx.rollups;
     std::string du = d.quote("day_users");
     std::string du_day = du + "." + d.quote("day");
-    std::vector<std::string> counted = {d.truncate(Grain::kDay, d.shift_local(d.day_start(du_day),
-                                                                               bucket_shift)) +
-                                        " AS " + d.quote("time")};
+    std::vector<std::string> counted = {
+        d.truncate(Grain::kDay, d.shift_local(d.day_start(du_day), bucket_shift)) + " AS " +
+        d.quote("time")};
     std::vector<std::string> rest = {
         d.truncate(Grain::kDay, d.shift_local(b.local(b.time_col()), bucket_shift)) + " AS " +
         d.quote("time")};
@@ -833,8 +831,7 @@ Result<CompiledQuery> compile_metrics(const Query& q, const ModelSet& models, co
     }
     for (size_t i = 0; i < dim_sql.size(); ++i)
       select.push_back(dim_sql[i] + " AS " + d.quote(q.dimensions[i]));
-    for (const auto& n : ms)
-      select.push_back(b.measure_sql(*m.measure(n)) + " AS " + d.quote(n));
+    for (const auto& n : ms) select.push_back(b.measure_sql(*m.measure(n)) + " AS " + d.quote(n));
     std::vector<std::string> conds;
     if (q.time) conds.push_back(b.range_condition(r));
     conds.insert(conds.end(), extra.begin(), extra.end());
@@ -1021,6 +1018,18 @@ Result<std::vector<std::string>> step_conditions(Builder& b, const FunnelStep& s
   return conds;
 }
 
+// A funnel step's tag in a tagged instant (Dialect::tagged_instant), from step 1: descending.
+int step_tag(size_t step) { return kInstantTags - static_cast<int>(step); }
+
+// Whether every step names an event and no two steps the same one: then no row is of two steps.
+bool distinct_step_events(const std::vector<FunnelStep>& steps) {
+  std::set<std::string> events;
+  for (const FunnelStep& s : steps) {
+    if (s.event.empty() || !events.insert(s.event).second) return false;
+  }
+  return true;
+}
+
 Status needs_time_and_user(const Model& m) {
   if (m.time.empty())
     return invalid_argument("model '" + m.name + "' has no time column for analyses");
@@ -1048,6 +1057,11 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   // One pass over the rows of any step, in [start, end + window): a later step can land after
   // the range, within the window of a first step inside it (its deadline implies this bound).
   // m<k> says whether a row is an event of step k; a first step must be inside the range.
+  // When every step names an event and no two the same one, a row is of one step at most: it
+  // then carries its step's tag `s` instead (step_tag; 0: none), and one list per user holds
+  // the tagged times of every later step: one list aggregate instead of one per step, about a
+  // quarter less time at 50 M events (bench/README.md).
+  const bool tagged = distinct_step_events(q.steps);
   std::vector<std::string> select = {b.user_col() + " AS u", b.time_col() + " AS t"};
   if (bd) {
     auto bsql = b.dimension_sql(q.breakdown);
@@ -1056,20 +1070,41 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   }
   std::string range_end = b.instant(r->end);
   std::vector<std::string> any_step;  // a row is read when it is some step's event
-  bool every_row = false;
+  std::vector<std::string> step_of;   // tagged: the WHEN branches giving s
+  bool every_row = false, step_filters = false;
   for (size_t k = 0; k < n; ++k) {
     auto sc = step_conditions(b, q.steps[k]);
     if (!sc) return sc.status();
     std::vector<std::string> mc = *sc;
     if (mc.empty()) every_row = true;
+    if (!q.steps[k].filters.empty()) step_filters = true;
     if (k == 0) mc.push_back(b.time_col() + " < " + range_end);
-    select.push_back(fmt::format(
-        "({}) AS m{}", mc.empty() ? "TRUE" : fmt::format("{}", fmt::join(mc, " AND ")), k + 1));
-    if (!sc->empty()) {
-      auto again = step_conditions(b, q.steps[k]);  // the row filter binds its own parameters
-      if (!again) return again.status();
-      any_step.push_back("(" + fmt::format("{}", fmt::join(*again, " AND ")) + ")");
+    std::string is_step = mc.empty() ? "TRUE" : fmt::format("{}", fmt::join(mc, " AND "));
+    if (tagged) {
+      step_of.push_back(fmt::format("WHEN {} THEN {}", is_step, step_tag(k + 1)));
+    } else {
+      select.push_back(fmt::format("({}) AS m{}", is_step, k + 1));
     }
+  }
+  if (tagged) select.push_back(fmt::format("CASE {} ELSE 0 END AS s", fmt::join(step_of, " ")));
+  if (tagged && !step_filters) {
+    // The steps' events as one IN list (DuckDB reads it as a hash semi-join, cheaper than a
+    // chain of ORs).
+    Filter f;
+    f.field = "event";
+    f.op = FilterOp::kIn;
+    for (const FunnelStep& st : q.steps) f.values.push_back(Value(st.event));
+    auto in = b.dimension_conditions({f});
+    if (!in) return in.status();
+    any_step = *in;
+  } else if (!every_row) {
+    for (const FunnelStep& st : q.steps) {
+      auto again = step_conditions(b, st);  // the row filter binds its own parameters
+      if (!again) return again.status();
+      if (!again->empty())
+        any_step.push_back("(" + fmt::format("{}", fmt::join(*again, " AND ")) + ")");
+    }
+    any_step = {"(" + fmt::format("{}", fmt::join(any_step, " OR ")) + ")"};
   }
   LocalRange er = *r;
   er.end += q.window_seconds;
@@ -1077,7 +1112,7 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   auto cc = b.dimension_conditions(q.filters);
   if (!cc) return cc.status();
   conds.insert(conds.end(), cc->begin(), cc->end());
-  if (!every_row) conds.push_back("(" + fmt::format("{}", fmt::join(any_step, " OR ")) + ")");
+  conds.insert(conds.end(), any_step.begin(), any_step.end());
   std::string from = b.from();
   std::vector<Dialect::Cte> ctes = {
       {"e", fmt::format("SELECT {} {}{}", join_names(select), from, where(conds))}};
@@ -1085,27 +1120,45 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   // Per user: the first step's earliest time (and the breakdown value there), and the times of
   // each later step's events. Then step k is the earliest of its events after step k-1 and
   // within the window of step 1 (the greedy chain: each step as early as it can be).
-  std::vector<std::string> per_user = {"u",
-                                       d.aggregate(Aggregation::kMin, "t", "m1", 0) + " AS t1"};
-  if (bd)
-    per_user.push_back(d.value_at_min("CASE WHEN m1 THEN b END", "CASE WHEN m1 THEN t END") +
+  // Tagged, t<k> are tagged instants, step k's tag kInstantTags - k: a later step's tag is
+  // smaller, so "x > t<k-1>" holds only from the next microsecond, and dl (the deadline) is
+  // the last tagged value of the window's last microsecond.
+  const std::string first_step = tagged ? fmt::format("s = {}", step_tag(1)) : "m1";
+  const std::string first_time =
+      d.aggregate(Aggregation::kMin, tagged ? d.tagged_instant("t", "s") : "t", first_step, 0);
+  std::vector<std::string> per_user = {"u", first_time + " AS t1"};
+  if (bd) {
+    per_user.push_back(d.value_at_min(fmt::format("CASE WHEN {} THEN b END", first_step),
+                                      fmt::format("CASE WHEN {} THEN t END", first_step)) +
                        " AS b");
-  for (size_t k = 2; k <= n; ++k)
-    per_user.push_back(fmt::format("{} AS l{}", d.instant_list("t", fmt::format("m{}", k)), k));
+  }
+  if (tagged) {
+    per_user.push_back(
+        fmt::format("{} + {} AS dl", first_time,
+                    q.window_seconds * 1000000 * kInstantTags + kInstantTags - 1 - step_tag(1)));
+    per_user.push_back(
+        d.instant_list(d.tagged_instant("t", "s"), fmt::format("s > 0 AND s < {}", step_tag(1))) +
+        " AS l");
+  } else {
+    for (size_t k = 2; k <= n; ++k)
+      per_user.push_back(fmt::format("{} AS l{}", d.instant_list("t", fmt::format("m{}", k)), k));
+  }
   ctes.push_back({"s1", fmt::format("SELECT {} FROM e GROUP BY u", join_names(per_user))});
-  std::string deadline = d.add_seconds("t1", q.window_seconds);
   for (size_t k = 2; k <= n; ++k) {
     std::vector<std::string> carried;
     if (bd) carried.push_back("b");
     for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("t{}", j));
-    for (size_t j = k + 1; j <= n; ++j) carried.push_back(fmt::format("l{}", j));
-    ctes.push_back(
-        {fmt::format("s{}", k),
-         fmt::format("SELECT {carried}, {first} AS t{k} FROM s{p}{w}", fmt::arg("k", k),
-                     fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
-                     fmt::arg("first", d.first_in_list_after(fmt::format("l{}", k),
-                                                             fmt::format("t{}", k - 1), deadline)),
-                     fmt::arg("w", k == 2 ? " WHERE t1 IS NOT NULL" : ""))});
+    if (tagged && k < n) carried.insert(carried.end(), {"dl", "l"});
+    for (size_t j = k + 1; !tagged && j <= n; ++j) carried.push_back(fmt::format("l{}", j));
+    std::string prev = fmt::format("t{}", k - 1);
+    std::string first = tagged ? d.first_tagged_in_list("l", step_tag(k), prev, "dl")
+                               : d.first_in_list_after(fmt::format("l{}", k), prev,
+                                                       d.add_seconds("t1", q.window_seconds));
+    ctes.push_back({fmt::format("s{}", k),
+                    fmt::format("SELECT {carried}, {first} AS t{k} FROM s{p}{w}", fmt::arg("k", k),
+                                fmt::arg("p", k - 1), fmt::arg("carried", join_names(carried)),
+                                fmt::arg("first", first),
+                                fmt::arg("w", k == 2 ? " WHERE t1 IS NOT NULL" : ""))});
   }
   select.clear();
   if (bd) select.push_back("b");
@@ -1115,7 +1168,10 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
     select.push_back(fmt::format(
         "{} AS median_{}",
         d.aggregate(Aggregation::kMedian,
-                    d.seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)), "", 0),
+                    tagged ? fmt::format("(t{} - t{} + {}) / {}.0", k, k - 1,
+                                         step_tag(k - 1) - step_tag(k), 1000000 * kInstantTags)
+                           : d.seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)),
+                    "", 0),
         k));
   }
   std::string body = fmt::format("SELECT {} FROM s{}", join_names(select), q.steps.size());
@@ -1204,14 +1260,15 @@ Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, 
                     "r.t >= {}",
                     d.periods_between(g, "h.c", d.truncate(g, b.local("r.t"))), lo)},
        {"sizes", "SELECT c, count(*) AS n FROM cohort GROUP BY c"}},
-      fmt::format("SELECT {cohort} AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS "
-                  "users, {rate} AS rate FROM sizes AS s {join} GROUP BY s.c, s.n, x.k ORDER BY "
-                  "s.c, x.k LIMIT {cap}",
-                  fmt::arg("cohort", d.format_period(g, "s.c")),
-                  fmt::arg("rate", d.divide("count(x.u)", "s.n")),
-                  fmt::arg("join", d.inner_join_where("returned", "x", "x.c = s.c",
-                                                      fmt::format("k BETWEEN 0 AND {}", q.periods))),
-                  fmt::arg("cap", ctx.max_rows + 1)));
+      fmt::format(
+          "SELECT {cohort} AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS "
+          "users, {rate} AS rate FROM sizes AS s {join} GROUP BY s.c, s.n, x.k ORDER BY "
+          "s.c, x.k LIMIT {cap}",
+          fmt::arg("cohort", d.format_period(g, "s.c")),
+          fmt::arg("rate", d.divide("count(x.u)", "s.n")),
+          fmt::arg("join", d.inner_join_where("returned", "x", "x.c = s.c",
+                                              fmt::format("k BETWEEN 0 AND {}", q.periods))),
+          fmt::arg("cap", ctx.max_rows + 1)));
   out.columns = {{"cohort", "time", "", "the period of the users' first start event"},
                  {"cohort_size", "metric", "number", "users in the cohort"},
                  {"period", "dimension", "",
@@ -1257,10 +1314,10 @@ Result<CompiledQuery> compile_distribution(const Query& q, const ModelSet& model
     cases += fmt::format(" WHEN v < {} THEN {}", b.param(Value(out.buckets[i])), i);
   }
   cases += fmt::format(" ELSE {} END", out.buckets.size());
-  std::string per_user = fmt::format(
-      "SELECT {u} AS u, {v} AS v {from}{where} GROUP BY {u} HAVING {having}",
-      fmt::arg("u", b.user_col()), fmt::arg("v", v), fmt::arg("from", from),
-      fmt::arg("where", where(conds)), fmt::arg("having", having));
+  std::string per_user =
+      fmt::format("SELECT {u} AS u, {v} AS v {from}{where} GROUP BY {u} HAVING {having}",
+                  fmt::arg("u", b.user_col()), fmt::arg("v", v), fmt::arg("from", from),
+                  fmt::arg("where", where(conds)), fmt::arg("having", having));
   std::string sql = d.statement(
       {{"per_user", per_user}},
       fmt::format("SELECT {} AS bucket, count(*) AS users, min(v) AS min_value, max(v) AS "
@@ -1297,8 +1354,8 @@ Result<CompiledQuery> compile_activity(const Query& q, const ModelSet& models, c
   std::string from = b.from();
   b.read_local_span(wide);
   std::string day = d.truncate(Grain::kDay, b.local(b.time_col()));
-  std::string user_days = fmt::format("SELECT DISTINCT {} AS u, {} AS d {}{}", b.user_col(), day,
-                                      from, where(conds));
+  std::string user_days =
+      fmt::format("SELECT DISTINCT {} AS u, {} AS d {}{}", b.user_col(), day, from, where(conds));
   std::string sql = d.activity(user_days, b.param(Value(r->start_text())));
   out.columns = {
       {"day", "time", "", "the local day"},

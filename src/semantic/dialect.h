@@ -20,6 +20,9 @@ class Warehouse;
 
 namespace basalt::semantic {
 
+// How many tags a tagged instant (Dialect::tagged_instant) can carry.
+inline constexpr int kInstantTags = 32;
+
 enum class Grain { kMinute, kHour, kDay, kWeek, kMonth, kQuarter, kYear };
 const char* grain_name(Grain g);
 
@@ -77,23 +80,33 @@ class Dialect {
   // An aggregate: the sum of the group's partial counts `partial_sql` as a 64-bit integer, 0
   // when the group has none (a count computed in two steps keeps the type and the 0 of one).
   virtual std::string sum_of_counts(const std::string& partial_sql) const = 0;
-  // An aggregate: the instants `instant_sql` of the group's rows where `filter_sql` holds, as
-  // one list value in any order; NULL or an empty list when no row qualifies. With
-  // first_in_list_after, it lets a funnel find each user's step times in one pass over the
-  // step rows, grouped by user, instead of a join per step.
+  // An aggregate: the instants (or tagged instants) `instant_sql` of the group's rows where
+  // `filter_sql` holds, as one list value in any order; NULL or an empty list when no row
+  // qualifies. With first_in_list_after, it lets a funnel find each user's step times in one pass
+  // over the step rows, grouped by user, instead of a join per step.
   virtual std::string instant_list(const std::string& instant_sql,
                                    const std::string& filter_sql) const = 0;
   // The smallest instant x of list `list_sql` (an instant_list) with `after_sql` < x <=
   // `until_sql`; NULL when there is none, when the list is NULL or when either bound is NULL.
   virtual std::string first_in_list_after(const std::string& list_sql, const std::string& after_sql,
                                           const std::string& until_sql) const = 0;
+  // An instant and a tag 0..kInstantTags-1 in one 64-bit integer: the instant's microseconds
+  // since the epoch times kInstantTags, plus the tag. Tagged instants order as their instants
+  // do; instant_list gathers them like instants (a funnel keeps every step's times in one list).
+  virtual std::string tagged_instant(const std::string& instant_sql,
+                                     const std::string& tag_sql) const = 0;
+  // The smallest element x of list `list_sql` (of tagged instants) whose tag is `tag`, with
+  // `lo_sql` < x <= `hi_sql` (integers); NULL when there is none or either bound is NULL.
+  virtual std::string first_tagged_in_list(const std::string& list_sql, int tag,
+                                           const std::string& lo_sql,
+                                           const std::string& hi_sql) const = 0;
   virtual std::string contains(const std::string& text_sql, const std::string& part_sql) const = 0;
   virtual std::string starts_with(const std::string& text_sql,
                                   const std::string& prefix_sql) const = 0;
   // `lhs_sql` IN (or, `negated`, NOT IN) the list `values_sql`, with SQL's NULL rule: a NULL
   // lhs is in neither.
-  virtual std::string in_list(const std::string& lhs_sql, const std::vector<std::string>& values_sql,
-                              bool negated) const = 0;
+  virtual std::string in_list(const std::string& lhs_sql,
+                              const std::vector<std::string>& values_sql, bool negated) const = 0;
   // Null-safe equality, for joining result rows whose dimension may be NULL (usable as a join
   // condition: each side reads one relation).
   virtual std::string same(const std::string& a_sql, const std::string& b_sql) const = 0;
@@ -107,7 +120,8 @@ class Dialect {
   };
   // The whole statement: `body_sql` reading `ctes` by name (in FROM and JOIN only). Engines
   // without WITH subqueries inline them; statement-wide settings go here too.
-  virtual std::string statement(const std::vector<Cte>& ctes, const std::string& body_sql) const = 0;
+  virtual std::string statement(const std::vector<Cte>& ctes,
+                                const std::string& body_sql) const = 0;
   // " GROUP BY …" on the select list's first aliases.size() columns, whose quoted aliases are
   // `aliases`.
   virtual std::string group_by(const std::vector<std::string>& aliases) const = 0;

@@ -115,6 +115,18 @@ std::string DuckDbDialect::first_in_list_after(const std::string& list, const st
   return fmt::format("list_min(list_filter({}, lambda x: x > {} AND x <= {}))", list, after, until);
 }
 
+std::string DuckDbDialect::tagged_instant(const std::string& instant,
+                                          const std::string& tag) const {
+  return fmt::format("(epoch_us({}) * {} + {})", instant, kInstantTags, tag);
+}
+
+std::string DuckDbDialect::first_tagged_in_list(const std::string& list, int tag,
+                                                const std::string& lo,
+                                                const std::string& hi) const {
+  return fmt::format("list_min(list_filter({}, lambda x: x % {} = {} AND x > {} AND x <= {}))",
+                     list, kInstantTags, tag, lo, hi);
+}
+
 std::string DuckDbDialect::contains(const std::string& text, const std::string& part) const {
   return fmt::format("contains(CAST({} AS VARCHAR), {})", text, part);
 }

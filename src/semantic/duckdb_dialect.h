@@ -32,6 +32,10 @@ class DuckDbDialect final : public Dialect {
                            const std::string& filter_sql) const override;
   std::string first_in_list_after(const std::string& list_sql, const std::string& after_sql,
                                   const std::string& until_sql) const override;
+  std::string tagged_instant(const std::string& instant_sql,
+                             const std::string& tag_sql) const override;
+  std::string first_tagged_in_list(const std::string& list_sql, int tag, const std::string& lo_sql,
+                                   const std::string& hi_sql) const override;
   std::string contains(const std::string& text_sql, const std::string& part_sql) const override;
   std::string starts_with(const std::string& text_sql,
                           const std::string& prefix_sql) const override;

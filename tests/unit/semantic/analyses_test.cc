@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 
 #include "semantic/compiler.h"
 #include "semantic/duckdb_dialect.h"
@@ -33,7 +34,9 @@ double num(const Value& v) {
 
 class Analyses : public ::testing::Test {
  protected:
-  warehouse::Warehouse& w() { return generated_warehouse(); }
+  // The generated data, or `own_` when a test set its own rows.
+  warehouse::Warehouse& w() { return own_ ? *own_ : generated_warehouse(); }
+  std::unique_ptr<warehouse::Warehouse> own_;
 
   QueryResult run(const std::string& json, const std::string& tz_name = "UTC") {
     auto q = parse_query(nlohmann::json::parse(json));
@@ -248,6 +251,57 @@ TEST_F(Analyses, FunnelEdgeCasesMatchReference) {
   for (const auto& [k, v] : w) third += v[2];
   EXPECT_GT(third, 0) << "the generated data must reach the last step";
   expect_same(g, w);
+}
+
+// Hand-placed rows at the edges of the greedy chain: a next step at the very instant of the
+// previous one does not follow it, one exactly at the window's end does, one a microsecond
+// later does not; the earliest first step counts; a first step at the range's end is outside.
+// The same answer whether each row carries one step number (distinct step events) or one flag
+// per step (a step given by filters only).
+TEST_F(Analyses, FunnelEdgesOfTheChainToTheMicrosecond) {
+  warehouse::WarehouseOptions wo;  // in memory
+  auto wh = warehouse::make_warehouse(wo);
+  ASSERT_TRUE(wh) << wh.status().message();
+  own_ = std::move(*wh);
+  ASSERT_TRUE(own_->ensure_schema().is_ok());
+  auto r = own_->query(R"(
+    INSERT INTO events (event_id, message_id, source, type, event, user_id, timestamp, received_at,
+                        properties, traits, context)
+    SELECT id, id, 'game', 'track', ev, u, t, t, '{}', '{}', '{}'
+    FROM (VALUES
+      ('1', 'u1', 'login',         TIMESTAMPTZ '2026-11-10 12:00:00+00'),
+      ('2', 'u1', 'session_start', TIMESTAMPTZ '2026-11-10 12:00:00+00'),
+      ('3', 'u2', 'login',         TIMESTAMPTZ '2026-11-10 12:00:00+00'),
+      ('4', 'u2', 'session_start', TIMESTAMPTZ '2026-11-11 12:00:00+00'),
+      ('5', 'u2', 'pay',           TIMESTAMPTZ '2026-11-11 12:00:00.000001+00'),
+      ('6', 'u3', 'login',         TIMESTAMPTZ '2026-11-10 12:00:00+00'),
+      ('7', 'u3', 'session_start', TIMESTAMPTZ '2026-11-10 12:00:00.000001+00'),
+      ('8', 'u3', 'pay',           TIMESTAMPTZ '2026-11-10 12:00:00.000001+00'),
+      ('9', 'u4', 'login',         TIMESTAMPTZ '2026-11-10 12:00:20+00'),
+      ('10', 'u4', 'login',        TIMESTAMPTZ '2026-11-10 12:00:10+00'),
+      ('11', 'u4', 'session_start', TIMESTAMPTZ '2026-11-10 12:00:15+00'),
+      ('12', 'u4', 'pay',          TIMESTAMPTZ '2026-11-10 12:00:16+00'),
+      ('13', 'u5', 'login',        TIMESTAMPTZ '2026-11-11 00:00:00+00'),
+      ('14', 'u5', 'session_start', TIMESTAMPTZ '2026-11-11 00:00:01+00')) v(id, u, ev, t))",
+                       {});
+  ASSERT_TRUE(r) << r.status().message();
+  const char* window = R"("window":"1d","time":{"range":["2026-11-10","2026-11-10"]}})";
+  auto tagged = run(
+      std::string(R"({"type":"funnel","model":"events","steps":["login","session_start","pay"],)") +
+      window);
+  auto flagged =
+      run(std::string(R"({"type":"funnel","model":"events","steps":["login","session_start",)"
+                      R"({"filters":[{"dimension":"event","op":"in","values":["pay"]}]}],)") +
+          window);
+  for (const auto* got : {&tagged, &flagged}) {
+    ASSERT_EQ(got->rows.size(), 3u);
+    // step, event, users, conversion, step_conversion, median_seconds
+    EXPECT_EQ(num(got->rows[0][2]), 4);  // u1..u4; u5's login is at the range's end
+    EXPECT_EQ(num(got->rows[1][2]), 3);  // u2 at the window's end, u3 1 µs after, u4
+    EXPECT_EQ(num(got->rows[2][2]), 1);  // u4 only: u2's pay is past the window, u3's not after
+    EXPECT_DOUBLE_EQ(num(got->rows[1][5]), 5.0);  // median of 86400, 0.000001 and 5 seconds
+    EXPECT_DOUBLE_EQ(num(got->rows[2][5]), 1.0);
+  }
 }
 
 TEST_F(Analyses, FunnelBreakdownSumsToTotal) {
