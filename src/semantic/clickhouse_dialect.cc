@@ -293,6 +293,11 @@ std::string ClickHouseDialect::in_list(const std::string& lhs,
   return fmt::format("{} IN ({})", lhs, fmt::join(values, ", "));
 }
 
+std::string ClickHouseDialect::one_of(const std::string& lhs,
+                                      const std::vector<std::string>& values) const {
+  return in_list(lhs, values, false);
+}
+
 std::string ClickHouseDialect::same(const std::string& a, const std::string& b) const {
   // NULL matches NULL: the text of a value behind a marker of whether it is NULL.
   auto key = [](const std::string& x) {

@@ -1088,15 +1088,12 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   }
   if (tagged) select.push_back(fmt::format("CASE {} ELSE 0 END AS s", fmt::join(step_of, " ")));
   if (tagged && !step_filters) {
-    // The steps' events as one IN list (DuckDB reads it as a hash semi-join, cheaper than a
-    // chain of ORs).
-    Filter f;
-    f.field = "event";
-    f.op = FilterOp::kIn;
-    for (const FunnelStep& st : q.steps) f.values.push_back(Value(st.event));
-    auto in = b.dimension_conditions({f});
-    if (!in) return in.status();
-    any_step = *in;
+    // The steps' events as one list, not a chain of ORs.
+    auto event = b.dimension_sql("event");
+    if (!event) return event.status();
+    std::vector<std::string> names;
+    for (const FunnelStep& st : q.steps) names.push_back(b.param(Value(st.event)));
+    any_step = {d.one_of(*event, names)};
   } else if (!every_row) {
     for (const FunnelStep& st : q.steps) {
       auto again = step_conditions(b, st);  // the row filter binds its own parameters

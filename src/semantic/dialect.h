@@ -107,6 +107,10 @@ class Dialect {
   // lhs is in neither.
   virtual std::string in_list(const std::string& lhs_sql,
                               const std::vector<std::string>& values_sql, bool negated) const = 0;
+  // Whether `lhs_sql` equals one of `values_sql` (non-NULL values of its type): in_list, spelled
+  // for the fastest row filter where the engine has a faster one. False or NULL for a NULL lhs.
+  virtual std::string one_of(const std::string& lhs_sql,
+                             const std::vector<std::string>& values_sql) const = 0;
   // Null-safe equality, for joining result rows whose dimension may be NULL (usable as a join
   // condition: each side reads one relation).
   virtual std::string same(const std::string& a_sql, const std::string& b_sql) const = 0;

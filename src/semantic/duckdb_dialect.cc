@@ -140,6 +140,13 @@ std::string DuckDbDialect::in_list(const std::string& lhs, const std::vector<std
   return fmt::format("{}{}{})", lhs, negated ? " NOT IN (" : " IN (", fmt::join(values, ", "));
 }
 
+// DuckDB plans an IN list of constants as a hash join; list_contains filters the scanned rows
+// about twice as fast (bench/README.md, "Semantic layer queries").
+std::string DuckDbDialect::one_of(const std::string& lhs,
+                                  const std::vector<std::string>& values) const {
+  return fmt::format("list_contains([{}], {})", fmt::join(values, ", "), lhs);
+}
+
 std::string DuckDbDialect::same(const std::string& a, const std::string& b) const {
   return fmt::format("{} IS NOT DISTINCT FROM {}", a, b);
 }

@@ -41,6 +41,8 @@ class DuckDbDialect final : public Dialect {
                           const std::string& prefix_sql) const override;
   std::string in_list(const std::string& lhs_sql, const std::vector<std::string>& values_sql,
                       bool negated) const override;
+  std::string one_of(const std::string& lhs_sql,
+                     const std::vector<std::string>& values_sql) const override;
   std::string same(const std::string& a_sql, const std::string& b_sql) const override;
   std::string statement(const std::vector<Cte>& ctes, const std::string& body_sql) const override;
   std::string group_by(const std::vector<std::string>& aliases) const override;

@@ -155,10 +155,11 @@ TEST_F(Compiler, RollupsAnswerOnlyShapesWithTheSameAnswer) {
   ModelSet with_median = demo_models();
   Model m = *with_median.find("events");
   m.name = "events_median";
-  m.measures.push_back(Measure{"median_amount", Aggregation::kMedian, "p_amount", "", "", 0.5,
-                               "", "", {}});
+  m.measures.push_back(
+      Measure{"median_amount", Aggregation::kMedian, "p_amount", "", "", 0.5, "", "", {}});
   with_median.add(m);
-  auto q = parse_query(nlohmann::json::parse(R"({"model":"events_median","metrics":["median_amount"]})"));
+  auto q = parse_query(
+      nlohmann::json::parse(R"({"model":"events_median","metrics":["median_amount"]})"));
   ASSERT_TRUE(q);
   auto c = compile(*q, with_median, ctx_);
   ASSERT_TRUE(c);
@@ -166,6 +167,25 @@ TEST_F(Compiler, RollupsAnswerOnlyShapesWithTheSameAnswer) {
   EXPECT_THAT(c->sql, ::testing::Not(HasSubstr("events_user_day")));
   rollups.timezone = "Asia/Shanghai";
   EXPECT_FALSE(from_rollup(R"({"model":"events","metrics":["dau"]})"));
+}
+
+// Steps of distinct events share one list of tagged times and one list_contains row filter; a
+// repeated step event (a row may be of two steps) keeps one flag and one list per step
+// (analyses_test.cc checks both answers against references).
+TEST_F(Compiler, FunnelsOfDistinctEventsTagTheirRows) {
+  auto distinct = compile_json(
+      R"({"type":"funnel","model":"events","steps":["login","session_start","pay"],"window":"1d","time":{"range":"last_7_days"}})");
+  ASSERT_TRUE(distinct) << distinct.status().message();
+  EXPECT_THAT(distinct->sql, HasSubstr("list_contains([$"));
+  EXPECT_THAT(distinct->sql, HasSubstr("THEN 31 WHEN"));
+  EXPECT_THAT(distinct->sql, HasSubstr("x % 32 = 29 AND x > t2 AND x <= dl"));
+  EXPECT_THAT(distinct->sql, ::testing::Not(HasSubstr(" AS l2")));
+  auto repeated = compile_json(
+      R"({"type":"funnel","model":"events","steps":["login","pay","login"],"window":"1d","time":{"range":"last_7_days"}})");
+  ASSERT_TRUE(repeated) << repeated.status().message();
+  EXPECT_THAT(repeated->sql, HasSubstr(" AS m3"));
+  EXPECT_THAT(repeated->sql, HasSubstr(" AS l3"));
+  EXPECT_THAT(repeated->sql, ::testing::Not(HasSubstr("list_contains")));
 }
 
 TEST_F(Compiler, ClearErrors) {
