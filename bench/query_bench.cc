@@ -11,7 +11,8 @@
 // generated SQL run directly on the warehouse, and the layer's own work (compile + reshape)
 // timed by itself; with the rollups the loader maintains (the default), and cold once more with
 // them switched off (the raw events), checking both answers are the same. Medians of RUNS runs;
-// the header says how loaded the machine was. QUERY_BENCH_RAW=0 skips the raw runs.
+// the header says how loaded the machine was. QUERY_BENCH_RAW=0 skips the raw runs;
+// QUERY_BENCH_AB="a.sql b.sql" times those statements instead, interleaved (run_ab).
 //   query_bench [events=50000000] [users=1000000] [runs=3] [db path]
 #include <fmt/format.h>
 #include <unistd.h>
@@ -22,7 +23,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,6 +91,39 @@ dimensions:
 measures:
   - {name: users, agg: count}
 )yaml";
+
+// QUERY_BENCH_AB="a.sql b.sql …": each file's statement run on the warehouse `runs` times,
+// the files interleaved (a b a b …) so that both see the same machine; min and median.
+int run_ab(warehouse::Warehouse& w, const std::string& files, int runs) {
+  std::vector<std::pair<std::string, std::string>> sqls;  // file, statement
+  std::istringstream names(files);
+  for (std::string f; names >> f;) {
+    std::ifstream in(f);
+    if (!in) {
+      std::fprintf(stderr, "QUERY_BENCH_AB: cannot read %s\n", f.c_str());
+      return 2;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    sqls.emplace_back(f, text.str());
+  }
+  warehouse::QueryOptions slow;
+  slow.timeout = std::chrono::hours(1);
+  std::vector<std::vector<double>> ms(sqls.size());
+  for (int r = 0; r < runs; ++r) {
+    for (size_t i = 0; i < sqls.size(); ++i) {
+      auto t0 = Clk::now();
+      must(w.query(sqls[i].second, slow), sqls[i].first.c_str());
+      ms[i].push_back(ms_since(t0));
+    }
+  }
+  std::printf("%d interleaved runs, load average %s after them\n", runs, load_average().c_str());
+  for (size_t i = 0; i < sqls.size(); ++i) {
+    std::printf("%-40s min %8.1f ms  median %8.1f ms\n", sqls[i].first.c_str(),
+                *std::min_element(ms[i].begin(), ms[i].end()), median(ms[i]));
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -158,11 +194,12 @@ int main(int argc, char** argv) {
       // Sessions: per day, the active players (a share sized so the month has about EVENTS
       // events at 32 per active player-day), each with 1-3 sessions 3 hours apart of 8-24
       // events 45 s apart; a day's events inserted in time order, as the loader appends them.
-      const double share = std::min(1.0, static_cast<double>(events) / 32.0 / 30.0 /
-                                             static_cast<double>(users));
+      const double share =
+          std::min(1.0, static_cast<double>(events) / 32.0 / 30.0 / static_cast<double>(users));
       const auto threshold = static_cast<int64_t>(share * 1'000'000);
       for (int d = 0; d < 30; ++d) {
-        must((*w)->query(fmt::format(R"(
+        must((*w)->query(
+                 fmt::format(R"(
           INSERT INTO events (event_id, message_id, source, type, event, user_id, timestamp, received_at,
                               properties, traits, context, p_amount)
           SELECT id, id, 'game', 'track', ev, 'p' || lpad(CAST(p AS VARCHAR), 7, '0'), ts, ts, '{{}}', '{{}}', '{{}}',
@@ -182,16 +219,16 @@ int main(int argc, char** argv) {
                                                  CAST(hash(p, {d}, 2) % 50000 AS BIGINT) AS start_s
                                           FROM range({u}) t(p) WHERE hash(p, {d}) % 1000000 < {t}))))))
           ORDER BY ts)",
-                                     fmt::arg("d", d), fmt::arg("u", users),
-                                     fmt::arg("t", threshold)),
-                         slow),
+                             fmt::arg("d", d), fmt::arg("u", users), fmt::arg("t", threshold)),
+                 slow),
              "events");
       }
     }
     must((*w)->query("CHECKPOINT", slow), "checkpoint");
-    auto n = (*w)->query("SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT user_id, "
-                         "CAST(\"timestamp\" AS DATE) FROM events)) FROM events",
-                         slow);
+    auto n = (*w)->query(
+        "SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT user_id, "
+        "CAST(\"timestamp\" AS DATE) FROM events)) FROM events",
+        slow);
     must(n, "count");
     std::printf("generated %s data: %lld events, %lld user-days, %lld players, in %.1f s into %s\n",
                 shape.c_str(), static_cast<long long>(std::get<int64_t>(n->rows[0][0])),
@@ -210,6 +247,7 @@ int main(int argc, char** argv) {
     std::printf("built the rollups in %.1f s: %lld user-day-event rows\n", ms_since(t0) / 1000,
                 static_cast<long long>(std::get<int64_t>(r->rows[0][0])));
   }
+  if (const char* ab = std::getenv("QUERY_BENCH_AB"); ab && *ab) return run_ab(**w, ab, runs);
   auto models = semantic::ModelSet::parse("models/bench.yaml", kModel);
   FixedClock clock;
   QueryConfig qc;
@@ -218,8 +256,8 @@ int main(int argc, char** argv) {
   if (!svc) return 1;
   QueryConfig raw_config = qc;
   raw_config.rollups = false;
-  auto raw =
-      semantic::SemanticService::with_models(models.models, "duckdb", "UTC", raw_config, **w, clock);
+  auto raw = semantic::SemanticService::with_models(models.models, "duckdb", "UTC", raw_config, **w,
+                                                    clock);
   if (!raw) return 1;
   const char* raw_env = std::getenv("QUERY_BENCH_RAW");
   const bool run_raw = !(raw_env && std::string(raw_env) == "0");
@@ -239,7 +277,8 @@ int main(int argc, char** argv) {
        R"({"type":"retention","model":"events","start":"login","return":"session_start","period":"day","periods":30,"time":{"range":["2026-10-25","2026-11-23"]}})"},
   };
   std::printf(
-      "%s data: %lld events, %lld players, 30 days; medians of %d runs; %u CPUs seen, load average %s\n"
+      "%s data: %lld events, %lld players, 30 days; medians of %d runs; %u CPUs seen, load average "
+      "%s\n"
       "cold: the API path with the result cache cleared (compile, run, reshape, cache insert);\n"
       "cached: the same query answered from the result cache; direct: the generated SQL run on\n"
       "the warehouse alone (cold and direct alternate which goes first); layer: the semantic\n"
@@ -251,7 +290,8 @@ int main(int argc, char** argv) {
       std::thread::hardware_concurrency(), load_average().c_str());
   std::printf(
       "from: rollup when the answer came from the rollups, events when from the raw table;\n"
-      "raw cold ms: the same query cold with the rollups switched off; same: both answers agree.\n");
+      "raw cold ms: the same query cold with the rollups switched off; same: both answers "
+      "agree.\n");
   std::printf("%-36s %6s %9s %9s %9s %9s %7s %11s %11s %5s %5s %6s  %s\n", "query", "from",
               "cold ms", "cached ms", "direct ms", "layer ms", "layer", "cold-direct",
               "raw cold ms", "same", "rows", "load", "targets (cold, cached, layer)");
@@ -328,11 +368,12 @@ int main(int argc, char** argv) {
     double oc = median(cold), od = median(direct), oh = median(cached), ol = median(layer);
     double share = 100.0 * ol / od;
     std::string raw_ms = raw_cold.empty() ? "-" : fmt::format("{:.1f}", median(raw_cold));
-    std::printf("%-36s %6s %9.1f %9.3f %9.1f %9.3f %6.2f%% %10.1f%% %11s %5s %5zu %6s  %s, %s, %s\n",
-                c.name, compiled->from_rollup ? "rollup" : "events", oc, oh, od, ol, share,
-                100.0 * (oc - od) / od, raw_ms.c_str(), same.c_str(), rows,
-                load_average().c_str(), oc <= 1000 ? "met" : "NOT met",
-                oh <= 10 ? "met" : "NOT met", share <= 5 ? "met" : "NOT met");
+    std::printf(
+        "%-36s %6s %9.1f %9.3f %9.1f %9.3f %6.2f%% %10.1f%% %11s %5s %5zu %6s  %s, %s, %s\n",
+        c.name, compiled->from_rollup ? "rollup" : "events", oc, oh, od, ol, share,
+        100.0 * (oc - od) / od, raw_ms.c_str(), same.c_str(), rows, load_average().c_str(),
+        oc <= 1000 ? "met" : "NOT met", oh <= 10 ? "met" : "NOT met",
+        share <= 5 ? "met" : "NOT met");
     if (std::getenv("QUERY_BENCH_SQL")) std::printf("  SQL: %s\n", compiled->sql.c_str());
   }
   if (argc <= 4) std::filesystem::remove(path), std::filesystem::remove(path + ".wal");
