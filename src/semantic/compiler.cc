@@ -1060,7 +1060,7 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   // When every step names an event and no two the same one, a row is of one step at most: it
   // then carries its step's tag `s` instead (step_tag; 0: none), and one list per user holds
   // the tagged times of every later step: one list aggregate instead of one per step, about a
-  // quarter less time at 50 M events (bench/README.md).
+  // third less time at 50 M events (bench/README.md).
   const bool tagged = distinct_step_events(q.steps);
   std::vector<std::string> select = {b.user_col() + " AS u", b.time_col() + " AS t"};
   if (bd) {
