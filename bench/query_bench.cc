@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "query_cases.h"
 #include "semantic/semantic_service.h"
 #include "warehouse/warehouse.h"
 
@@ -69,28 +70,6 @@ void must(const Result<warehouse::QueryResult>& r, const char* what) {
     std::exit(1);
   }
 }
-
-constexpr const char* kModel = R"yaml(model: events
-table: events
-time: timestamp
-joins:
-  - {model: users, on: "events.user_id = users.user_id", relationship: many_to_one}
-dimensions:
-  - {name: event, column: event}
-  - {name: channel, sql: "users.a_channel"}
-measures:
-  - {name: dau, agg: count_distinct, column: user_id}
-  - {name: revenue, agg: sum, column: p_amount, filter: "event = 'pay'"}
-metrics:
-  - {name: arpu, expr: "revenue / dau"}
----
-model: users
-table: users
-dimensions:
-  - {name: channel, column: a_channel}
-measures:
-  - {name: users, agg: count}
-)yaml";
 
 // QUERY_BENCH_AB="a.sql b.sql …": each file's statement run on the warehouse `runs` times,
 // the files interleaved (a b a b …) so that both see the same machine; min and median.
@@ -248,7 +227,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(std::get<int64_t>(r->rows[0][0])));
   }
   if (const char* ab = std::getenv("QUERY_BENCH_AB"); ab && *ab) return run_ab(**w, ab, runs);
-  auto models = semantic::ModelSet::parse("models/bench.yaml", kModel);
+  auto models = semantic::ModelSet::parse("models/bench.yaml", bench::kQueryModel);
   FixedClock clock;
   QueryConfig qc;
   qc.timeout = std::chrono::minutes(10);
@@ -262,20 +241,6 @@ int main(int argc, char** argv) {
   const char* raw_env = std::getenv("QUERY_BENCH_RAW");
   const bool run_raw = !(raw_env && std::string(raw_env) == "0");
 
-  struct Case {
-    const char* name;
-    const char* json;
-  };
-  const Case cases[] = {
-      {"DAU by day (30 days)",
-       R"({"model":"events","metrics":["dau"],"time":{"range":["2026-10-25","2026-11-23"],"grain":"day"}})"},
-      {"revenue by channel, previous period",
-       R"({"model":"events","metrics":["revenue","dau","arpu"],"dimensions":["channel"],"time":{"range":["2026-11-09","2026-11-23"]},"compare":"previous_period"})"},
-      {"5-step funnel (1 day window)",
-       R"({"type":"funnel","model":"events","steps":["login","session_start","level_up","item_purchase","pay"],"window":"1d","time":{"range":["2026-11-01","2026-11-07"]}})"},
-      {"30-day retention triangle",
-       R"({"type":"retention","model":"events","start":"login","return":"session_start","period":"day","periods":30,"time":{"range":["2026-10-25","2026-11-23"]}})"},
-  };
   std::printf(
       "%s data: %lld events, %lld players, 30 days; medians of %d runs; %u CPUs seen, load average "
       "%s\n"
@@ -295,7 +260,7 @@ int main(int argc, char** argv) {
   std::printf("%-36s %6s %9s %9s %9s %9s %7s %11s %11s %5s %5s %6s  %s\n", "query", "from",
               "cold ms", "cached ms", "direct ms", "layer ms", "layer", "cold-direct",
               "raw cold ms", "same", "rows", "load", "targets (cold, cached, layer)");
-  for (const auto& c : cases) {
+  for (const auto& c : bench::kQueryCases) {
     auto q = semantic::parse_query(nlohmann::json::parse(c.json));
     if (!q) {
       std::fprintf(stderr, "%s: %s\n", c.name, q.status().message().c_str());

@@ -4,18 +4,19 @@
 // (cache cleared) and as its generated SQL run directly; medians of RUNS runs, and whether the
 // two engines' answers agree (same rows, numbers within 1e-6 relative).
 //   scaleout_query_bench DUCKDB_FILE CLICKHOUSE_URL [runs=3] [database=bench_query]
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "common/clock.h"
+#include "query_cases.h"
 #include "semantic/semantic_service.h"
 #include "warehouse/warehouse.h"
 
@@ -61,29 +62,6 @@ std::string literal(const Value& v) {
   return out + "'";
 }
 
-// The same model as query_bench's.
-constexpr const char* kModel = R"yaml(model: events
-table: events
-time: timestamp
-joins:
-  - {model: users, on: "events.user_id = users.user_id", relationship: many_to_one}
-dimensions:
-  - {name: event, column: event}
-  - {name: channel, sql: "users.a_channel"}
-measures:
-  - {name: dau, agg: count_distinct, column: user_id}
-  - {name: revenue, agg: sum, column: p_amount, filter: "event = 'pay'"}
-metrics:
-  - {name: arpu, expr: "revenue / dau"}
----
-model: users
-table: users
-dimensions:
-  - {name: channel, column: a_channel}
-measures:
-  - {name: users, agg: count}
-)yaml";
-
 bool agree(const warehouse::QueryResult& a, const warehouse::QueryResult& b) {
   if (a.rows.size() != b.rows.size()) return false;
   for (size_t r = 0; r < a.rows.size(); ++r) {
@@ -111,7 +89,8 @@ bool agree(const warehouse::QueryResult& a, const warehouse::QueryResult& b) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: scaleout_query_bench DUCKDB_FILE CLICKHOUSE_URL [runs] [database]\n");
+    std::fprintf(stderr,
+                 "usage: scaleout_query_bench DUCKDB_FILE CLICKHOUSE_URL [runs] [database]\n");
     return 2;
   }
   int runs = argc > 3 ? std::atoi(argv[3]) : 3;
@@ -186,11 +165,12 @@ int main(int argc, char** argv) {
         const auto& r = rows.rows[i];
         int64_t us = std::get<int64_t>(r[3]);
         if (i) sql += ',';
-        sql += fmt::format("({id}, {id}, 'game', 'track', {ev}, {u}, {s}, {us}, {s}, {us}, '{{}}', "
-                           "'{{}}', '{{}}', 'bench', 0, {amt})",
-                           fmt::arg("id", literal(r[0])), fmt::arg("ev", literal(r[1])),
-                           fmt::arg("u", literal(r[2])), fmt::arg("s", us / 1000000),
-                           fmt::arg("us", us), fmt::arg("amt", literal(r[4])));
+        sql += fmt::format(
+            "({id}, {id}, 'game', 'track', {ev}, {u}, {s}, {us}, {s}, {us}, '{{}}', "
+            "'{{}}', '{{}}', 'bench', 0, {amt})",
+            fmt::arg("id", literal(r[0])), fmt::arg("ev", literal(r[1])),
+            fmt::arg("u", literal(r[2])), fmt::arg("s", us / 1000000), fmt::arg("us", us),
+            fmt::arg("amt", literal(r[4])));
       }
       must((*ch)->query(sql, slow), "insert events");
     }
@@ -201,28 +181,19 @@ int main(int argc, char** argv) {
                 static_cast<long long>(events), static_cast<long long>(users), ms_since(t0) / 1000);
   }
 
-  auto models = semantic::ModelSet::parse("models/bench.yaml", kModel);
+  auto models = semantic::ModelSet::parse("models/bench.yaml", bench::kQueryModel);
   FixedClock clock;
   QueryConfig qc;
   qc.timeout = std::chrono::minutes(10);
-  auto dsvc = semantic::SemanticService::with_models(models.models, "duckdb", "UTC", qc, **duck, clock);
+  auto dsvc =
+      semantic::SemanticService::with_models(models.models, "duckdb", "UTC", qc, **duck, clock);
   auto csvc =
       semantic::SemanticService::with_models(models.models, "clickhouse", "UTC", qc, **ch, clock);
   if (!dsvc || !csvc) return 1;
 
-  struct Case {
-    const char* name;
-    const char* json;
-  };
-  const Case cases[] = {
-      {"DAU by day (30 days)", R"({"model":"events","metrics":["dau"],"time":{"range":["2026-10-25","2026-11-23"],"grain":"day"}})"},
-      {"revenue by channel, previous period", R"({"model":"events","metrics":["revenue","dau","arpu"],"dimensions":["channel"],"time":{"range":["2026-11-09","2026-11-23"]},"compare":"previous_period"})"},
-      {"5-step funnel (1 day window)", R"({"type":"funnel","model":"events","steps":["login","session_start","level_up","item_purchase","pay"],"window":"1d","time":{"range":["2026-11-01","2026-11-07"]}})"},
-      {"30-day retention triangle", R"({"type":"retention","model":"events","start":"login","return":"session_start","period":"day","periods":30,"time":{"range":["2026-10-25","2026-11-23"]}})"},
-  };
   std::printf("%-38s %11s %11s %11s %11s %6s %s\n", "query", "duckdb ms", "ch ms", "duckdb sql",
               "ch sql", "rows", "same answer");
-  for (const auto& c : cases) {
+  for (const auto& c : bench::kQueryCases) {
     auto q = semantic::parse_query(nlohmann::json::parse(c.json));
     if (!q) return 1;
     struct Side {
