@@ -706,8 +706,7 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  size_t refused = 0;
-  std::string first_refusal;
+  MergeRefusals refused;
   std::string rows;
   for (const auto& id : order) {
     UserDelta& d = users[id];
@@ -773,7 +772,7 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
           if (v.is_number_integer()) time_of.emplace(k, v.get<int64_t>());
         }
       }
-      std::vector<std::optional<schema::AttributeState>> state(user_columns_.size());
+      AttributeStates state(user_columns_.size());
       for (size_t i = 0; i < user_columns_.size(); ++i) {
         const FilledColumn& c = user_columns_[i];
         schema::AttributeValue value = stored_attribute(row, c.column, c.type);
@@ -782,22 +781,8 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
         state[i] = schema::AttributeState{std::move(value), t == time_of.end() ? 0 : t->second};
       }
       bool changed = false;
-      for (const event::Event* e : identifies) {
-        for (const event::TypedField& f : e->typed) {
-          auto c = user_column_index_.find(f.name);
-          if (c == user_column_index_.end()) continue;
-          const FilledColumn& col = user_columns_[c->second];
-          if (f.type != col.type && f.type != event::ValueType::kNull) continue;
-          auto merged = schema::merge_attribute(col.merge, state[c->second],
-                                                {schema::attribute_value_of(f), e->timestamp_us});
-          if (!merged) {
-            if (refused++ == 0) first_refusal = merged.status().message();
-            continue;
-          }
-          state[c->second] = std::move(*merged);
-          changed = true;
-        }
-      }
+      for (const event::Event* e : identifies)
+        changed |= merge_attributes(*e, user_columns_, user_column_index_, state, refused);
       if (changed) {
         nlohmann::ordered_json times_out = nlohmann::ordered_json::object();
         for (size_t i = 0; i < user_columns_.size(); ++i) {
@@ -843,9 +828,9 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
     rows += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     rows.push_back('\n');
   }
-  if (refused > 0) {
-    spdlog::warn("ClickHouse: {} attribute updates could not be merged (first: {})", refused,
-                 first_refusal);
+  if (refused.count > 0) {
+    spdlog::warn("ClickHouse: {} attribute updates could not be merged (first: {})", refused.count,
+                 refused.first);
   }
   return insert_rows("users", rows);
 }

@@ -37,6 +37,7 @@
 
 #include "http/client.h"
 #include "warehouse/clickhouse/clickhouse_sql.h"
+#include "warehouse/filled_columns.h"
 #include "warehouse/warehouse.h"
 
 namespace basalt::warehouse::clickhouse {
@@ -127,13 +128,6 @@ class ClickHouseWarehouse final : public Warehouse {
   // The typed columns: shared by loads, exclusive for apply_plan_columns.
   std::shared_mutex columns_mu_;
 
-  // A typed column load() fills.
-  struct FilledColumn {
-    std::string name;    // the plan's name
-    std::string column;  // p_<name> / a_<name>
-    event::ValueType type = event::ValueType::kString;
-    schema::MergeRule merge = schema::MergeRule::kSet;
-  };
   // The plan's typed columns; protected by columns_mu_.
   std::vector<FilledColumn> event_columns_;
   std::unordered_map<std::string, size_t> event_column_index_;  // plan name → event_columns_

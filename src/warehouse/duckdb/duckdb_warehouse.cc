@@ -1527,8 +1527,7 @@ Status DuckDbWarehouse::stage_attributes(
   if (updates.empty()) return Status::ok();
 
   // The stored values and their times, for the users with updates.
-  using State = std::optional<schema::AttributeState>;
-  std::unordered_map<std::string_view, std::vector<State>> states;
+  std::unordered_map<std::string_view, AttributeStates> states;
   for (const auto& u : updates) states[u.first].assign(user_columns_.size(), std::nullopt);
   std::string select = "SELECT u.user_id, u.attribute_times::VARCHAR, json_object(";
   for (size_t i = 0; i < user_columns_.size(); ++i) {
@@ -1578,32 +1577,18 @@ Status DuckDbWarehouse::stage_attributes(
   }
   auto app = make_appender(loader_conn_.get(), "basalt_users_attr_stage", columns);
   if (!app) return app.status();
-  size_t refused = 0;
-  std::string first_refusal;
+  MergeRefusals refused;
   ChunkWriter w(std::move(*app), kinds);
   for (const auto& [id, events] : updates) {
-    std::vector<State>& state = states[id];
+    AttributeStates& state = states[id];
     // By skew-corrected event time: a late arrival never overwrites a newer update.
     std::vector<const event::Event*> ordered = events;
     std::stable_sort(ordered.begin(), ordered.end(),
                      [](const event::Event* a, const event::Event* b) {
                        return a->timestamp_us < b->timestamp_us;
                      });
-    for (const event::Event* e : ordered) {
-      for (const event::TypedField& f : e->typed) {
-        auto c = user_column_index_.find(f.name);
-        if (c == user_column_index_.end()) continue;
-        const FilledColumn& col = user_columns_[c->second];
-        if (f.type != col.type && f.type != event::ValueType::kNull) continue;
-        auto merged = schema::merge_attribute(col.merge, state[c->second],
-                                              {schema::attribute_value_of(f), e->timestamp_us});
-        if (!merged) {
-          if (refused++ == 0) first_refusal = merged.status().message();
-          continue;
-        }
-        state[c->second] = std::move(*merged);
-      }
-    }
+    for (const event::Event* e : ordered)
+      merge_attributes(*e, user_columns_, user_column_index_, state, refused);
     BASALT_RETURN_IF_ERROR(w.begin_row());
     w.set_string(0, id, false);
     std::string times = "{";
@@ -1623,9 +1608,9 @@ Status DuckDbWarehouse::stage_attributes(
     }
     w.end_row();
   }
-  if (refused > 0) {
-    spdlog::warn("warehouse: {} attribute updates could not be merged (first: {})", refused,
-                 first_refusal);
+  if (refused.count > 0) {
+    spdlog::warn("warehouse: {} attribute updates could not be merged (first: {})", refused.count,
+                 refused.first);
   }
   return w.close("basalt_users_attr_stage");
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "warehouse/duckdb/duckdb_handles.h"
+#include "warehouse/filled_columns.h"
 #include "warehouse/warehouse.h"
 
 namespace basalt::warehouse {
@@ -42,8 +43,7 @@ class DuckDbWarehouse final : public Warehouse {
   // kFailedPrecondition when opened read-only.
   Status load(const LoadBatch& batch, const std::string& consumer) override;
   Status for_each_message_id(
-      int64_t since_us,
-      const std::function<void(std::string_view, std::string_view)>& fn) override;
+      int64_t since_us, const std::function<void(std::string_view, std::string_view)>& fn) override;
   Status for_each_loaded_message(
       int64_t since_us,
       const std::function<void(std::string_view, std::string_view, int64_t)>& fn) override;
@@ -67,14 +67,6 @@ class DuckDbWarehouse final : public Warehouse {
   struct RollupDay {
     uint64_t pending = 0;    // rows appended since the day was last compacted
     uint64_t compacted = 0;  // rows the last compaction left
-  };
-
-  // A typed column load() fills.
-  struct FilledColumn {
-    std::string name;    // the plan's name
-    std::string column;  // p_<name> / a_<name>
-    event::ValueType type = event::ValueType::kString;
-    schema::MergeRule merge = schema::MergeRule::kSet;
   };
 
   DuckDbWarehouse(WarehouseOptions options, duck::Database db, duck::Connection loader_conn);
