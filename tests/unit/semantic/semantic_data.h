@@ -34,6 +34,42 @@ const ModelSet& demo_models();
 // First column of the first row as a double (integers converted); fails the test on error.
 double scalar(warehouse::Warehouse& w, const std::string& sql);
 
+// The query shapes with a golden SQL file per dialect (golden/<name>.sql,
+// golden/clickhouse/<name>.sql).
+struct GoldenQuery {
+  const char* name;
+  const char* json;
+};
+inline constexpr GoldenQuery kGoldenQueries[] = {
+    {"totals", R"({"model":"events","metrics":["events","dau"]})"},
+    {"issue_example",
+     R"({"model":"events","metrics":["dau","revenue","arpu"],"dimensions":["channel"],
+    "time":{"range":["2026-10-01","2026-10-31"],"grain":"day"},
+    "filters":[{"dimension":"event","op":"in","values":["login","pay"]}],
+    "compare":"previous_period","order":[{"metric":"revenue","desc":true}],"limit":100})"},
+    {"filters", R"({"model":"events","metrics":["events","pay_rate"],"dimensions":["os"],
+    "time":{"range":"last_7_days"},
+    "filters":[{"dimension":"event","op":"=","value":"login"},{"dimension":"event","op":"!=","value":"pay"},
+      {"dimension":"os","op":"not_in","values":["x","y"]},{"dimension":"app_version","op":">","value":"1"},
+      {"dimension":"app_version","op":">=","value":"1"},{"dimension":"app_version","op":"<","value":"9"},
+      {"dimension":"app_version","op":"<=","value":"9"},{"dimension":"app_version","op":"between","values":["1","9"]},
+      {"dimension":"os","op":"contains","value":"O"},{"dimension":"os","op":"starts_with","value":"i"},
+      {"dimension":"channel","op":"is_not_null"},{"dimension":"amount_band","op":"is_null"},
+      {"metric":"events","op":">","value":10},{"metric":"pay_rate","op":"between","values":[0,1]}]})"},
+    {"month_last_year", R"({"model":"events","metrics":["revenue"],
+    "time":{"range":"this_year","grain":"month"},"compare":"same_period_last_year"})"},
+    {"funnel", R"({"type":"funnel","model":"events","steps":["install",{"event":"pay","filters":[
+    {"dimension":"amount_band","op":"=","value":"large"}]}],"window":"7d","breakdown":"channel",
+    "time":{"range":["2026-11-01","2026-11-07"]}})"},
+    {"retention", R"({"type":"retention","model":"events","start":"install","return":"login",
+    "period":"week","periods":4,"time":{"range":["2026-11-01","2026-11-30"]}})"},
+    {"distribution",
+     R"({"type":"distribution","model":"events","measure":"revenue","buckets":[1,10],
+    "time":{"range":"yesterday"}})"},
+    {"activity",
+     R"({"type":"activity","model":"events","time":{"range":["2026-11-20","2026-11-23"]}})"},
+};
+
 // Expects `c`'s SQL and parameters to equal the golden file `path` (rewrites it instead when
 // BASALT_UPDATE_GOLDEN is set); `name` labels the failure.
 void expect_golden_file(const CompiledQuery& c, const std::string& path, const std::string& name);
