@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "domino/domino_api.h"
 #include "domino/domino_commands.h"
 #include "domino/domino_service.h"
 #include "domino/operations.h"
@@ -193,20 +194,6 @@ std::string table(const std::vector<std::string>& header,
   line(header);
   for (const auto& r : rows) line(r);
   return out;
-}
-
-nlohmann::json run_json(const DagRun& r, const TimeZone& tz) {
-  return {{"dag", r.dag_id},
-          {"run_id", r.run_id},
-          {"type", run_type_name(r.type)},
-          {"state", run_state_name(r.state)},
-          {"logical_date", format_iso8601(r.logical_date, tz)},
-          {"data_interval_start", format_iso8601(r.interval_start, tz)},
-          {"data_interval_end", format_iso8601(r.interval_end, tz)},
-          {"dag_hash", r.dag_hash},
-          {"params", r.params},
-          {"started_at", r.started_us ? nlohmann::json(when(r.started_us, tz)) : nlohmann::json()},
-          {"ended_at", r.ended_us ? nlohmann::json(when(r.ended_us, tz)) : nlohmann::json()}};
 }
 
 // Runs a scheduler in this process until the given runs have ended (backfill --wait).

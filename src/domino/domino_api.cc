@@ -35,20 +35,6 @@ std::string tail_of(const std::string& path, size_t bytes) {
   return out;
 }
 
-nlohmann::json run_json(const DagRun& r, const TimeZone& tz) {
-  return {{"dag", r.dag_id},
-          {"run_id", r.run_id},
-          {"type", run_type_name(r.type)},
-          {"state", run_state_name(r.state)},
-          {"logical_date", format_iso8601(r.logical_date, tz)},
-          {"data_interval_start", format_iso8601(r.interval_start, tz)},
-          {"data_interval_end", format_iso8601(r.interval_end, tz)},
-          {"dag_hash", r.dag_hash},
-          {"params", r.params},
-          {"started_at", when(r.started_us, tz)},
-          {"ended_at", when(r.ended_us, tz)},
-          {"duration_s", r.started_us && r.ended_us ? (r.ended_us - r.started_us) / 1e6 : 0.0}};
-}
 
 // Nodes (with the states of `tis` when given) and edges of a DAG.
 nlohmann::json graph_json(const Dag& d, const std::vector<TaskInstance>* tis) {
@@ -77,6 +63,21 @@ Result<nlohmann::json> body_json(const http::Request& req) {
 }
 
 }  // namespace
+
+nlohmann::json run_json(const DagRun& r, const TimeZone& tz) {
+  return {{"dag", r.dag_id},
+          {"run_id", r.run_id},
+          {"type", run_type_name(r.type)},
+          {"state", run_state_name(r.state)},
+          {"logical_date", format_iso8601(r.logical_date, tz)},
+          {"data_interval_start", format_iso8601(r.interval_start, tz)},
+          {"data_interval_end", format_iso8601(r.interval_end, tz)},
+          {"dag_hash", r.dag_hash},
+          {"params", r.params},
+          {"started_at", when(r.started_us, tz)},
+          {"ended_at", when(r.ended_us, tz)},
+          {"duration_s", r.started_us && r.ended_us ? (r.ended_us - r.started_us) / 1e6 : 0.0}};
+}
 
 DominoApi::DominoApi(DominoService& service, std::function<Status(const http::Request&)> authorize)
     : service_(service), authorize_(std::move(authorize)) {}

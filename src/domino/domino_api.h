@@ -21,12 +21,17 @@
 // Thread safety: handlers run on I/O threads; each does a few small SQLite queries.
 
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "domino/domino_service.h"
 #include "http/router.h"
 
 namespace basalt::domino {
+
+// A run as the API and `basalt dag` print it: ids, states, the logical date and interval in
+// the DAG's zone `tz`, params, start and end ("" until they happen) and duration in seconds.
+nlohmann::json run_json(const DagRun& r, const TimeZone& tz);
 
 class DominoApi {
  public:
