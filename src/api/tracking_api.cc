@@ -375,6 +375,28 @@ Result<std::string> TrackingApi::quarantine_json(const std::string& source,
   return out.dump();
 }
 
+json replay_answer(bool dry_run) {
+  return {{"dry_run", dry_run},
+          {"replayed", 0},
+          {"still_refused", 0},
+          {"events_stored", 0},
+          {"results", json::array()}};
+}
+
+void add_replay_outcome(json& answer, json item, const ReplayResult& r) {
+  if (r.accepted) {
+    answer["replayed"] = answer["replayed"].get<int64_t>() + 1;
+    answer["events_stored"] = answer["events_stored"].get<int64_t>() + int64_t(r.events);
+    item["status"] = "replayed";
+    item["events"] = r.events;
+  } else {
+    answer["still_refused"] = answer["still_refused"].get<int64_t>() + 1;
+    item["status"] = "refused";
+    item["reason"] = r.reason;
+  }
+  answer["results"].push_back(std::move(item));
+}
+
 Result<std::string> TrackingApi::replay_json(int64_t since_us, const std::string& source,
                                              bool dry_run) {
   if (!hooks_.resubmit) return failed_precondition("replay is not available in this process");
@@ -386,8 +408,7 @@ Result<std::string> TrackingApi::replay_json(int64_t since_us, const std::string
       "ORDER BY q.received_at, q.quarantine_id",
       {Value(since_us), Value(source)}, warehouse::QueryOptions{});
   if (!rows) return rows.status();
-  json out = {{"dry_run", dry_run}, {"replayed", 0}, {"still_refused", 0},
-              {"events_stored", 0}, {"results", json::array()}};
+  json out = replay_answer(dry_run);
   for (const auto& row : rows->rows) {
     QuarantineRow q;
     q.quarantine_id = std::get<std::string>(row[0]);
@@ -409,16 +430,8 @@ Result<std::string> TrackingApi::replay_json(int64_t since_us, const std::string
           {Value(q.quarantine_id), Value(static_cast<int64_t>(result->events))},
           warehouse::QueryOptions{});
       if (!marked) return marked.status();
-      out["replayed"] = out["replayed"].get<int64_t>() + 1;
-      out["events_stored"] = out["events_stored"].get<int64_t>() + int64_t(result->events);
-      item["status"] = "replayed";
-      item["events"] = result->events;
-    } else {
-      out["still_refused"] = out["still_refused"].get<int64_t>() + 1;
-      item["status"] = "refused";
-      item["reason"] = result->reason;
     }
-    out["results"].push_back(std::move(item));
+    add_replay_outcome(out, std::move(item), *result);
   }
   return out.dump();
 }

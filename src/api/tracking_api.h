@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,12 @@ struct ReplayResult {
   std::string reason;
 };
 
+// A replay's answer, {"dry_run", "replayed", "still_refused", "events_stored", "results"}: the
+// same from the API and from `basalt quarantine replay` (docs/tracking_plan.md).
+nlohmann::json replay_answer(bool dry_run);
+// Adds one resubmitted entry (`item`: its quarantine_id and source) with its outcome.
+void add_replay_outcome(nlohmann::json& answer, nlohmann::json item, const ReplayResult& r);
+
 struct TrackingApiHooks {
   std::function<Status(const http::Request&)> authorize;
   std::function<std::shared_ptr<const schema::TrackingPlan>()> plan;
@@ -68,8 +75,8 @@ class TrackingSql {
   // rows with a value in `column`, rows whose `properties` hold `name` with a non-null value
   // but `column` none (refused by the plan), and (when `distinct`) an approximate count of
   // distinct values, else NULL. `list`: the column holds a string[] property.
-  virtual std::string property_counts(const std::string& column, const std::string& name,
-                                      bool list, bool distinct) const = 0;
+  virtual std::string property_counts(const std::string& column, const std::string& name, bool list,
+                                      bool distinct) const = 0;
   // The current rows of `users` in FROM.
   virtual std::string users() const = 0;
   // The condition "`column` has a value" (`list`: a string[] column).

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "api/tracking_api.h"
 #include "cli/commands.h"
 #include "cli/node_startup.h"
 #include "cli/quarantine_journal.h"
@@ -226,11 +227,7 @@ Result<json> replay_data_dir(const QuarantineOptions& o, int64_t since_us) {
                      return std::tie(*a.received_at_us, *a.quarantine_id) <
                             std::tie(*b.received_at_us, *b.quarantine_id);
                    });
-  json out = {{"dry_run", o.dry_run},
-              {"replayed", 0},
-              {"still_refused", 0},
-              {"events_stored", 0},
-              {"results", json::array()}};
+  json out = api::replay_answer(o.dry_run);
   if (o.dry_run) {
     for (const QuarantineEntry& e : *entries)
       out["results"].push_back({{"quarantine_id", *e.quarantine_id}, {"source", e.source}});
@@ -272,16 +269,9 @@ Result<json> replay_data_dir(const QuarantineOptions& o, int64_t since_us) {
                        {"events", result->events}}
                       .dump() +
                   "\n";
-      out["replayed"] = out["replayed"].get<int64_t>() + 1;
-      out["events_stored"] = out["events_stored"].get<int64_t>() + int64_t(result->events);
-      item["status"] = "replayed";
-      item["events"] = result->events;
-    } else {
-      out["still_refused"] = out["still_refused"].get<int64_t>() + 1;
-      item["status"] = "refused";
-      item["reason"] = result->reason;
     }
-    out["results"].push_back(std::move(item));
+    api::add_replay_outcome(out, std::move(item),
+                            api::ReplayResult{result->accepted, result->events, result->reason});
   }
   (*wal)->close();
   // The stored events are durable in the WAL: record them (a crash before this replays them
