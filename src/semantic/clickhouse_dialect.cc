@@ -241,11 +241,11 @@ std::string ClickHouseDialect::instant_list(const std::string& instant,
   return fmt::format("groupArrayIf({}, {})", instant, condition_of(filter));
 }
 
-// The bounds are columns of the row, captured by the lambda (never NULL inside it: a NULL
-// bound answers NULL before); the list's smallest qualifying element, NULL when none.
 namespace {
 // The smallest element x of `list` where `also` (a condition on x, or empty) holds and
-// `after` < x <= `until`, NULL when there is none or either bound is NULL.
+// `after` < x <= `until`, NULL when there is none or either bound is NULL. The bounds are
+// columns of the row, captured by the lambda (never NULL inside it: a NULL bound answers NULL
+// before).
 std::string first_in_array(const std::string& list, const std::string& also,
                            const std::string& after, const std::string& until) {
   std::string hits =
