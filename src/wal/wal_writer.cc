@@ -99,7 +99,9 @@ class SegmentedWal final : public Wal {
     }
     queue_.push_back({std::move(records), std::move(done), bytes});
     queued_bytes_ += bytes;
-    bool wake = writer_waiting_ && (options_.group_commit_delay.count() == 0 ||
+    // With a delay the writer is woken by the call that starts a group (it then waits out the
+    // delay) and by the one that fills it; the calls between only join the queue.
+    bool wake = writer_waiting_ && (options_.group_commit_delay.count() == 0 || queue_.size() == 1 ||
                                     queued_bytes_ >= options_.max_group_bytes);
     lock.unlock();
     if (wake) queue_cv_.notify_one();
