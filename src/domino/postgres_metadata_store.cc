@@ -14,8 +14,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "domino/metadata_sql.h"
 #include "domino/metadata_store.h"
 
 namespace basalt::domino {
@@ -52,12 +54,10 @@ CREATE TABLE IF NOT EXISTS domino_version (one INTEGER PRIMARY KEY CHECK (one = 
 INSERT INTO domino_version VALUES (1, 0) ON CONFLICT DO NOTHING;
 )";
 
-constexpr const char* kRunColumns =
-    "id, dag_id, run_id, run_type, state, logical_date, interval_start, interval_end, dag_hash, "
-    "params, created_us, started_us, ended_us, owner, lease_until_us";
-constexpr const char* kTiColumns =
-    "run, task_id, state, try_number, next_try_us, pid, pid_token, host, started_us, ended_us, "
-    "message";
+using metadata_sql::kRunColumns;
+using metadata_sql::kTiColumns;
+
+std::string numbered_placeholder(size_t n) { return "$" + std::to_string(n); }
 
 // A query's result; owns the PGresult.
 class Rows {
@@ -259,42 +259,19 @@ class PostgresMetadataStore final : public MetadataStore {
 
   Result<std::optional<DagRun>> find_run(const std::string& dag_id,
                                          const std::string& run_id) override {
-    auto r = runs_where("WHERE dag_id = $1 AND run_id = $2", {dag_id, run_id});
-    if (!r) return r.status();
-    if (r->empty()) return std::optional<DagRun>();
-    return std::optional<DagRun>(r->front());
+    return metadata_sql::first_run(
+        runs_where("WHERE dag_id = $1 AND run_id = $2", {dag_id, run_id}));
   }
 
   Result<std::optional<DagRun>> run_by_id(int64_t id) override {
-    auto r = runs_where("WHERE id = $1", {id});
-    if (!r) return r.status();
-    if (r->empty()) return std::optional<DagRun>();
-    return std::optional<DagRun>(r->front());
+    return metadata_sql::first_run(runs_where("WHERE id = $1", {id}));
   }
 
   Result<std::vector<DagRun>> list_runs(const RunFilter& f) override {
-    std::string where = "WHERE true";
+    auto w = metadata_sql::list_runs_where(f, numbered_placeholder);
     std::vector<Param> args;
-    auto next = [&args] { return fmt::format("${}", args.size()); };
-    if (!f.dag_id.empty()) {
-      args.emplace_back(f.dag_id);
-      where += " AND dag_id = " + next();
-    }
-    if (f.state) {
-      args.emplace_back(run_state_name(*f.state));
-      where += " AND state = " + next();
-    }
-    if (f.from) {
-      args.emplace_back(*f.from);
-      where += " AND logical_date >= " + next();
-    }
-    if (f.to) {
-      args.emplace_back(*f.to);
-      where += " AND logical_date <= " + next();
-    }
-    args.emplace_back(static_cast<int64_t>(std::min<size_t>(f.limit, INT64_MAX)));
-    where += " ORDER BY logical_date DESC, id DESC LIMIT " + next();
-    return runs_where(where, args);
+    for (auto& a : w.args) std::visit([&](auto& v) { args.emplace_back(std::move(v)); }, a);
+    return runs_where(w.sql, args);
   }
 
   Result<std::vector<DagRun>> active_runs() override {

@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "domino/metadata_sql.h"
 #include "domino/metadata_store.h"
 
 namespace basalt::domino {
@@ -143,9 +144,10 @@ class Statement {
   int n_ = 0;
 };
 
-constexpr const char* kRunColumns =
-    "id, dag_id, run_id, run_type, state, logical_date, interval_start, interval_end, dag_hash, "
-    "params, created_us, started_us, ended_us, owner, lease_until_us";
+using metadata_sql::kRunColumns;
+using metadata_sql::kTiColumns;
+
+std::string question_mark(size_t) { return "?"; }
 
 DagRun read_run(const Statement& s, int c = 0) {
   DagRun r;
@@ -167,10 +169,6 @@ DagRun read_run(const Statement& s, int c = 0) {
   r.lease_until_us = s.i64(c + 14);
   return r;
 }
-
-constexpr const char* kTiColumns =
-    "run, task_id, state, try_number, next_try_us, pid, pid_token, host, started_us, ended_us, "
-    "message";
 
 TaskInstance read_ti(const Statement& s) {
   TaskInstance t;
@@ -350,8 +348,8 @@ class SqliteMetadataStore final : public MetadataStore {
         .run();
   }
 
-  Result<std::vector<DagRun>> runs_where(
-      const std::string& where, const std::vector<std::variant<int64_t, std::string>>& args) {
+  Result<std::vector<DagRun>> runs_where(const std::string& where,
+                                         const std::vector<metadata_sql::Arg>& args) {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     std::string sql = fmt::format("SELECT {} FROM dag_runs {}", kRunColumns, where);
     Statement s(db_, sql.c_str(), cache_);
@@ -367,41 +365,18 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Result<std::optional<DagRun>> find_run(const std::string& dag_id,
                                          const std::string& run_id) override {
-    auto r = runs_where("WHERE dag_id = ? AND run_id = ?", {dag_id, run_id});
-    if (!r) return r.status();
-    if (r->empty()) return std::optional<DagRun>();
-    return std::optional<DagRun>(r->front());
+    auto runs = runs_where("WHERE dag_id = ? AND run_id = ?", {dag_id, run_id});
+    return metadata_sql::first_run(std::move(runs));
   }
 
   Result<std::optional<DagRun>> run_by_id(int64_t id) override {
-    auto r = runs_where("WHERE id = ?", {id});
-    if (!r) return r.status();
-    if (r->empty()) return std::optional<DagRun>();
-    return std::optional<DagRun>(r->front());
+    auto runs = runs_where("WHERE id = ?", {id});
+    return metadata_sql::first_run(std::move(runs));
   }
 
   Result<std::vector<DagRun>> list_runs(const RunFilter& f) override {
-    std::string where = "WHERE 1 = 1";
-    std::vector<std::variant<int64_t, std::string>> args;
-    if (!f.dag_id.empty()) {
-      where += " AND dag_id = ?";
-      args.emplace_back(f.dag_id);
-    }
-    if (f.state) {
-      where += " AND state = ?";
-      args.emplace_back(std::string(run_state_name(*f.state)));
-    }
-    if (f.from) {
-      where += " AND logical_date >= ?";
-      args.emplace_back(*f.from);
-    }
-    if (f.to) {
-      where += " AND logical_date <= ?";
-      args.emplace_back(*f.to);
-    }
-    where += " ORDER BY logical_date DESC, id DESC LIMIT ?";
-    args.emplace_back(static_cast<int64_t>(std::min<size_t>(f.limit, INT64_MAX)));
-    return runs_where(where, args);
+    auto w = metadata_sql::list_runs_where(f, question_mark);
+    return runs_where(w.sql, w.args);
   }
 
   Result<std::vector<DagRun>> active_runs() override {

@@ -95,6 +95,23 @@ TEST_P(MetadataStoreTest, RunsRoundTripAndAreUniquePerDag) {
   auto newest = store_->list_runs(f);
   ASSERT_EQ(newest->size(), 1u);
   EXPECT_EQ(newest->front().run_id, "r2");
+  // Logical-date bounds are inclusive; all filters combine.
+  f = {};
+  f.from = 100;
+  f.to = 150;
+  auto first = store_->list_runs(f);
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ(first->front().run_id, "r1");
+  f.to = 200;
+  EXPECT_EQ(store_->list_runs(f)->size(), 2u);
+  f.from = 101;
+  f.dag_id = "d";
+  f.state = RunState::kQueued;
+  auto queued = store_->list_runs(f);
+  ASSERT_EQ(queued->size(), 1u);
+  EXPECT_EQ(queued->front().run_id, "r2");
+  f.dag_id = "other";
+  EXPECT_TRUE(store_->list_runs(f)->empty());
   EXPECT_EQ((*store_->run_by_id(a->id))->run_id, "r1");
   EXPECT_FALSE(store_->run_by_id(a->id + 100)->has_value());
 }
