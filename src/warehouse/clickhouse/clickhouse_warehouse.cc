@@ -14,6 +14,7 @@
 
 #include "http/content_coding.h"
 #include "schema/attribute_merge.h"
+#include "warehouse/user_deltas.h"
 
 namespace basalt::warehouse::clickhouse {
 
@@ -649,27 +650,7 @@ Status ClickHouseWarehouse::load(const LoadBatch& batch, const std::string& cons
 
 Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::string& consumer,
                                         uint64_t first, uint64_t next) {
-  struct UserDelta {
-    int64_t first_seen_us = std::numeric_limits<int64_t>::max();
-    int64_t last_seen_us = std::numeric_limits<int64_t>::min();
-    std::set<std::string> anonymous_ids;
-    std::vector<const event::Event*> identifies;  // in batch order
-  };
-  std::unordered_map<std::string, UserDelta> users;
-  std::vector<std::string> order;
-  for (const event::Event& e : batch.events) {
-    if (e.user_id.empty()) continue;
-    auto [it, fresh] = users.try_emplace(e.user_id);
-    if (fresh) order.push_back(e.user_id);
-    UserDelta& d = it->second;
-    d.first_seen_us = std::min(d.first_seen_us, e.timestamp_us);
-    d.last_seen_us = std::max(d.last_seen_us, e.timestamp_us);
-    if (!e.anonymous_id.empty()) d.anonymous_ids.insert(e.anonymous_id);
-    if (e.type == event::EventType::kAlias && !e.previous_id.empty()) {
-      d.anonymous_ids.insert(e.previous_id);
-    }
-    if (e.type == event::EventType::kIdentify) d.identifies.push_back(&e);
-  }
+  std::vector<UserDelta> users = user_deltas(batch.events);
   if (users.empty()) return Status::ok();
   // Another consumer's merge of the same user must read this one's row, and the other way
   // round: from the read to the insert, one merge at a time.
@@ -678,11 +659,11 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
   // The current row of each touched user, every column (FINAL: the latest version).
   std::unordered_map<std::string, nlohmann::json> stored;
   constexpr size_t kChunk = 2000;
-  for (size_t from = 0; from < order.size(); from += kChunk) {
+  for (size_t from = 0; from < users.size(); from += kChunk) {
     std::string in;
-    for (size_t i = from; i < std::min(order.size(), from + kChunk); ++i) {
+    for (size_t i = from; i < std::min(users.size(), from + kChunk); ++i) {
       if (!in.empty()) in.push_back(',');
-      in += quote_string(order[i]);
+      in += quote_string(users[i].user_id);
     }
     auto r = execute("SELECT * FROM " + qualified_table(schema_, "users") +
                      " FINAL WHERE user_id IN (" + in + ") FORMAT JSONCompact");
@@ -708,8 +689,8 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
                              .count();
   MergeRefusals refused;
   std::string rows;
-  for (const auto& id : order) {
-    UserDelta& d = users[id];
+  for (const UserDelta& d : users) {
+    const std::string id(d.user_id);
     auto found = stored.find(id);
     nlohmann::json row =
         found != stored.end() ? std::move(found->second) : nlohmann::json::object();
@@ -797,9 +778,10 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
 
     int64_t first_seen = int_of("first_seen_us", d.first_seen_us);
     int64_t last_seen = int_of("last_seen_us", d.last_seen_us);
+    std::set<std::string> anonymous_ids(d.anonymous_ids.begin(), d.anonymous_ids.end());
     if (found != stored.end()) {
       for (const auto& a : row.value("anonymous_ids", nlohmann::json::array())) {
-        if (a.is_string()) d.anonymous_ids.insert(a.get<std::string>());
+        if (a.is_string()) anonymous_ids.insert(a.get<std::string>());
       }
     }
     first_seen = std::min(first_seen, d.first_seen_us);
@@ -808,7 +790,7 @@ Status ClickHouseWarehouse::merge_users(const LoadBatch& batch, const std::strin
     int64_t version = std::max(now_us, int_of("updated_at_us", 0) + 1);
 
     row["user_id"] = id;
-    row["anonymous_ids"] = d.anonymous_ids;
+    row["anonymous_ids"] = anonymous_ids;
     if (patched || found == stored.end()) {
       row["traits"] = traits.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     }

@@ -1,5 +1,8 @@
 #include "warehouse/duckdb/duckdb_warehouse.h"
 
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -10,12 +13,10 @@
 #include <thread>
 #include <unordered_map>
 
-#include <simdjson.h>
-#include <spdlog/spdlog.h>
-
 #include "common/thread_priority.h"
 #include "schema/attribute_merge.h"
 #include "warehouse/duckdb/value_text.h"
+#include "warehouse/user_deltas.h"
 
 namespace basalt::warehouse {
 
@@ -1442,36 +1443,7 @@ Status DuckDbWarehouse::append_quarantine(const LoadBatch& batch) {
 }
 
 Status DuckDbWarehouse::merge_users(const LoadBatch& batch) {
-  // What the batch says about each user, in batch order.
-  struct UserDelta {
-    int64_t first_seen_us = std::numeric_limits<int64_t>::max();
-    int64_t last_seen_us = std::numeric_limits<int64_t>::min();
-    std::vector<std::string_view> anonymous_ids;
-    std::vector<std::pair<int64_t, std::string_view>> patches;  // (timestamp, traits)
-    std::vector<const event::Event*> attribute_updates;  // identify calls with typed values
-  };
-  std::unordered_map<std::string_view, UserDelta> users;
-  std::vector<std::string_view> order;
-  for (const event::Event& e : batch.events) {
-    if (e.user_id.empty()) continue;
-    auto [it, fresh] = users.try_emplace(e.user_id);
-    if (fresh) order.push_back(e.user_id);
-    UserDelta& d = it->second;
-    d.first_seen_us = std::min(d.first_seen_us, e.timestamp_us);
-    d.last_seen_us = std::max(d.last_seen_us, e.timestamp_us);
-    if (!e.anonymous_id.empty()) d.anonymous_ids.push_back(e.anonymous_id);
-    // alias: previous_id is another id of the same person (usually the anonymous one).
-    if (e.type == event::EventType::kAlias && !e.previous_id.empty()) {
-      d.anonymous_ids.push_back(e.previous_id);
-    }
-    if (e.type == event::EventType::kIdentify && !e.traits_json.empty() &&
-        e.traits_json != "{}" && duck::is_valid_json(e.traits_json)) {
-      d.patches.emplace_back(e.timestamp_us, e.traits_json);
-    }
-    if (e.type == event::EventType::kIdentify && !e.typed.empty() && !user_columns_.empty()) {
-      d.attribute_updates.push_back(&e);
-    }
-  }
+  std::vector<UserDelta> users = user_deltas(batch.events);
   if (users.empty()) return Status::ok();
 
   BASALT_RETURN_IF_ERROR(exec(loader_conn_.get(), kUsersStageSql));
@@ -1484,18 +1456,24 @@ Status DuckDbWarehouse::merge_users(const LoadBatch& batch) {
   if (!app) return app.status();
   {
     ChunkWriter w(std::move(*app), kKinds);
-    std::vector<std::string_view> patches;
-    for (std::string_view id : order) {
-      UserDelta& d = users[id];
-      std::stable_sort(d.patches.begin(), d.patches.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<const event::Event*> patching;
+    std::vector<std::string_view> patches;  // the traits of each identify, by event time
+    for (const UserDelta& d : users) {
+      patching.clear();
+      for (const event::Event* e : d.identifies) {
+        if (!e->traits_json.empty() && e->traits_json != "{}" &&
+            duck::is_valid_json(e->traits_json)) {
+          patching.push_back(e);
+        }
+      }
+      std::stable_sort(patching.begin(), patching.end(),
+                       [](const event::Event* a, const event::Event* b) {
+                         return a->timestamp_us < b->timestamp_us;
+                       });
       patches.clear();
-      for (const auto& p : d.patches) patches.push_back(p.second);
-      std::sort(d.anonymous_ids.begin(), d.anonymous_ids.end());
-      d.anonymous_ids.erase(std::unique(d.anonymous_ids.begin(), d.anonymous_ids.end()),
-                            d.anonymous_ids.end());
+      for (const event::Event* e : patching) patches.push_back(e->traits_json);
       BASALT_RETURN_IF_ERROR(w.begin_row());
-      w.set_string(0, id, false);
+      w.set_string(0, d.user_id, false);
       w.set_list(1, d.anonymous_ids);
       w.set_list(2, patches);
       w.set_timestamp(3, d.first_seen_us);
@@ -1504,10 +1482,15 @@ Status DuckDbWarehouse::merge_users(const LoadBatch& batch) {
     }
     BASALT_RETURN_IF_ERROR(w.close("basalt_users_stage"));
   }
+  // Identify calls with typed values, for the plan's attribute columns.
   std::vector<std::pair<std::string_view, std::vector<const event::Event*>>> updates;
-  for (std::string_view id : order) {
-    UserDelta& d = users[id];
-    if (!d.attribute_updates.empty()) updates.emplace_back(id, std::move(d.attribute_updates));
+  for (const UserDelta& d : users) {
+    if (user_columns_.empty()) break;
+    std::vector<const event::Event*> typed;
+    for (const event::Event* e : d.identifies) {
+      if (!e->typed.empty()) typed.push_back(e);
+    }
+    if (!typed.empty()) updates.emplace_back(d.user_id, std::move(typed));
   }
   BASALT_RETURN_IF_ERROR(stage_attributes(updates));
   // Read each time: the table may have gained columns from elsewhere (an operator's ALTER).
