@@ -5,7 +5,9 @@
 # histograms of /metrics. How to read it: bench/README.md ("Profiling the ingest path").
 #
 #   bench/ingest_profile.sh [--kind batch|single] [--rate REQ_PER_S] [--duration S]
-#                           [--plan] [--callgraph] [--basalt PATH] [--keep]
+#                           [--plan] [--callgraph] [--group-commit-delay D] [--basalt PATH]
+#                           [--keep]
+#   --group-commit-delay D   sets `wal.group_commit_delay` (e.g. 500us; default: the project's 0)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +18,7 @@ PLAN=0
 CALLGRAPH=0
 KEEP=0
 CONNECTIONS=64
+GROUP_COMMIT_DELAY=""
 BASALT=${BASALT_BIN:-$ROOT/build/basalt}
 
 while [[ $# -gt 0 ]]; do
@@ -27,8 +30,9 @@ while [[ $# -gt 0 ]]; do
     --callgraph) CALLGRAPH=1; shift ;;
     --basalt) BASALT=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
+    --group-commit-delay) GROUP_COMMIT_DELAY=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest_profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -58,6 +62,9 @@ if [[ $KIND == single ]]; then batch_size=1; path=/v1/track; fi
 mkdir -p "$TMP/project" "$TMP/data"
 printf 'project: bench\nsources:\n  - {name: bench, write_key: bench-key}\napi: {admin_token: bench-token}\n' \
   > "$TMP/project/basalt.yaml"
+if [[ -n $GROUP_COMMIT_DELAY ]]; then
+  printf 'wal: {group_commit_delay: %s}\n' "$GROUP_COMMIT_DELAY" >> "$TMP/project/basalt.yaml"
+fi
 if [[ $PLAN -eq 1 ]]; then
   mkdir -p "$TMP/project/tracking"
   cp "$ROOT"/examples/demo/tracking/{properties,events,user_attributes}.yaml "$TMP/project/tracking/"
