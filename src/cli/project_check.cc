@@ -4,6 +4,7 @@
 #include <functional>
 #include <sstream>
 
+#include "common/project_files.h"
 #include "domino/dag.h"
 #include "domino/task_type.h"
 #include "enrich/lua_transform.h"
@@ -124,14 +125,12 @@ Status save_plan_snapshot(const fs::path& project_dir, const fs::path& data_dir)
   fs::remove_all(staging, ec);
   fs::create_directories(staging, ec);
   if (ec) return unavailable("cannot create " + staging.string() + ": " + ec.message());
-  if (fs::exists(project_dir / "tracking", ec)) {
-    for (const auto& entry : fs::directory_iterator(project_dir / "tracking", ec)) {
-      const auto ext = entry.path().extension();
-      if (!entry.is_regular_file() || (ext != ".yaml" && ext != ".yml")) continue;
-      fs::copy_file(entry.path(), staging / entry.path().filename(),
-                    fs::copy_options::overwrite_existing, ec);
-      if (ec) return unavailable("cannot copy " + entry.path().string() + ": " + ec.message());
-    }
+  auto files = yaml_files(project_dir / "tracking", ec);
+  if (ec)
+    return unavailable("cannot list " + (project_dir / "tracking").string() + ": " + ec.message());
+  for (const fs::path& f : files) {
+    fs::copy_file(f, staging / f.filename(), fs::copy_options::overwrite_existing, ec);
+    if (ec) return unavailable("cannot copy " + f.string() + ": " + ec.message());
   }
   fs::remove_all(target, ec);
   fs::rename(staging, target, ec);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/config.h"
+#include "common/project_files.h"
 #include "domino/task_type.h"
 #include "domino/template.h"
 
@@ -470,13 +471,7 @@ DagParse parse_dag(const std::string& text, const std::filesystem::path& file,
 DagSet load_dags(const std::filesystem::path& dags_dir, const TaskRegistry& registry) {
   DagSet set;
   std::error_code ec;
-  if (!std::filesystem::is_directory(dags_dir, ec)) return set;
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(dags_dir, ec)) {
-    auto ext = e.path().extension();
-    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
+  std::vector<std::filesystem::path> files = yaml_files(dags_dir, ec);
   std::map<std::string, std::string> seen;
   for (const auto& f : files) {
     std::ifstream in(f);

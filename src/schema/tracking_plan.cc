@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/project_files.h"
+
 namespace basalt::schema {
 
 namespace {
@@ -586,14 +588,8 @@ Result<TrackingPlan> load_tracking_plan(const std::filesystem::path& project_dir
                                         const std::vector<std::string>& source_names) {
   const std::filesystem::path dir = project_dir / "tracking";
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return parse_tracking_plan({}, source_names);
-  std::vector<std::filesystem::path> paths;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const auto ext = entry.path().extension();
-    if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) paths.push_back(entry.path());
-  }
+  std::vector<std::filesystem::path> paths = yaml_files(dir, ec);
   if (ec) return unavailable(fmt::format("{}: {}", dir.string(), ec.message()));
-  std::sort(paths.begin(), paths.end());
   std::vector<PlanFile> files;
   for (const auto& p : paths) {
     std::ifstream in(p, std::ios::binary);

@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/project_files.h"
+
 namespace basalt::semantic {
 
 namespace {
@@ -237,13 +239,7 @@ DataApiSet::Loaded DataApiSet::load(const std::filesystem::path& project_dir,
   Loaded out;
   std::filesystem::path dir = project_dir / "apis";
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return out;
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    auto ext = e.path().extension();
-    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
+  std::vector<std::filesystem::path> files = yaml_files(dir, ec);
   for (const auto& f : files) {
     std::ifstream in(f);
     std::stringstream ss;
