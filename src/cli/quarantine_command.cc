@@ -29,6 +29,7 @@
 
 #include "api/tracking_api.h"
 #include "cli/commands.h"
+#include "cli/console_defaults.h"
 #include "cli/node_startup.h"
 #include "cli/quarantine_journal.h"
 #include "collect/ingest_service.h"
@@ -56,11 +57,6 @@ struct QuarantineOptions {
   std::string format = "table";
   std::string data;  // a collector's data folder: its files instead of a server
 };
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
 
 Result<int64_t> parse_since(const std::string& text) {
   if (text.empty()) return int64_t{0};
@@ -286,16 +282,9 @@ int run(QuarantineOptions o, bool replay) {
     std::cerr << "basalt quarantine: " << s.message() << "\n";
     return exit_code_of(s.code());
   };
-  ProjectConfig config;
-  if (auto c = load_project_config(o.project); c.is_ok()) config = std::move(*c);
-  if (auto s = apply_environment(config, [](const char* n) { return std::getenv(n); });
-      !s.is_ok()) {
-    return fail(s);
+  if (auto defaults = console_defaults(o.project, o.api, o.token); !defaults) {
+    return fail(defaults.status());
   }
-  if (o.api.empty()) {
-    o.api = env_or("BASALT_API", fmt::format("http://127.0.0.1:{}", config.api.port));
-  }
-  if (o.token.empty()) o.token = env_or("BASALT_TOKEN", config.api.admin_token);
   if (o.format != "table" && o.format != "json") {
     return fail(invalid_argument("--format must be table or json"));
   }

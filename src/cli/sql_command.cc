@@ -8,6 +8,7 @@
 
 #include "api/query_json.h"
 #include "cli/commands.h"
+#include "cli/console_defaults.h"
 #include "cli/table_format.h"
 #include "common/config.h"
 #include "http/client.h"
@@ -26,11 +27,6 @@ struct SqlOptions {
   std::string format = "table";
   size_t max_rows = 100000;
 };
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
 
 // The result's JSON through POST /api/v1/sql; kUnavailable when no server answers.
 Result<nlohmann::json> query_server(const SqlOptions& o) {
@@ -82,16 +78,9 @@ int run_sql(SqlOptions o) {
   if (!format) return fail(format.status());
 
   // The project supplies defaults for the API address, the token and the data folder.
-  ProjectConfig config;
-  if (auto c = load_project_config(o.project); c.is_ok()) config = std::move(*c);
-  if (auto s = apply_environment(config, [](const char* n) { return std::getenv(n); });
-      !s.is_ok()) {
-    return fail(s);
-  }
-  if (o.api.empty()) {
-    o.api = env_or("BASALT_API", fmt::format("http://127.0.0.1:{}", config.api.port));
-  }
-  if (o.token.empty()) o.token = env_or("BASALT_TOKEN", config.api.admin_token);
+  auto defaults = console_defaults(o.project, o.api, o.token);
+  if (!defaults) return fail(defaults.status());
+  ProjectConfig& config = *defaults;
   if (!o.data.empty()) config.data_dir = o.data;
 
   auto result = query_server(o);
