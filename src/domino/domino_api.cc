@@ -35,7 +35,6 @@ std::string tail_of(const std::string& path, size_t bytes) {
   return out;
 }
 
-
 // Nodes (with the states of `tis` when given) and edges of a DAG.
 nlohmann::json graph_json(const Dag& d, const std::vector<TaskInstance>* tis) {
   std::map<std::string, const TaskInstance*> by_id;

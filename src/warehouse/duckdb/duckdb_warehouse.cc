@@ -1484,13 +1484,14 @@ Status DuckDbWarehouse::merge_users(const LoadBatch& batch) {
   }
   // Identify calls with typed values, for the plan's attribute columns.
   std::vector<std::pair<std::string_view, std::vector<const event::Event*>>> updates;
-  for (const UserDelta& d : users) {
-    if (user_columns_.empty()) break;
-    std::vector<const event::Event*> typed;
-    for (const event::Event* e : d.identifies) {
-      if (!e->typed.empty()) typed.push_back(e);
+  if (!user_columns_.empty()) {
+    for (const UserDelta& d : users) {
+      std::vector<const event::Event*> typed;
+      for (const event::Event* e : d.identifies) {
+        if (!e->typed.empty()) typed.push_back(e);
+      }
+      if (!typed.empty()) updates.emplace_back(d.user_id, std::move(typed));
     }
-    if (!typed.empty()) updates.emplace_back(d.user_id, std::move(typed));
   }
   BASALT_RETURN_IF_ERROR(stage_attributes(updates));
   // Read each time: the table may have gained columns from elsewhere (an operator's ALTER).
