@@ -1141,7 +1141,17 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
       per_user.push_back(fmt::format("{} AS l{}", d.instant_list("t", fmt::format("m{}", k)), k));
   }
   ctes.push_back({"s1", fmt::format("SELECT {} FROM e GROUP BY u", join_names(per_user))});
-  for (size_t k = 2; k <= n; ++k) {
+  // Where the engine walks the chain in one call, each user's steps come from it (s2.c);
+  // otherwise one subquery per step finds it in the lists (s<k>.t<k>).
+  const std::string chain = tagged ? d.tagged_chain("l", "t1", "dl", n) : "";
+  auto step_time = [&](size_t k) {
+    return chain.empty() ? fmt::format("t{}", k) : d.chain_step("c", k);
+  };
+  if (!chain.empty()) {
+    ctes.push_back({"s2", fmt::format("SELECT {}{} AS c FROM s1 WHERE t1 IS NOT NULL",
+                                      bd ? "b, " : "", chain)});
+  }
+  for (size_t k = 2; chain.empty() && k <= n; ++k) {
     std::vector<std::string> carried;
     if (bd) carried.push_back("b");
     for (size_t j = 1; j < k; ++j) carried.push_back(fmt::format("t{}", j));
@@ -1159,19 +1169,19 @@ Result<CompiledQuery> compile_funnel(const Query& q, const ModelSet& models, con
   }
   select.clear();
   if (bd) select.push_back("b");
-  for (size_t k = 1; k <= q.steps.size(); ++k)
-    select.push_back(fmt::format("count(t{}) AS step_{}", k, k));
-  for (size_t k = 2; k <= q.steps.size(); ++k) {
+  for (size_t k = 1; k <= n; ++k)
+    select.push_back(fmt::format("count({}) AS step_{}", step_time(k), k));
+  for (size_t k = 2; k <= n; ++k) {
     select.push_back(fmt::format(
         "{} AS median_{}",
         d.aggregate(Aggregation::kMedian,
-                    tagged ? fmt::format("(t{} - t{} + {}) / {}.0", k, k - 1,
+                    tagged ? fmt::format("({} - {} + {}) / {}.0", step_time(k), step_time(k - 1),
                                          step_tag(k - 1) - step_tag(k), 1000000 * kInstantTags)
-                           : d.seconds_between(fmt::format("t{}", k - 1), fmt::format("t{}", k)),
+                           : d.seconds_between(step_time(k - 1), step_time(k)),
                     "", 0),
         k));
   }
-  std::string body = fmt::format("SELECT {} FROM s{}", join_names(select), q.steps.size());
+  std::string body = fmt::format("SELECT {} FROM s{}", join_names(select), chain.empty() ? n : 2);
   if (bd) body += " GROUP BY b ORDER BY step_1 DESC, b NULLS LAST";
   body += fmt::format(" LIMIT {}", ctx.max_rows + 1);
   std::string sql = d.statement(ctes, body);

@@ -33,6 +33,15 @@ std::string Dialect::day_of(const std::string& local_sql) const {
   return "CAST(CAST(" + local_sql + " AS TIMESTAMP) AS DATE)";
 }
 
+std::string Dialect::tagged_chain(const std::string& /*list_sql*/, const std::string& /*first_sql*/,
+                                  const std::string& /*deadline_sql*/, size_t /*steps*/) const {
+  return "";
+}
+
+std::string Dialect::chain_step(const std::string& chain_sql, size_t k) const {
+  return chain_sql + "[" + std::to_string(k) + "]";
+}
+
 // Every engine is listed here, explicitly.
 std::unique_ptr<Dialect> make_dialect(const std::string& engine) {
   if (engine == "duckdb") return std::make_unique<DuckDbDialect>();

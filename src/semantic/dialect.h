@@ -100,6 +100,16 @@ class Dialect {
   virtual std::string first_tagged_in_list(const std::string& list_sql, int tag,
                                            const std::string& lo_sql,
                                            const std::string& hi_sql) const = 0;
+  // A funnel's greedy chain in one call, where the engine has one: over list `list_sql` of
+  // tagged instants (step k's tag kInstantTags - k), the list [t1, t2, …, tm] of tagged instants
+  // with t1 = `first_sql` and each later tk the smallest step-k element with t(k-1) < tk <=
+  // `deadline_sql`, ending at the first step not reached or at step `steps`; NULL when
+  // `first_sql` is NULL. Read with chain_step. Default: empty, the engine has none (the compiler
+  // then finds each step with first_tagged_in_list, one pass over the list per step).
+  virtual std::string tagged_chain(const std::string& list_sql, const std::string& first_sql,
+                                   const std::string& deadline_sql, size_t steps) const;
+  // Step `k` (from 1) of chain `chain_sql` (a tagged_chain); NULL when the chain is shorter.
+  virtual std::string chain_step(const std::string& chain_sql, size_t k) const;
   virtual std::string contains(const std::string& text_sql, const std::string& part_sql) const = 0;
   virtual std::string starts_with(const std::string& text_sql,
                                   const std::string& prefix_sql) const = 0;

@@ -127,6 +127,13 @@ std::string DuckDbDialect::first_tagged_in_list(const std::string& list, int tag
                      list, kInstantTags, tag, lo, hi);
 }
 
+// The warehouse registers basalt_funnel_chain in every DuckDB database it opens
+// (warehouse/duckdb/funnel_chain.h): one sorted walk of the list instead of a pass per step.
+std::string DuckDbDialect::tagged_chain(const std::string& list, const std::string& first,
+                                        const std::string& deadline, size_t steps) const {
+  return fmt::format("basalt_funnel_chain({}, {}, {}, {})", list, first, deadline, steps);
+}
+
 std::string DuckDbDialect::contains(const std::string& text, const std::string& part) const {
   return fmt::format("contains(CAST({} AS VARCHAR), {})", text, part);
 }

@@ -36,6 +36,8 @@ class DuckDbDialect final : public Dialect {
                              const std::string& tag_sql) const override;
   std::string first_tagged_in_list(const std::string& list_sql, int tag, const std::string& lo_sql,
                                    const std::string& hi_sql) const override;
+  std::string tagged_chain(const std::string& list_sql, const std::string& first_sql,
+                           const std::string& deadline_sql, size_t steps) const override;
   std::string contains(const std::string& text_sql, const std::string& part_sql) const override;
   std::string starts_with(const std::string& text_sql,
                           const std::string& prefix_sql) const override;

@@ -15,6 +15,7 @@
 
 #include "common/thread_priority.h"
 #include "schema/attribute_merge.h"
+#include "warehouse/duckdb/funnel_chain.h"
 #include "warehouse/duckdb/value_text.h"
 #include "warehouse/user_deltas.h"
 
@@ -840,6 +841,7 @@ Result<std::unique_ptr<DuckDbWarehouse>> DuckDbWarehouse::open(const WarehouseOp
   if (duckdb_connect(db.get(), conn.out()) == DuckDBError) {
     return internal_error("cannot connect to DuckDB database '" + options.path + "'");
   }
+  BASALT_RETURN_IF_ERROR(duck::register_funnel_chain(conn.get()));
   std::unique_ptr<DuckDbWarehouse> w(
       new DuckDbWarehouse(options, std::move(db), std::move(conn)));  // private constructor
   if (!options.read_only) BASALT_RETURN_IF_ERROR(w->ensure_schema());

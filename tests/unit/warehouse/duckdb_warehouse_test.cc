@@ -448,6 +448,45 @@ TEST_F(DuckDbWarehouseTest, BadSqlGivesTheEnginesMessage) {
   EXPECT_NE(runtime.status().message().find("abc"), std::string::npos);
 }
 
+// basalt_funnel_chain (duckdb/funnel_chain.h) on tagged instants us * 32 + tag, step k's tag
+// 32 - k: step 1 at 100 µs is 3231; step 2 at 120 µs is 3870, at 200 µs 6430; step 3 at 150 µs
+// is 4829, at 300 µs 9629.
+TEST_F(DuckDbWarehouseTest, FunnelChainTakesEachStepAsEarlyAsItCan) {
+  auto chain = [&](const std::string& args) {
+    Value v = one("SELECT CAST(basalt_funnel_chain(" + args + ") AS VARCHAR)");
+    return std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : "NULL";
+  };
+  const std::string list = "[6430, 4829, 9629, 3870]";
+  EXPECT_EQ(chain(list + ", 3231, 32031, 3"), "[3231, 3870, 4829]");
+  EXPECT_EQ(chain(list + ", 3231, 32031, 2"), "[3231, 3870]");
+  EXPECT_EQ(chain(list + ", 3231, 32031, 1"), "[3231]");
+  // The deadline (140 µs) ends the chain before step 3; it is inclusive (150 µs, tag 31).
+  EXPECT_EQ(chain(list + ", 3231, 4511, 3"), "[3231, 3870]");
+  EXPECT_EQ(chain(list + ", 3231, 4831, 3"), "[3231, 3870, 4829]");
+  // A step counts only after the one before it: step 3 at 150 µs comes before step 2 at 200.
+  EXPECT_EQ(chain("[6430, 4829], 3231, 32031, 3"), "[3231, 6430]");
+  // Step 2 in the same microsecond as step 1 (3230) is not after it.
+  EXPECT_EQ(chain("[3230], 3231, 32031, 2"), "[3231]");
+  // NULLs: no first step, no list, no deadline, NULL elements; and instants before the epoch.
+  EXPECT_EQ(chain(list + ", NULL, 32031, 3"), "NULL");
+  EXPECT_EQ(chain("NULL, 3231, 32031, 3"), "[3231]");
+  EXPECT_EQ(chain(list + ", 3231, NULL, 3"), "[3231]");
+  EXPECT_EQ(chain("[NULL, 3870], 3231, 32031, 3"), "[3231, 3870]");
+  EXPECT_EQ(chain("[-1570], -3169, 0, 2"), "[-3169, -1570]");
+  auto bad = wh_->query("SELECT basalt_funnel_chain([1], 31, 63, 0)", {});
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("steps must be 1 to 31"), std::string::npos)
+      << bad.status().message();
+  // Many rows (several vectors of output): each row's own chain.
+  EXPECT_EQ(one("SELECT sum(c[2]) - sum(i * 32 + 30) FROM (SELECT i, basalt_funnel_chain("
+                "[i * 32 + 30, i * 32 + 62], i * 32 + 31 - 32, i * 32 + 3231, 2) AS c "
+                "FROM range(5000) AS r(i)) WHERE len(c) = 2"),
+            Value(int64_t{0}));
+  EXPECT_EQ(one("SELECT count(*) FROM (SELECT basalt_funnel_chain([i * 32 + 30], i * 32 + 31, "
+                "i * 32 + 3231, 2) AS c FROM range(5000) AS r(i)) WHERE len(c) = 1"),
+            Value(int64_t{5000}));
+}
+
 TEST_F(DuckDbWarehouseTest, ReadOnlyModeQueriesButRefusesLoads) {
   LoadBatch b;
   b.events.push_back(make_event(1, kT0));
