@@ -1229,8 +1229,10 @@ Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, 
     out.from_rollup = true;
   }
 
-  auto events_cte = [&](const FunnelStep& s,
-                        const std::vector<std::string>& time_conds) -> Result<std::string> {
+  // A step's rows as (u, t); `t_sql` spells t from the model's time column, and `distinct`
+  // keeps each (u, t) once.
+  auto events_cte = [&](const FunnelStep& s, const std::vector<std::string>& time_conds,
+                        const std::string& t_sql, bool distinct) -> Result<std::string> {
     b.clear_snippets();
     auto sc = step_conditions(b, s);
     if (!sc) return sc.status();
@@ -1241,31 +1243,34 @@ Result<CompiledQuery> compile_retention(const Query& q, const ModelSet& models, 
     conds.insert(conds.end(), sc->begin(), sc->end());
     conds.insert(conds.end(), cc->begin(), cc->end());
     std::string from = b.from();
-    return "SELECT " + b.user_col() + " AS u, " + b.time_col() + " AS t " + from + where(conds);
+    return "SELECT " + b.user_col() + " AS u, " + t_sql + " AS t " + from + where(conds) +
+           (distinct ? d.group_by({"u", "t"}) : "");
   };
-  auto a = events_cte(q.start, {b.time_col() + " < " + b.instant(r->end)});
+  auto a = events_cte(q.start, {b.time_col() + " < " + b.instant(r->end)}, b.time_col(), false);
   if (!a) return a.status();
   Shift horizon;
   if (g == Grain::kDay) horizon.days = q.periods + 1;
   if (g == Grain::kWeek) horizon.days = 7 * (q.periods + 1);
   if (g == Grain::kMonth) horizon.months = q.periods + 1;
   std::string lo = b.instant(r->start);
-  auto ret = events_cte(q.returning,
-                        {b.time_col() + " >= " + lo,
-                         b.time_col() + " < " + b.instant(shift_local(r->end, horizon, false))});
-  if (!ret) return ret.status();
   // Cohort starts lie in the range, returning events before the horizon.
   b.read_local_span(LocalRange{r->start, shift_local(r->end, horizon, false)});
+  // Each user's returns as the periods they fall in, each once: a user is of one cohort, so
+  // (user, cohort, period) rows of the join below are distinct without a DISTINCT over them
+  // (a third less time at 50 M events, bench/README.md).
+  auto ret = events_cte(q.returning,
+                        {b.time_col() + " >= " + lo,
+                         b.time_col() + " < " + b.instant(shift_local(r->end, horizon, false))},
+                        d.truncate(g, b.local(b.time_col())), true);
+  if (!ret) return ret.status();
   std::string tz_local_t0 = d.truncate(g, b.local("t0"));
   std::string sql = d.statement(
       {{"a", *a},
        {"firsts", "SELECT u, min(t) AS t0 FROM a GROUP BY u"},
        {"cohort", fmt::format("SELECT u, {} AS c FROM firsts WHERE t0 >= {}", tz_local_t0, lo)},
        {"r", *ret},
-       {"returned",
-        fmt::format("SELECT DISTINCT h.u, h.c, {} AS k FROM cohort AS h JOIN r ON r.u = h.u WHERE "
-                    "r.t >= {}",
-                    d.periods_between(g, "h.c", d.truncate(g, b.local("r.t"))), lo)},
+       {"returned", fmt::format("SELECT h.u, h.c, {} AS k FROM cohort AS h JOIN r ON r.u = h.u",
+                                d.periods_between(g, "h.c", "r.t"))},
        {"sizes", "SELECT c, count(*) AS n FROM cohort GROUP BY c"}},
       fmt::format(
           "SELECT {cohort} AS cohort, s.n AS cohort_size, x.k AS period, count(x.u) AS "
