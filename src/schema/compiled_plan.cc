@@ -167,6 +167,15 @@ std::string Validation::reason() const {
   return out;
 }
 
+void Validation::clear() {
+  accepted = true;
+  event = nullptr;
+  undeclared_event = false;
+  undeclared.clear();
+  violations.clear();
+  values.clear();
+}
+
 void EventValidator::check_value(const CompiledProperty& p, std::string_view kind, element v,
                                  TypedValue& out) {
   auto fail = [&](std::string message) { result_.violations.push_back(std::move(message)); };
@@ -278,12 +287,7 @@ void EventValidator::check_value(const CompiledProperty& p, std::string_view kin
 const Validation& EventValidator::validate_event(EnforcementMode mode, std::string_view name,
                                                  element properties) {
   Validation& r = result_;
-  r.accepted = true;
-  r.event = nullptr;
-  r.undeclared_event = false;
-  r.undeclared.clear();
-  r.violations.clear();
-  r.values.clear();
+  r.clear();
   if (mode == EnforcementMode::kOff) return r;
   const bool strict = mode == EnforcementMode::kStrict;
 
@@ -354,12 +358,7 @@ const Validation& EventValidator::validate_event(EnforcementMode mode, std::stri
 
 const Validation& EventValidator::validate_traits(EnforcementMode mode, element traits) {
   Validation& r = result_;
-  r.accepted = true;
-  r.event = nullptr;
-  r.undeclared_event = false;
-  r.undeclared.clear();
-  r.violations.clear();
-  r.values.clear();
+  r.clear();
   if (mode == EnforcementMode::kOff) return r;
   const bool strict = mode == EnforcementMode::kStrict;
   r.values.resize(plan_.attributes_.size());

@@ -133,6 +133,8 @@ struct Validation {
 
   // The violations joined with "; " (empty when there are none).
   std::string reason() const;
+  // Back to an accepted, empty result, keeping the buffers' capacity.
+  void clear();
 };
 
 class EventValidator {
