@@ -58,8 +58,11 @@ Result<std::unique_ptr<SemanticRoutes>> SemanticRoutes::open(const ProjectConfig
   for (const auto& src : config.sources) r->source_names_.push_back(src.name);
   semantic::SemanticService* sem = r->semantic_.get();
   loader.add_commit_listener([sem](const loader::CommitInfo& c) {
-    sem->on_commit({"events", c.min_event_us, c.max_event_us});
-    if (c.users_changed) sem->on_commit({"users", INT64_MIN, INT64_MAX});
+    auto note = [&](const semantic::DataChange& change) {
+      c.stored ? sem->on_commit_end(change) : sem->on_commit_begin(change);
+    };
+    note({"events", c.min_event_us, c.max_event_us});
+    if (c.users_changed) note({"users", INT64_MIN, INT64_MAX});
   });
   metrics.gauge_callback("basalt_query_cache_entries", "Answers in the result cache",
                          [sem] { return static_cast<double>(sem->cache_stats().entries); });

@@ -316,7 +316,24 @@ void Loader::add_commit_listener(CommitListener listener) {
   commit_listeners_.push_back(std::move(listener));
 }
 
+void Loader::tell_listeners(CommitInfo& info, bool stored) {
+  if (info.events == 0) return;
+  info.stored = stored;
+  std::lock_guard listeners_lock(listeners_mu_);
+  for (const auto& l : commit_listeners_) l(info);
+}
+
 bool Loader::load_with_retry(Batch& batch) {
+  CommitInfo info;
+  info.events = batch.load.events.size();
+  info.min_event_us = INT64_MAX;
+  info.max_event_us = INT64_MIN;
+  for (const auto& e : batch.load.events) {
+    info.min_event_us = std::min(info.min_event_us, e.timestamp_us);
+    info.max_event_us = std::max(info.max_event_us, e.timestamp_us);
+    if (!e.user_id.empty()) info.users_changed = true;
+  }
+  tell_listeners(info, false);
   auto backoff = options_.retry_initial;
   bool failed_before = false;
   while (true) {
@@ -336,7 +353,11 @@ bool Loader::load_with_retry(Batch& batch) {
     }
     update_lag(batch.oldest_received_us);
     std::unique_lock lock(mu_);
-    if (stopping() && std::chrono::steady_clock::now() >= drain_deadline_) return false;
+    if (stopping() && std::chrono::steady_clock::now() >= drain_deadline_) {
+      lock.unlock();
+      tell_listeners(info, true);
+      return false;
+    }
     auto wait = backoff;
     if (stopping()) {
       wait = std::min<std::chrono::milliseconds>(
@@ -350,19 +371,7 @@ bool Loader::load_with_retry(Batch& batch) {
     spdlog::info("loader {}: the batch up to LSN {} is stored after retries", options_.consumer,
                  batch.next_lsn);
   }
-  if (std::lock_guard listeners_lock(listeners_mu_);
-      !commit_listeners_.empty() && !batch.load.events.empty()) {
-    CommitInfo info;
-    info.events = batch.load.events.size();
-    info.min_event_us = INT64_MAX;
-    info.max_event_us = INT64_MIN;
-    for (const auto& e : batch.load.events) {
-      info.min_event_us = std::min(info.min_event_us, e.timestamp_us);
-      info.max_event_us = std::max(info.max_event_us, e.timestamp_us);
-      if (!e.user_id.empty()) info.users_changed = true;
-    }
-    for (const auto& l : commit_listeners_) l(info);
-  }
+  tell_listeners(info, true);
 
   // Stored: the warehouse now holds the offset; the WAL may drop what is before it.
   Status c = wal_.commit(options_.consumer, batch.next_lsn);

@@ -70,13 +70,16 @@ struct LoaderStats {
   uint64_t dedup_evicted_early = 0;
 };
 
-// What one committed batch changed, for listeners (the result cache): its events' smallest
-// and largest event time, and whether it touched the users table.
+// What one batch changes, for listeners (the result cache): its events' smallest and largest
+// event time, and whether it touches the users table.
 struct CommitInfo {
   uint64_t events = 0;
   int64_t min_event_us = 0;  // meaningful when events > 0
   int64_t max_event_us = 0;
   bool users_changed = false;  // some event had a user id (users rows merged)
+  // false: the batch is about to be stored (its rows may be visible from then on); true: it is
+  // stored, or given up (the loader stopped while retrying).
+  bool stored = false;
 };
 using CommitListener = std::function<void(const CommitInfo&)>;
 
@@ -97,9 +100,10 @@ class Loader {
   // joins the thread. Idempotent.
   void stop();
 
-  // Calls `listener` on the loader thread after every committed batch (from the next commit on;
-  // may be called at any time). The listener must be quick and must not call back into the
-  // Loader.
+  // Calls `listener` on the loader thread twice for every batch of events: before storing it
+  // (stored = false) and once it is stored or given up (stored = true), with the same span
+  // (from the next batch on; may be called at any time). The listener must be quick and must
+  // not call back into the Loader.
   void add_commit_listener(CommitListener listener);
 
   LoaderStats stats() const;
@@ -114,6 +118,8 @@ class Loader {
   void prepare(Batch& batch);
   // Loads `batch` until it succeeds; false when stopping gave up on it.
   bool load_with_retry(Batch& batch);
+  // Calls the commit listeners with `info` (nothing for a batch without events).
+  void tell_listeners(CommitInfo& info, bool stored);
   void update_lag(int64_t oldest_unloaded_us);
   // How long read_batch waits between reads once a batch has records: an eighth of the batch
   // interval, at most 25 ms.

@@ -3,6 +3,18 @@
 #include <algorithm>
 
 namespace basalt::semantic {
+namespace {
+
+bool touches(const DataChange& change, const CacheScope& s) {
+  return change.min_us < s.end_us && change.max_us >= s.start_us &&
+         std::find(s.tables.begin(), s.tables.end(), change.table) != s.tables.end();
+}
+
+bool same_change(const DataChange& a, const DataChange& b) {
+  return a.table == b.table && a.min_us == b.min_us && a.max_us == b.max_us;
+}
+
+}  // namespace
 
 ResultCache::ResultCache(size_t max_entries, std::chrono::seconds ttl, const Clock& clock)
     : max_entries_(max_entries), ttl_(ttl), clock_(clock) {}
@@ -35,6 +47,9 @@ void ResultCache::put(const std::string& key, uint64_t ticket, CacheScope scope,
   if (max_entries_ == 0) return;
   std::lock_guard lock(mu_);
   if (ticket != generation_) return;
+  for (const DataChange& c : pending_) {
+    if (touches(c, scope)) return;
+  }
   if (auto it = index_.find(key); it != index_.end()) {
     lru_.erase(it->second);
     index_.erase(it);
@@ -47,14 +62,11 @@ void ResultCache::put(const std::string& key, uint64_t ticket, CacheScope scope,
   }
 }
 
-void ResultCache::invalidate(const DataChange& change) {
+void ResultCache::begin_change(const DataChange& change) {
   std::lock_guard lock(mu_);
-  ++generation_;
+  pending_.push_back(change);
   for (auto it = lru_.begin(); it != lru_.end();) {
-    const CacheScope& s = it->scope;
-    bool reads = std::find(s.tables.begin(), s.tables.end(), change.table) != s.tables.end();
-    bool overlaps = change.min_us < s.end_us && change.max_us >= s.start_us;
-    if (reads && overlaps) {
+    if (touches(change, it->scope)) {
       index_.erase(it->key);
       it = lru_.erase(it);
       ++stats_.invalidated;
@@ -62,6 +74,19 @@ void ResultCache::invalidate(const DataChange& change) {
       ++it;
     }
   }
+}
+
+void ResultCache::end_change(const DataChange& change) {
+  std::lock_guard lock(mu_);
+  ++generation_;
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const DataChange& c) { return same_change(c, change); });
+  if (it != pending_.end()) pending_.erase(it);
+}
+
+void ResultCache::invalidate(const DataChange& change) {
+  begin_change(change);
+  end_change(change);
 }
 
 void ResultCache::clear() {

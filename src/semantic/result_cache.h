@@ -5,8 +5,10 @@
 // read, when a table it read changes, or after a time to live (for tables the loader does not
 // write, such as those Domino tasks build).
 //
-// A result computed while a commit happened may already be stale: put() refuses it when any
-// invalidation ran after the matching begin().
+// A change is announced before its rows can become visible and ended once they are: from
+// begin_change to end_change no entry it touches is served or stored, and a result computed
+// while a change ended may already be stale: put() refuses it when any change ended (or any
+// invalidation ran) after the matching begin().
 //
 // Thread safety: every member may be called from any thread.
 
@@ -48,6 +50,13 @@ class ResultCache {
   // Stores unless an invalidation ran since `ticket` or the cache is disabled (0 entries).
   void put(const std::string& key, uint64_t ticket, CacheScope scope,
            warehouse::QueryResult result);
+  // `change` is about to be committed (its rows may be visible from now on): drops the entries
+  // it touches and stores none it touches until end_change(change).
+  void begin_change(const DataChange& change);
+  // The change begun with the same value is committed or given up: entries it touches may be
+  // stored again, by queries that begin from now on.
+  void end_change(const DataChange& change);
+  // A change already committed: begin_change and end_change at once.
   void invalidate(const DataChange& change);
   void clear();
 
@@ -70,6 +79,7 @@ class ResultCache {
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // most recent first; protected by mu_
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;  // protected by mu_
+  std::vector<DataChange> pending_;  // begun, not ended; protected by mu_
   uint64_t generation_ = 0;                                            // protected by mu_
   Stats stats_;                                                        // protected by mu_
 };

@@ -2,7 +2,7 @@
 // The semantic layer as the API uses it: the project's models, the dialect of its warehouse,
 // its time zone, and the result cache, over one Warehouse.
 //
-// Thread safety: run() and on_commit() may be called from any thread concurrently.
+// Thread safety: run() and the on_commit calls may be called from any thread concurrently.
 
 #include <chrono>
 #include <filesystem>
@@ -52,7 +52,11 @@ class SemanticService {
   Result<Answer> run_sql(const std::string& sql, const std::vector<warehouse::Value>& params,
                          const std::vector<std::string>& tables, std::chrono::milliseconds timeout);
 
-  // The loader committed: drops the cache entries it affects.
+  // The loader is about to commit `change`, and has committed it (or given up): the cache
+  // serves and keeps no answer it touches in between (ResultCache::begin_change).
+  void on_commit_begin(const DataChange& change) { cache_.begin_change(change); }
+  void on_commit_end(const DataChange& change) { cache_.end_change(change); }
+  // A change already committed.
   void on_commit(const DataChange& change) { cache_.invalidate(change); }
 
   const ModelSet& models() const { return models_; }

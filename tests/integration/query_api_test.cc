@@ -57,7 +57,13 @@ class QueryApiTest : public ::testing::Test {
       }
     }
     post(batch);
-    server_->wait_for_int("SELECT count(*) FROM events", expected_events_);
+    loaded();
+  }
+  // Waits until the loader has stored every posted event and told the result cache (the rows
+  // are visible a moment before the loader's position moves past them).
+  void loaded() {
+    server_->wait_until_loaded();
+    EXPECT_EQ(server_->sql_int("SELECT count(*) FROM events"), expected_events_);
   }
   void post(const json& events) {
     auto r =
@@ -134,14 +140,14 @@ TEST_F(QueryApiTest, AnswersMatchSqlAndTheCacheFollowsLoads) {
                      {"event", "login"},
                      {"timestamp", "2026-11-20T10:00:00Z"},
                      {"anonymousId", "a1"}}}));
-  server_->wait_for_int("SELECT count(*) FROM events", expected_events_);
+  loaded();
   r = query(q);
   EXPECT_TRUE(json::parse(r.body)["cached"].get<bool>()) << "a load outside the range invalidated";
   post(json::array({{{"type", "track"},
                      {"event", "login"},
                      {"timestamp", "2026-11-03T10:00:00Z"},
                      {"anonymousId", "a2"}}}));
-  server_->wait_for_int("SELECT count(*) FROM events", expected_events_);
+  loaded();
   r = query(q);
   json fresh = json::parse(r.body);
   EXPECT_FALSE(fresh["cached"].get<bool>()) << "a load into the range kept a stale answer";

@@ -243,6 +243,47 @@ TEST_F(LoaderTest, WarehouseFailuresAreRetriedWithoutLossOrSkips) {
   EXPECT_NE(metrics_.render().find("basalt_loader_errors_total 4"), std::string::npos);
 }
 
+// The result cache's contract: each batch is announced before its rows can be seen and ended
+// once they are, once per batch however many tries the store takes.
+TEST_F(LoaderTest, ListenersHearOfEachBatchBeforeAndAfterItsRowsAreVisible) {
+  flaky_->failures = 2;
+  struct Heard {
+    bool stored;
+    uint64_t events;
+    int64_t min_us, max_us, rows_visible;
+  };
+  std::vector<Heard> heard;  // written on the loader thread, read after stop()
+  auto loader = make_loader();
+  loader->add_commit_listener([&](const CommitInfo& c) {
+    heard.push_back(
+        {c.stored, c.events, c.min_event_us, c.max_event_us, count("SELECT count(*) FROM events")});
+  });
+  std::vector<std::string> recs;
+  for (int i = 0; i < 250; ++i) recs.push_back(event_record("m" + std::to_string(i), kT0 + i));
+  append(recs);
+  ASSERT_TRUE(loader->start().is_ok());
+  ASSERT_TRUE(wait_for_position(*loader, 250));
+  loader->stop();
+  ASSERT_EQ(heard.size() % 2, 0u);
+  ASSERT_GE(heard.size(), 6u);  // batch_events = 100: at least three batches
+  int64_t loaded = 0;
+  for (size_t i = 0; i < heard.size(); i += 2) {
+    const Heard& before = heard[i];
+    const Heard& after = heard[i + 1];
+    EXPECT_FALSE(before.stored);
+    EXPECT_TRUE(after.stored);
+    EXPECT_EQ(before.events, after.events);
+    EXPECT_EQ(before.min_us, kT0 + loaded);
+    EXPECT_EQ(before.max_us, kT0 + loaded + static_cast<int64_t>(before.events) - 1);
+    EXPECT_EQ(after.min_us, before.min_us);
+    EXPECT_EQ(before.rows_visible, loaded) << "announced before its rows are visible";
+    loaded += static_cast<int64_t>(before.events);
+    EXPECT_EQ(after.rows_visible, loaded) << "ended once they are";
+  }
+  EXPECT_EQ(loaded, 250);
+  EXPECT_EQ(loader->stats().errors, 2u);
+}
+
 // After a slow store the next batch gathers for (1 − busy_share) / busy_share times as long
 // (bounded by max_batch_interval), so a busy loader stores fewer, larger batches.
 TEST_F(LoaderTest, PacesBatchesToTheLastStoreTime) {

@@ -51,6 +51,43 @@ TEST(ResultCache, InvalidatesOnlyOverlappingCommitsOnReadTables) {
   EXPECT_EQ(s.invalidated, 2u);
 }
 
+// A load announces its span before its rows can be seen and ends it once they are: in between
+// nothing it touches is served or kept, and nothing computed before its end is kept after.
+TEST(ResultCache, AChangeInProgressKeepsNoAnswerItTouches) {
+  ManualClock clock(kNov10);
+  ResultCache cache(10, std::chrono::seconds(60), clock);
+  CacheScope nov10_12{{"events"}, kNov10, kNov10 + 3 * kDayUs};
+  CacheScope nov20{{"events"}, kNov10 + 10 * kDayUs, kNov10 + 11 * kDayUs};
+  cache.put("a", cache.begin(), nov10_12, one_row(1));
+  cache.put("far", cache.begin(), nov20, one_row(2));
+  const DataChange load{"events", kNov10 + kDayUs, kNov10 + kDayUs + 5};
+  cache.begin_change(load);
+  EXPECT_FALSE(cache.get("a")) << "dropped before the rows can be seen";
+  EXPECT_TRUE(cache.get("far"));
+  // During the change: an answer it touches is not kept, one it does not touch is.
+  cache.put("a", cache.begin(), nov10_12, one_row(3));
+  EXPECT_FALSE(cache.get("a"));
+  cache.put("far2", cache.begin(), nov20, one_row(4));
+  EXPECT_TRUE(cache.get("far2"));
+  // Begun before the end, stored after it: refused (it may have read either side).
+  uint64_t ticket = cache.begin();
+  cache.end_change(load);
+  cache.put("a", ticket, nov10_12, one_row(5));
+  EXPECT_FALSE(cache.get("a"));
+  cache.put("a", cache.begin(), nov10_12, one_row(6));
+  ASSERT_TRUE(cache.get("a"));
+  EXPECT_EQ(std::get<int64_t>(cache.get("a")->rows[0][0]), 6);
+  // Two changes of the same span at once: the first end leaves the second in progress.
+  cache.begin_change(load);
+  cache.begin_change(load);
+  cache.end_change(load);
+  cache.put("a", cache.begin(), nov10_12, one_row(7));
+  EXPECT_FALSE(cache.get("a"));
+  cache.end_change(load);
+  cache.put("a", cache.begin(), nov10_12, one_row(8));
+  EXPECT_TRUE(cache.get("a"));
+}
+
 TEST(ResultCache, LeastRecentlyUsedIsEvicted) {
   ManualClock clock(0);
   ResultCache cache(2, std::chrono::seconds(60), clock);
