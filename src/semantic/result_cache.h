@@ -47,7 +47,8 @@ class ResultCache {
   // The ticket to pass to put(): the invalidation generation now.
   uint64_t begin() const;
   std::optional<warehouse::QueryResult> get(const std::string& key);
-  // Stores unless an invalidation ran since `ticket` or the cache is disabled (0 entries).
+  // Stores unless a change ended (or an invalidation ran) since `ticket`, a change in progress
+  // touches `scope`, or the cache is disabled (0 entries).
   void put(const std::string& key, uint64_t ticket, CacheScope scope,
            warehouse::QueryResult result);
   // `change` is about to be committed (its rows may be visible from now on): drops the entries
