@@ -10,10 +10,6 @@ bool touches(const DataChange& change, const CacheScope& s) {
          std::find(s.tables.begin(), s.tables.end(), change.table) != s.tables.end();
 }
 
-bool same_change(const DataChange& a, const DataChange& b) {
-  return a.table == b.table && a.min_us == b.min_us && a.max_us == b.max_us;
-}
-
 }  // namespace
 
 ResultCache::ResultCache(size_t max_entries, std::chrono::seconds ttl, const Clock& clock)
@@ -79,8 +75,7 @@ void ResultCache::begin_change(const DataChange& change) {
 void ResultCache::end_change(const DataChange& change) {
   std::lock_guard lock(mu_);
   ++generation_;
-  auto it = std::find_if(pending_.begin(), pending_.end(),
-                         [&](const DataChange& c) { return same_change(c, change); });
+  auto it = std::find(pending_.begin(), pending_.end(), change);
   if (it != pending_.end()) pending_.erase(it);
 }
 

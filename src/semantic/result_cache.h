@@ -32,12 +32,13 @@ struct CacheScope {
   int64_t end_us = INT64_MAX;
 };
 
-// A committed change: rows of `table` with event times in [min_us, max_us] (a table without
-// event times: the whole span).
+// A change the loader commits: rows of `table` with event times in [min_us, max_us] (a table
+// without event times: the whole span).
 struct DataChange {
   std::string table;
   int64_t min_us = INT64_MIN;
   int64_t max_us = INT64_MAX;
+  bool operator==(const DataChange&) const = default;
 };
 
 class ResultCache {
