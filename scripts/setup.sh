@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config ninja-build ccache
   libboost1.81-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libcli11-dev zlib1g-dev libzstd-dev libsqlite3-dev libssl-dev
+  libcli11-dev zlib1g-dev libdeflate-dev libzstd-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # Domino's task types, run for real by the tests
   php-cli default-jdk-headless python3 sqlite3

@@ -1,6 +1,6 @@
 #include "wal/record_format.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <cstring>
 
@@ -25,9 +25,9 @@ uint64_t get_u64(const char* p) {
 }
 
 uint32_t frame_crc(const char* header, std::string_view payload) {
-  uLong crc = crc32_z(0L, reinterpret_cast<const Bytef*>(header + 8), kFrameHeaderBytes - 8);
-  crc = crc32_z(crc, reinterpret_cast<const Bytef*>(payload.data()), payload.size());
-  return static_cast<uint32_t>(crc);
+  // libdeflate's CRC-32 is zlib's (the same polynomial and bit order), several times faster.
+  const uint32_t crc = libdeflate_crc32(0, header + 8, kFrameHeaderBytes - 8);
+  return libdeflate_crc32(crc, payload.data(), payload.size());
 }
 
 constexpr size_t kSegmentDigits = 20;

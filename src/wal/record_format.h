@@ -4,7 +4,7 @@
 //
 //   offset size  field
 //   0      4     magic 0xE1175AB7 (bytes B7 5A 17 E1)
-//   4      4     crc32 (zlib) over bytes 8..24 of the header, then the payload
+//   4      4     CRC-32 (zlib's crc32) over bytes 8..24 of the header, then the payload
 //   8      8     LSN
 //   16     4     payload length
 //   20     1     flags: kFirstOfCall | kLastOfCall

@@ -27,6 +27,19 @@ TEST(RecordFormat, RoundTrip) {
   EXPECT_EQ(static_cast<unsigned char>(f[3]), 0xE1);
 }
 
+// The bytes of a frame as docs/wal_format.md defines them, its checksum computed apart (zlib's
+// crc32 of header bytes 8..23 and the payload): logs written by any release stay readable.
+TEST(RecordFormat, MatchesTheDocumentedBytes) {
+  const std::string documented(
+      "\xb7\x5a\x17\xe1\x15\x36\x6a\xc3\x2a\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x03\x00"
+      "\x00\x00hello",
+      29);
+  EXPECT_EQ(frame(42, kFirstOfCall | kLastOfCall, "hello"), documented);
+  DecodedFrame d = decode_frame(documented);
+  ASSERT_EQ(d.check, FrameCheck::kOk);
+  EXPECT_EQ(d.payload, "hello");
+}
+
 TEST(RecordFormat, EmptyPayload) {
   DecodedFrame d = decode_frame(frame(0, kFirstOfCall, ""));
   ASSERT_EQ(d.check, FrameCheck::kOk);
