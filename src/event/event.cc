@@ -120,14 +120,20 @@ class Reader {
     return static_cast<uint8_t>(in_[pos_++]);
   }
   std::string str() {
+    std::string s;
+    str(s);
+    return s;
+  }
+  // Reads a string into `out`, keeping its buffer.
+  void str(std::string& out) {
     uint64_t n = varint();
     if (!ok_ || n > in_.size() - pos_) {
       fail();
-      return {};
+      out.clear();
+      return;
     }
-    std::string s(in_.substr(pos_, n));
+    out.assign(in_.data() + pos_, n);
     pos_ += n;
-    return s;
   }
   std::optional<int64_t> opt() {
     if (byte() == 0) return std::nullopt;
@@ -244,12 +250,12 @@ Result<RecordKind> record_kind(std::string_view record) {
   return static_cast<RecordKind>(kind);
 }
 
-Result<Event> decode_event(std::string_view record) {
+Status decode_event(std::string_view record, Event& e) {
   auto kind = record_kind(record);
   if (!kind) return kind.status();
   if (*kind != RecordKind::kEvent) return data_loss("not an event record");
+  const auto version = static_cast<uint8_t>(record[1]);
   Reader r(record.substr(2));
-  Event e;
   uint8_t type = r.byte();
   if (type < 1 || type >= std::size(kTypeNames)) {
     return data_loss("event record has unknown type " + std::to_string(type));
@@ -257,7 +263,7 @@ Result<Event> decode_event(std::string_view record) {
   e.type = static_cast<EventType>(type);
   for (std::string* s : {&e.event_id, &e.message_id, &e.source, &e.event, &e.user_id,
                          &e.anonymous_id, &e.group_id, &e.previous_id}) {
-    *s = r.str();
+    r.str(*s);
   }
   e.timestamp_us = r.i64();
   e.received_at_us = r.i64();
@@ -265,13 +271,14 @@ Result<Event> decode_event(std::string_view record) {
   e.original_timestamp_us = r.opt();
   for (std::string* s : {&e.ip, &e.user_agent, &e.library_name, &e.library_version, &e.os_name,
                          &e.app_version, &e.properties_json, &e.traits_json, &e.context_json}) {
-    *s = r.str();
+    r.str(*s);
   }
-  if (static_cast<uint8_t>(record[1]) >= 2) {
+  e.typed.clear();
+  if (version >= 2) {
     const uint64_t n = r.count();
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
-      TypedField f;
-      f.name = r.str();
+      TypedField& f = e.typed.emplace_back();
+      r.str(f.name);
       const uint8_t t = r.byte();
       if (t < static_cast<uint8_t>(ValueType::kString) ||
           t > static_cast<uint8_t>(ValueType::kNull)) {
@@ -282,7 +289,7 @@ Result<Event> decode_event(std::string_view record) {
       switch (f.type) {
         case ValueType::kString:
         case ValueType::kJson:
-          f.text = r.str();
+          r.str(f.text);
           break;
         case ValueType::kInt:
         case ValueType::kBool:
@@ -294,23 +301,29 @@ Result<Event> decode_event(std::string_view record) {
           break;
         case ValueType::kStringList: {
           const uint64_t items = r.count();
-          for (uint64_t j = 0; j < items && r.ok(); ++j) f.list.push_back(r.str());
+          for (uint64_t j = 0; j < items && r.ok(); ++j) r.str(f.list.emplace_back());
           break;
         }
         case ValueType::kNull:
           break;
       }
-      e.typed.push_back(std::move(f));
     }
   }
-  if (static_cast<uint8_t>(record[1]) >= 3) {
-    for (std::string* s :
-         {&e.browser, &e.browser_version, &e.os_family, &e.os_version, &e.device_family,
-          &e.device_brand, &e.device_model, &e.country, &e.region, &e.city}) {
-      *s = r.str();
+  for (std::string* s :
+       {&e.browser, &e.browser_version, &e.os_family, &e.os_version, &e.device_family,
+        &e.device_brand, &e.device_model, &e.country, &e.region, &e.city}) {
+    if (version >= 3) {
+      r.str(*s);
+    } else {
+      s->clear();
     }
   }
-  BASALT_RETURN_IF_ERROR(r.finish("event"));
+  return r.finish("event");
+}
+
+Result<Event> decode_event(std::string_view record) {
+  Event e;
+  BASALT_RETURN_IF_ERROR(decode_event(record, e));
   return e;
 }
 

@@ -266,26 +266,29 @@ void Loader::prepare(Batch& batch) {
   dedup_->expire(now);
   std::unordered_set<uint64_t> in_batch;
   batch.oldest_received_us = 0;
+  batch.load.events.reserve(batch.records.size());
   for (const wal::WalRecord& r : batch.records) {
     auto kind = event::record_kind(r.data);
     Status why = kind.status();
     if (kind && *kind == event::RecordKind::kEvent) {
-      auto e = event::decode_event(r.data);
-      if (e) {
-        if (batch.oldest_received_us == 0 || e->received_at_us < batch.oldest_received_us) {
-          batch.oldest_received_us = e->received_at_us;
+      // Decoded in its place in the batch, and taken out again when it is not loaded.
+      event::Event& e = batch.load.events.emplace_back();
+      why = event::decode_event(r.data, e);
+      if (why.is_ok()) {
+        if (batch.oldest_received_us == 0 || e.received_at_us < batch.oldest_received_us) {
+          batch.oldest_received_us = e.received_at_us;
         }
-        uint64_t key = DedupIndex::key_of(e->source, e->message_id);
+        uint64_t key = DedupIndex::key_of(e.source, e.message_id);
         if (dedup_->contains(key) || !in_batch.insert(key).second) {
           ++duplicates_;
           metrics_->duplicates.inc();
+          batch.load.events.pop_back();
           continue;
         }
         batch.keys.push_back(key);
-        batch.load.events.push_back(std::move(*e));
         continue;
       }
-      why = e.status();
+      batch.load.events.pop_back();
     } else if (kind && *kind == event::RecordKind::kQuarantine) {
       auto q = event::decode_quarantined(r.data);
       if (q) {

@@ -123,6 +123,34 @@ TEST(EventRecordTest, ReadsVersionOneAndTwoRecords) {
   EXPECT_EQ(*qb, q);
 }
 
+// Decoding into an Event that holds another one (as the loader reuses its batch's events)
+// leaves nothing of the old one: every field, the typed values and the enrichment fields of
+// a record that has none (version 1) are overwritten.
+TEST(EventRecordTest, DecodingIntoAUsedEventOverwritesEveryField) {
+  std::string full;
+  encode(with_typed_values(), full);
+  Event target = with_typed_values();
+  target.group_id = "g";
+  target.previous_id = "p";
+  target.event = "level_up";
+  target.properties_json = R"({"a":1})";
+  target.type = EventType::kTrack;
+
+  std::string plain;
+  encode(sample(), plain);
+  ASSERT_TRUE(decode_event(plain, target).is_ok());
+  EXPECT_EQ(target, sample());
+
+  target = with_typed_values();
+  plain.resize(plain.size() - 11);  // a version 1 record: no typed values, no enrichment
+  plain[1] = 1;
+  ASSERT_TRUE(decode_event(plain, target).is_ok());
+  EXPECT_EQ(target, sample());
+
+  ASSERT_TRUE(decode_event(full, target).is_ok());
+  EXPECT_EQ(target, with_typed_values());
+}
+
 TEST(EventRecordTest, QuarantineKeepsIdAndCallType) {
   QuarantinedEvent q{"app", 12, "bad", R"({"event":"x"})", "::1", EventType::kTrack, "q-1"};
   std::string rec;
