@@ -211,7 +211,7 @@ run_wrk() {
   local label=$1 url=$2 bodies=$3 auth=$4 rate=$5 seconds=${6:-$DURATION}
   log "$label: wrk -c$CONNECTIONS -d${seconds}s${rate:+ at $rate req/s} $url"
   local out
-  out=$(WRK_BODIES=$bodies WRK_AUTH=$auth WRK_RATE=$rate WRK_THREADS=1 \
+  out=$(WRK_BODIES=$bodies WRK_AUTH=$auth WRK_RATE=$rate WRK_THREADS=1 WRK_UNIQUE_IDS=1 \
     timeout $((seconds + 60)) taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" \
     --timeout 10s -s "$ROOT/bench/wrk/post_bodies.lua" "$url" 2>&1) || true
   local line

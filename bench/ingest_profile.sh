@@ -90,7 +90,7 @@ threads() {
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 threads > "$TMP/threads.before"
-WRK_BODIES=$TMP/bodies.ndjson WRK_AUTH=$AUTH WRK_RATE=$RATE WRK_THREADS=1 \
+WRK_BODIES=$TMP/bodies.ndjson WRK_AUTH=$AUTH WRK_RATE=$RATE WRK_THREADS=1 WRK_UNIQUE_IDS=1 \
   taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"$((DURATION + 2))s" --timeout 10s \
   -s "$ROOT/bench/wrk/post_bodies.lua" "http://127.0.0.1:$PORT$path" > "$TMP/wrk.txt" 2>&1 &
 WRK=$!

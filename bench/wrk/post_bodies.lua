@@ -7,12 +7,17 @@
 --   WRK_AUTH     optional Authorization header value ("Basic …")
 --   WRK_RATE     optional total requests/s to pace to (0 or unset: as fast as possible)
 --   WRK_THREADS  wrk's -t, to split WRK_RATE between threads (default 1)
+--   WRK_UNIQUE_IDS  1: every messageId sent is new, so a server that drops duplicates stores
+--                every event: each id gets a prefix naming this run, the wrk thread and how
+--                many times the thread has cycled through the file
 local ffi = require "ffi"
 
 local bodies_path = assert(os.getenv("WRK_BODIES"), "WRK_BODIES is not set")
 local auth = os.getenv("WRK_AUTH")
 local rate = tonumber(os.getenv("WRK_RATE") or "0") or 0
 local threads = tonumber(os.getenv("WRK_THREADS") or "1") or 1
+local unique_ids = os.getenv("WRK_UNIQUE_IDS") == "1"
+local id_key = '"messageId":"'
 
 local bodies, events = {}, 0
 for line in io.lines(bodies_path) do
@@ -35,17 +40,44 @@ function setup(thread)
   counter = counter + 1
 end
 
-local requests, next_index
+-- A body cut at each messageId's value, for WRK_UNIQUE_IDS.
+local function pieces_of(body)
+  local pieces, at = {}, 1
+  while true do
+    local s, e = body:find(id_key, at, true)
+    if not s then break end
+    pieces[#pieces + 1] = body:sub(at, e)
+    at = e + 1
+  end
+  pieces[#pieces + 1] = body:sub(at)
+  return pieces
+end
+
+local requests, pieces, next_index, run, cycle, id_prefix
 function init(_)
-  requests = {}
-  for i, body in ipairs(bodies) do requests[i] = wrk.format(nil, nil, nil, body) end
+  requests, pieces = {}, {}
+  for i, body in ipairs(bodies) do
+    if unique_ids then
+      pieces[i] = pieces_of(body)
+    else
+      requests[i] = wrk.format(nil, nil, nil, body)
+    end
+  end
   -- Threads start at different bodies.
-  next_index = ((first or 1) - 1) * math.floor(#requests / threads) % #requests
+  next_index = ((first or 1) - 1) * math.floor(#bodies / threads) % #bodies
+  run, cycle = os.time(), 0
+  id_prefix = string.format("r%x.%d.%d-", run, first or 1, cycle)
 end
 
 function request()
-  next_index = next_index % #requests + 1
-  return requests[next_index]
+  next_index = next_index % #bodies + 1
+  if not unique_ids then return requests[next_index] end
+  if next_index == 1 then
+    cycle = cycle + 1
+    id_prefix = string.format("r%x.%d.%d-", run, first or 1, cycle)
+  end
+  -- Each piece but the last ends with `"messageId":"`: the prefix goes in front of the value.
+  return wrk.format(nil, nil, nil, table.concat(pieces[next_index], id_prefix))
 end
 
 if rate > 0 then
