@@ -113,8 +113,9 @@ void encode(const QuarantinedEvent& q, std::string& out);
 // What kind of record `record` is; an error when it is empty or of an unknown kind/version.
 Result<RecordKind> record_kind(std::string_view record);
 Result<Event> decode_event(std::string_view record);
-// The same into `out`, every field of which it sets (reusing its strings' buffers: a caller
-// decoding many records keeps one Event, or a vector of them, and saves the allocations).
+// The same into `out`, every field of which it sets, reusing its strings' buffers (a caller
+// decoding many records into one Event allocates only when a field outgrows its buffer). On an
+// error `out` holds part of the record.
 Status decode_event(std::string_view record, Event& out);
 Result<QuarantinedEvent> decode_quarantined(std::string_view record);
 
