@@ -54,6 +54,8 @@ local function pieces_of(body)
 end
 
 local requests, pieces, next_index, run, cycle, id_prefix
+-- The prefix of this run's, this thread's and this pass's ids.
+local function prefix_of(pass) return string.format("r%x.%d.%d-", run, first or 1, pass) end
 function init(_)
   requests, pieces = {}, {}
   for i, body in ipairs(bodies) do
@@ -66,7 +68,7 @@ function init(_)
   -- Threads start at different bodies.
   next_index = ((first or 1) - 1) * math.floor(#bodies / threads) % #bodies
   run, cycle = os.time(), 0
-  id_prefix = string.format("r%x.%d.%d-", run, first or 1, cycle)
+  id_prefix = prefix_of(cycle)
 end
 
 function request()
@@ -74,7 +76,7 @@ function request()
   if not unique_ids then return requests[next_index] end
   if next_index == 1 then
     cycle = cycle + 1
-    id_prefix = string.format("r%x.%d.%d-", run, first or 1, cycle)
+    id_prefix = prefix_of(cycle)
   end
   -- Each piece but the last ends with `"messageId":"`: the prefix goes in front of the value.
   return wrk.format(nil, nil, nil, table.concat(pieces[next_index], id_prefix))
