@@ -6,8 +6,9 @@
 #
 #   bench/ingest_profile.sh [--kind batch|single] [--rate REQ_PER_S] [--duration S]
 #                           [--plan] [--callgraph] [--group-commit-delay D] [--basalt PATH]
-#                           [--keep]
+#                           [--yaml TEXT] [--keep]
 #   --group-commit-delay D   sets `wal.group_commit_delay` (e.g. 500us; default: the project's 0)
+#   --yaml TEXT              appends TEXT to the project's basalt.yaml (e.g. 'loader: {batch_events: 250000}')
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +20,7 @@ CALLGRAPH=0
 KEEP=0
 CONNECTIONS=64
 GROUP_COMMIT_DELAY=""
+EXTRA_YAML=""
 BASALT=${BASALT_BIN:-$ROOT/build/basalt}
 
 while [[ $# -gt 0 ]]; do
@@ -31,8 +33,9 @@ while [[ $# -gt 0 ]]; do
     --basalt) BASALT=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --group-commit-delay) GROUP_COMMIT_DELAY=$2; shift 2 ;;
+    --yaml) EXTRA_YAML=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest_profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -65,6 +68,7 @@ printf 'project: bench\nsources:\n  - {name: bench, write_key: bench-key}\napi: 
 if [[ -n $GROUP_COMMIT_DELAY ]]; then
   printf 'wal: {group_commit_delay: %s}\n' "$GROUP_COMMIT_DELAY" >> "$TMP/project/basalt.yaml"
 fi
+[[ -n $EXTRA_YAML ]] && printf '%s\n' "$EXTRA_YAML" >> "$TMP/project/basalt.yaml"
 if [[ $PLAN -eq 1 ]]; then
   mkdir -p "$TMP/project/tracking"
   cp "$ROOT"/examples/demo/tracking/{properties,events,user_attributes}.yaml "$TMP/project/tracking/"
@@ -135,6 +139,6 @@ awk '
       printf "%-36s count %9d  p50 <= %-7s s  p99 <= %-7s s\n", name, total, p50, p99
     }
   }' "$TMP/metrics.txt"
-grep -E '^basalt_loader_lag' "$TMP/metrics.txt" || true
+grep -E '^basalt_loader_(lag|events_total|batches_total)' "$TMP/metrics.txt" || true
 [[ $KEEP -eq 1 ]] && echo "perf data: $TMP/perf.data"
 exit 0

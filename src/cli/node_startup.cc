@@ -110,6 +110,8 @@ Result<std::unique_ptr<warehouse::Warehouse>> open_node_warehouse(const ProjectC
   who.user = config.warehouse.user;
   who.password = config.warehouse.password;
   who.cluster = config.warehouse.cluster;
+  who.memory_limit_bytes = config.warehouse.memory_limit_bytes;
+  who.checkpoint_threshold_bytes = config.warehouse.checkpoint_threshold_bytes;
   if (config.query.rollups) who.rollup_timezone = config.timezone;
   auto warehouse = warehouse::make_warehouse(who);
   if (!warehouse) return warehouse.status();

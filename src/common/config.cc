@@ -326,7 +326,8 @@ Status read_config(const Section& top, ProjectConfig& c) {
   if (top.has("warehouse")) {
     Section s = top.section("warehouse");
     BASALT_RETURN_IF_ERROR(s.check_keys(
-        {"engine", "path", "url", "database", "user", "password", "cluster"}));
+        {"engine", "path", "url", "database", "user", "password", "cluster", "memory_limit",
+         "checkpoint_threshold"}));
     BASALT_RETURN_IF_ERROR(s.get("engine", c.warehouse.engine));
     BASALT_RETURN_IF_ERROR(s.get("path", c.warehouse.path));
     BASALT_RETURN_IF_ERROR(s.get("url", c.warehouse.url));
@@ -334,6 +335,12 @@ Status read_config(const Section& top, ProjectConfig& c) {
     BASALT_RETURN_IF_ERROR(s.get("user", c.warehouse.user));
     BASALT_RETURN_IF_ERROR(s.get("password", c.warehouse.password));
     BASALT_RETURN_IF_ERROR(s.get("cluster", c.warehouse.cluster));
+    BASALT_RETURN_IF_ERROR(s.get_size("memory_limit", c.warehouse.memory_limit_bytes));
+    BASALT_RETURN_IF_ERROR(
+        s.get_size("checkpoint_threshold", c.warehouse.checkpoint_threshold_bytes));
+    if (c.warehouse.memory_limit_bytes < (64ull << 20)) {
+      return s.error(s.child("memory_limit"), "warehouse.memory_limit must be at least 64MB");
+    }
     if (c.warehouse.engine != "duckdb" && c.warehouse.engine != "clickhouse") {
       return s.error(s.child("engine"), "warehouse.engine '" + c.warehouse.engine +
                                             "' is not supported (supported: duckdb, clickhouse)");

@@ -62,6 +62,12 @@ struct WarehouseConfig {
   std::string user = "default";
   std::string password;
   std::string cluster;
+  // duckdb: the memory DuckDB may use (buffers, data appended and not yet checkpointed,
+  // queries; beyond it, DuckDB spills to a temporary folder beside the file or fails the
+  // query), and the size of DuckDB's own WAL at which it checkpoints (the appended data it
+  // holds in memory until then).
+  uint64_t memory_limit_bytes = 2ull << 30;
+  uint64_t checkpoint_threshold_bytes = 256ull << 20;
 };
 
 // What collection adds to events (src/enrich): user agent parsing, GeoIP, Lua transforms.

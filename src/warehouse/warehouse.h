@@ -171,6 +171,10 @@ struct WarehouseOptions {
   // duckdb: a day's rollup rows are compacted once the rows added since its last compaction
   // reach this many and a quarter of what that compaction left.
   uint64_t rollup_compact_rows = 4096;
+  // duckdb: DuckDB's memory_limit and checkpoint_threshold, in bytes (see WarehouseConfig);
+  // 0: DuckDB's own default.
+  uint64_t memory_limit_bytes = 0;
+  uint64_t checkpoint_threshold_bytes = 256ull << 20;
 };
 
 Result<std::unique_ptr<Warehouse>> make_warehouse(const WarehouseOptions& options);

@@ -822,8 +822,17 @@ Result<std::unique_ptr<DuckDbWarehouse>> DuckDbWarehouse::open(const WarehouseOp
   if (options.read_only) duckdb_set_config(config.get(), "access_mode", "READ_ONLY");
   // DuckDB checkpoints once its own WAL passes this size. Its default (16 MB) is reached by
   // every 50k-event batch, and a checkpoint per commit cost 3/4 of the load time; a larger WAL
-  // costs only a longer replay when the process restarts after a crash.
-  duckdb_set_config(config.get(), "checkpoint_threshold", "1GB");
+  // costs a longer replay when the process restarts after a crash, and memory: DuckDB holds
+  // the rows it logged in memory until the checkpoint writes them to the file.
+  for (auto [name, bytes] : {std::pair{"checkpoint_threshold", options.checkpoint_threshold_bytes},
+                             std::pair{"memory_limit", options.memory_limit_bytes}}) {
+    if (bytes == 0) continue;  // DuckDB's default
+    if (duckdb_set_config(config.get(), name, (std::to_string(bytes) + "B").c_str()) ==
+        DuckDBError) {
+      return invalid_argument(std::string("DuckDB refused ") + name + " " +
+                              std::to_string(bytes) + " bytes");
+    }
+  }
   // DuckDB sizes its thread pool by the machine's cores; a process pinned to fewer cores
   // (taskset, a container's cpuset) then runs more DuckDB threads than it has cores, and the
   // loader's appends and commits wait on threads that cannot run: 2.5x slower on one core.

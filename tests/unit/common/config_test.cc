@@ -31,6 +31,7 @@ ingest: {port: 9000, max_body_bytes: 1MB, max_batch_events: 10, trusted_proxies:
 api: {port: 9001, admin_token: secret}
 wal: {segment_size: 16MB, group_commit_delay: 200us, sync: false}
 loader: {batch_events: 1000, batch_interval: 50ms, dedup_window: 1h}
+warehouse: {memory_limit: 512MB, checkpoint_threshold: 64MB}
 )");
   auto c = load_project_config(dir_);
   ASSERT_TRUE(c.is_ok()) << c.status().to_string();
@@ -47,6 +48,20 @@ loader: {batch_events: 1000, batch_interval: 50ms, dedup_window: 1h}
   EXPECT_EQ(c->loader.batch_interval, std::chrono::milliseconds(50));
   EXPECT_EQ(c->loader.dedup_window, std::chrono::hours(1));
   EXPECT_EQ(c->warehouse_path(), std::filesystem::path("/tmp/x/warehouse.duckdb"));
+  EXPECT_EQ(c->warehouse.memory_limit_bytes, 512ull << 20);
+  EXPECT_EQ(c->warehouse.checkpoint_threshold_bytes, 64ull << 20);
+
+  write("project: demo\n");
+  c = load_project_config(dir_);
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(c->warehouse.memory_limit_bytes, 2ull << 30);
+  EXPECT_EQ(c->warehouse.checkpoint_threshold_bytes, 256ull << 20);
+  write("warehouse: {memory_limit: 1MB}\n");
+  c = load_project_config(dir_);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_NE(c.status().message().find("warehouse.memory_limit must be at least 64MB"),
+            std::string::npos)
+      << c.status().message();
 }
 
 TEST_F(ConfigTest, ErrorsNameFileAndLine) {

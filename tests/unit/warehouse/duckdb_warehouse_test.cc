@@ -502,6 +502,38 @@ TEST_F(DuckDbWarehouseTest, ReadOnlyModeQueriesButRefusesLoads) {
   EXPECT_FALSE(w.is_ok());
 }
 
+// The memory bound and the checkpoint threshold reach DuckDB: the settings read back, and a
+// commit whose WAL passes the threshold is checkpointed into the file at once.
+TEST_F(DuckDbWarehouseTest, MemoryLimitAndCheckpointThresholdApply) {
+  wh_.reset();
+  LoadBatch b;
+  for (int i = 0; i < 20000; ++i) b.events.push_back(make_event(i, kT0 + i));
+  b.next_lsn = 20000;
+  auto wal_bytes = [](const fs::path& db) {
+    std::error_code ec;
+    auto n = fs::file_size(db.string() + ".wal", ec);
+    return ec ? uintmax_t{0} : n;
+  };
+  for (uint64_t threshold : {uint64_t{1} << 20, uint64_t{256} << 20}) {
+    WarehouseOptions o;
+    o.path = (dir_.path() / ("t" + std::to_string(threshold) + ".duckdb")).string();
+    o.memory_limit_bytes = 300ull << 20;
+    o.checkpoint_threshold_bytes = threshold;
+    auto w = make_warehouse(o);
+    ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+    wh_ = std::move(*w);
+    EXPECT_EQ(one("SELECT current_setting('memory_limit')"), Value(std::string("300.0 MiB")));
+    ASSERT_TRUE(wh_->load(b, "warehouse").is_ok());
+    EXPECT_EQ(one("SELECT count(*) FROM events"), Value(int64_t{20000}));
+    if (threshold == (uint64_t{1} << 20)) {
+      EXPECT_LT(wal_bytes(o.path), threshold) << "checkpointed at the commit";
+    } else {
+      EXPECT_GT(wal_bytes(o.path), uintmax_t{1} << 20) << "logged, not yet checkpointed";
+    }
+    wh_.reset();
+  }
+}
+
 TEST_F(DuckDbWarehouseTest, ReadOnlyOpenOfAMissingFileFails) {
   WarehouseOptions o;
   o.path = (dir_.path() / "missing.duckdb").string();
