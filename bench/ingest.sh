@@ -4,7 +4,7 @@
 # What it measures and how to read it: bench/README.md.
 #
 #   bench/ingest.sh [--duration S] [--long] [--connections N] [--users N] [--ingest-threads N]
-#                   [--loader-nice N]
+#                   [--loader-nice N] [--yaml TEXT]
 #                   [--basalt PATH] [--gen PATH] [--baseline-only] [--keep]
 set -euo pipefail
 
@@ -21,6 +21,7 @@ BASELINE_ONLY=0
 KEEP=0
 INGEST_THREADS=0
 LOADER_NICE=10
+EXTRA_YAML=""
 
 usage() {
   sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
@@ -34,6 +35,7 @@ Options:
                     it may run on and at least two, i.e. two on its pinned core)
   --loader-nice N   the nice value of Basalt's loader thread (`loader.thread_nice`, 0..19;
                     default 10)
+  --yaml TEXT       appends TEXT to Basalt's basalt.yaml (e.g. 'warehouse: {memory_limit: 1GB}')
   --basalt PATH     the basalt binary (default build/basalt, or $BASALT_BIN)
   --gen PATH        a binary with the `gen` command, when basalt is not built yet
                     (default: the basalt binary, else build*/**/basalt-gen)
@@ -50,6 +52,7 @@ while [[ $# -gt 0 ]]; do
     --users) USERS=$2; shift 2 ;;
     --ingest-threads) INGEST_THREADS=$2; shift 2 ;;
     --loader-nice) LOADER_NICE=$2; shift 2 ;;
+    --yaml) EXTRA_YAML=$2; shift 2 ;;
     --basalt) BASALT=$2; shift 2 ;;
     --gen) GEN=$2; shift 2 ;;
     --baseline-only) BASELINE_ONLY=1; shift ;;
@@ -193,6 +196,7 @@ if [[ $HAVE_BASALT -eq 1 ]]; then
   mkdir -p "$TMP/project" "$TMP/basalt-data"
   printf 'project: bench\nsources:\n  - {name: bench, write_key: bench-key}\napi: {admin_token: bench-token}\ningest: {threads: %s}\nloader: {thread_nice: %s}\n' \
     "$INGEST_THREADS" "$LOADER_NICE" > "$TMP/project/basalt.yaml"
+  [[ -n $EXTRA_YAML ]] && printf '%s\n' "$EXTRA_YAML" >> "$TMP/project/basalt.yaml"
   taskset -c 0 "$BASALT" up "$TMP/project" --data "$TMP/basalt-data" \
     --ingest-port "$INGEST_PORT" --api-port "$API_PORT" > "$TMP/basalt.log" 2>&1 &
   PIDS+=($!)

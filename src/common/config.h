@@ -66,7 +66,7 @@ struct WarehouseConfig {
   // queries; beyond it, DuckDB spills to a temporary folder beside the file or fails the
   // query), and the size of DuckDB's own WAL at which it checkpoints (the appended data it
   // holds in memory until then).
-  uint64_t memory_limit_bytes = 2ull << 30;
+  uint64_t memory_limit_bytes = 1ull << 30;
   uint64_t checkpoint_threshold_bytes = 256ull << 20;
 };
 

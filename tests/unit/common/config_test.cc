@@ -54,7 +54,7 @@ warehouse: {memory_limit: 512MB, checkpoint_threshold: 64MB}
   write("project: demo\n");
   c = load_project_config(dir_);
   ASSERT_TRUE(c.is_ok());
-  EXPECT_EQ(c->warehouse.memory_limit_bytes, 2ull << 30);
+  EXPECT_EQ(c->warehouse.memory_limit_bytes, 1ull << 30);
   EXPECT_EQ(c->warehouse.checkpoint_threshold_bytes, 256ull << 20);
   write("warehouse: {memory_limit: 1MB}\n");
   c = load_project_config(dir_);
