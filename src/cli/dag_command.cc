@@ -871,6 +871,8 @@ Result<std::unique_ptr<warehouse::Warehouse>> open_warehouse(const Common& c) {
   config.data_dir = c.data.empty() ? project_data_dir(c.project) : std::filesystem::path(c.data);
   warehouse::WarehouseOptions wo;
   wo.path = config.warehouse_path().string();
+  wo.memory_limit_bytes = config.warehouse.memory_limit_bytes;
+  wo.checkpoint_threshold_bytes = config.warehouse.checkpoint_threshold_bytes;
   std::error_code ec;
   std::filesystem::create_directories(config.warehouse_path().parent_path(), ec);
   auto w = warehouse::make_warehouse(wo);

@@ -265,6 +265,7 @@ void Loader::prepare(Batch& batch) {
   int64_t now = clock_.now_us();
   dedup_->expire(now);
   std::unordered_set<uint64_t> in_batch;
+  in_batch.reserve(batch.records.size());  // rehashing it was 1 % of the loader's time
   batch.oldest_received_us = 0;
   batch.load.events.reserve(batch.records.size());
   for (const wal::WalRecord& r : batch.records) {
