@@ -341,6 +341,10 @@ Status read_config(const Section& top, ProjectConfig& c) {
     if (c.warehouse.memory_limit_bytes < (64ull << 20)) {
       return s.error(s.child("memory_limit"), "warehouse.memory_limit must be at least 64MB");
     }
+    if (c.warehouse.checkpoint_threshold_bytes < (1ull << 20)) {
+      return s.error(s.child("checkpoint_threshold"),
+                     "warehouse.checkpoint_threshold must be at least 1MB");
+    }
     if (c.warehouse.engine != "duckdb" && c.warehouse.engine != "clickhouse") {
       return s.error(s.child("engine"), "warehouse.engine '" + c.warehouse.engine +
                                             "' is not supported (supported: duckdb, clickhouse)");

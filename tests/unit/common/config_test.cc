@@ -62,6 +62,12 @@ warehouse: {memory_limit: 512MB, checkpoint_threshold: 64MB}
   EXPECT_NE(c.status().message().find("warehouse.memory_limit must be at least 64MB"),
             std::string::npos)
       << c.status().message();
+  write("warehouse: {checkpoint_threshold: 0}\n");
+  c = load_project_config(dir_);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_NE(c.status().message().find("warehouse.checkpoint_threshold must be at least 1MB"),
+            std::string::npos)
+      << c.status().message();
 }
 
 TEST_F(ConfigTest, ErrorsNameFileAndLine) {
