@@ -124,6 +124,11 @@ int main(int argc, char** argv) {
   warehouse::WarehouseOptions wo;
   wo.path = path;
   wo.rollup_timezone = "UTC";
+  // DuckDB's memory_limit in MB, as `warehouse.memory_limit` sets it for `basalt up` (unset:
+  // DuckDB's default, 80 % of RAM).
+  if (const char* mb = std::getenv("QUERY_BENCH_MEMORY_MB"); mb && *mb) {
+    wo.memory_limit_bytes = std::strtoull(mb, nullptr, 10) << 20;
+  }
   auto w = warehouse::make_warehouse(wo);
   if (!w) {
     std::fprintf(stderr, "open: %s\n", w.status().message().c_str());
