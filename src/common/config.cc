@@ -79,11 +79,15 @@ class Section {
     out = std::chrono::duration_cast<Duration>(*d);
     return Status::ok();
   }
-  Status get_size(const char* key, uint64_t& out) const {
+  // A size in bytes; values under `min_mb` megabytes are refused.
+  Status get_size(const char* key, uint64_t& out, uint64_t min_mb = 0) const {
     if (!has(key)) return Status::ok();
     const YAML::Node n = node_[key];
     auto s = parse_size(n.IsScalar() ? n.Scalar() : "");
     if (!s) return error(n, qualify(key) + ": " + s.status().message());
+    if (*s < (min_mb << 20)) {
+      return error(n, qualify(key) + " must be at least " + std::to_string(min_mb) + "MB");
+    }
     out = *s;
     return Status::ok();
   }
@@ -335,16 +339,9 @@ Status read_config(const Section& top, ProjectConfig& c) {
     BASALT_RETURN_IF_ERROR(s.get("user", c.warehouse.user));
     BASALT_RETURN_IF_ERROR(s.get("password", c.warehouse.password));
     BASALT_RETURN_IF_ERROR(s.get("cluster", c.warehouse.cluster));
-    BASALT_RETURN_IF_ERROR(s.get_size("memory_limit", c.warehouse.memory_limit_bytes));
+    BASALT_RETURN_IF_ERROR(s.get_size("memory_limit", c.warehouse.memory_limit_bytes, 64));
     BASALT_RETURN_IF_ERROR(
-        s.get_size("checkpoint_threshold", c.warehouse.checkpoint_threshold_bytes));
-    if (c.warehouse.memory_limit_bytes < (64ull << 20)) {
-      return s.error(s.child("memory_limit"), "warehouse.memory_limit must be at least 64MB");
-    }
-    if (c.warehouse.checkpoint_threshold_bytes < (1ull << 20)) {
-      return s.error(s.child("checkpoint_threshold"),
-                     "warehouse.checkpoint_threshold must be at least 1MB");
-    }
+        s.get_size("checkpoint_threshold", c.warehouse.checkpoint_threshold_bytes, 1));
     if (c.warehouse.engine != "duckdb" && c.warehouse.engine != "clickhouse") {
       return s.error(s.child("engine"), "warehouse.engine '" + c.warehouse.engine +
                                             "' is not supported (supported: duckdb, clickhouse)");

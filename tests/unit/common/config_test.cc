@@ -18,6 +18,13 @@ class ConfigTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void write(const std::string& text) { std::ofstream(dir_ / "basalt.yaml") << text; }
+  // The error loading `text` gives ("" and a failure when it loads).
+  std::string error_of(const std::string& text) {
+    write(text);
+    auto c = load_project_config(dir_);
+    EXPECT_FALSE(c.is_ok()) << text;
+    return c.is_ok() ? std::string() : c.status().message();
+  }
   std::filesystem::path dir_;
 };
 
@@ -56,38 +63,21 @@ warehouse: {memory_limit: 512MB, checkpoint_threshold: 64MB}
   ASSERT_TRUE(c.is_ok());
   EXPECT_EQ(c->warehouse.memory_limit_bytes, 1ull << 30);
   EXPECT_EQ(c->warehouse.checkpoint_threshold_bytes, 256ull << 20);
-  write("warehouse: {memory_limit: 1MB}\n");
-  c = load_project_config(dir_);
-  ASSERT_FALSE(c.is_ok());
-  EXPECT_NE(c.status().message().find("warehouse.memory_limit must be at least 64MB"),
-            std::string::npos)
-      << c.status().message();
-  write("warehouse: {checkpoint_threshold: 0}\n");
-  c = load_project_config(dir_);
-  ASSERT_FALSE(c.is_ok());
-  EXPECT_NE(c.status().message().find("warehouse.checkpoint_threshold must be at least 1MB"),
-            std::string::npos)
-      << c.status().message();
+  std::string e = error_of("warehouse: {memory_limit: 1MB}\n");
+  EXPECT_NE(e.find("warehouse.memory_limit must be at least 64MB"), std::string::npos) << e;
+  e = error_of("warehouse: {checkpoint_threshold: 0}\n");
+  EXPECT_NE(e.find("warehouse.checkpoint_threshold must be at least 1MB"), std::string::npos)
+      << e;
 }
 
 TEST_F(ConfigTest, ErrorsNameFileAndLine) {
-  write("project: demo\ningest:\n  port: lots\n");
-  auto c = load_project_config(dir_);
-  ASSERT_FALSE(c.is_ok());
-  EXPECT_NE(c.status().message().find("basalt.yaml:3: ingest.port must be a whole number"),
-            std::string::npos)
-      << c.status().message();
-
-  write("project: demo\nbogus: 1\n");
-  c = load_project_config(dir_);
-  ASSERT_FALSE(c.is_ok());
-  EXPECT_NE(c.status().message().find("basalt.yaml:2: unknown key 'bogus'"), std::string::npos)
-      << c.status().message();
-
-  write("sources:\n  - {name: a, write_key: k}\n  - {name: b, write_key: k}\n");
-  c = load_project_config(dir_);
-  ASSERT_FALSE(c.is_ok());
-  EXPECT_NE(c.status().message().find(":3: source 'b' reuses"), std::string::npos);
+  std::string e = error_of("project: demo\ningest:\n  port: lots\n");
+  EXPECT_NE(e.find("basalt.yaml:3: ingest.port must be a whole number"), std::string::npos)
+      << e;
+  e = error_of("project: demo\nbogus: 1\n");
+  EXPECT_NE(e.find("basalt.yaml:2: unknown key 'bogus'"), std::string::npos) << e;
+  e = error_of("sources:\n  - {name: a, write_key: k}\n  - {name: b, write_key: k}\n");
+  EXPECT_NE(e.find(":3: source 'b' reuses"), std::string::npos);
 
   write("project: [unclosed\n");
   EXPECT_FALSE(load_project_config(dir_).is_ok());
