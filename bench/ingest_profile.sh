@@ -104,6 +104,7 @@ graph=()
 perf record -q "${graph[@]}" -F 999 -p "$PID" -o "$TMP/perf.data" -- sleep "$DURATION" 2>/dev/null
 wait "$WRK" || true
 threads > "$TMP/threads.after"
+MEMORY=$(awk '/^VmHWM|^VmRSS/ {printf "%s %.0f MB  ", $1, $2 / 1024}' /proc/"$PID"/status)
 grep '^RESULT' "$TMP/wrk.txt" || cat "$TMP/wrk.txt"
 echo
 echo "== threads during the load: context switches (voluntary, involuntary), CPU seconds"
@@ -111,6 +112,7 @@ join "$TMP/threads.before" "$TMP/threads.after" |
   awk '{printf "%-14s vol %8d  invol %8d  cpu %6.2f s\n", $1, $5 - $2, $6 - $3, ($7 - $4) / 100}'
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "server memory at the end of the load: $MEMORY"
 
 echo
 echo "== CPU by thread (comm)"
