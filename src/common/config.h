@@ -44,7 +44,7 @@ struct WalConfig {
 };
 
 struct LoaderConfig {
-  size_t batch_events = 50000;
+  size_t batch_events = 262144;  // room for the warehouse's bulk size (loader.h)
   std::chrono::milliseconds batch_interval{200};
   std::chrono::seconds dedup_window{24 * 3600};
   size_t dedup_max_ids = 20'000'000;  // memory bound of the dedup index (about 13 bytes an id)

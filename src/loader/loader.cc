@@ -185,7 +185,7 @@ void Loader::run() {
       std::lock_guard lock(mu_);
       deadline = drain_deadline_;
     }
-    if (stop_asked && (reader_->position() >= target ||
+    if (stop_asked && (next_unloaded() >= target ||
                        std::chrono::steady_clock::now() >= deadline)) {
       break;
     }
@@ -199,7 +199,7 @@ void Loader::run() {
     update_lag(batch.oldest_received_us);
     if (!load_with_retry(batch)) break;
   }
-  if (reader_->position() < drain_target_) {
+  if (next_unloaded() < drain_target_) {
     spdlog::warn("loader {}: stopped at LSN {} before draining to {}; the rest loads at the "
                  "next start",
                  options_.consumer, position_.load(), drain_target_.load());
@@ -220,6 +220,9 @@ Loader::Batch Loader::read_batch() {
   interval_ = paced_interval(last_store_);
   metrics_->interval.set(std::chrono::duration<double>(interval_).count());
   size_t bytes = 0;
+  batch.records = std::move(carry_);
+  carry_.clear();
+  for (const wal::WalRecord& r : batch.records) bytes += r.data.size();
   while (batch.records.size() < options_.batch_events && bytes < options_.batch_bytes) {
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
@@ -262,57 +265,79 @@ Loader::Batch Loader::read_batch() {
 }
 
 void Loader::prepare(Batch& batch) {
-  int64_t now = clock_.now_us();
+  const int64_t now = clock_.now_us();
   dedup_->expire(now);
   std::unordered_set<uint64_t> in_batch;
   in_batch.reserve(batch.records.size());  // rehashing it was 1 % of the loader's time
   batch.oldest_received_us = 0;
   batch.load.events.reserve(batch.records.size());
-  for (const wal::WalRecord& r : batch.records) {
-    auto kind = event::record_kind(r.data);
-    Status why = kind.status();
-    if (kind && *kind == event::RecordKind::kEvent) {
-      // Decoded in its place in the batch, and taken out again when it is not loaded.
-      event::Event& e = batch.load.events.emplace_back();
-      why = event::decode_event(r.data, e);
-      if (why.is_ok()) {
-        if (batch.oldest_received_us == 0 || e.received_at_us < batch.oldest_received_us) {
-          batch.oldest_received_us = e.received_at_us;
-        }
-        uint64_t key = DedupIndex::key_of(e.source, e.message_id);
-        if (dedup_->contains(key) || !in_batch.insert(key).second) {
-          ++duplicates_;
-          metrics_->duplicates.inc();
-          batch.load.events.pop_back();
-          continue;
-        }
-        batch.keys.push_back(key);
-        continue;
-      }
-      batch.load.events.pop_back();
-    } else if (kind && *kind == event::RecordKind::kQuarantine) {
-      auto q = event::decode_quarantined(r.data);
-      if (q) {
-        batch.load.quarantined.push_back(std::move(*q));
-        continue;
-      }
-      why = q.status();
+  // With more records than the warehouse's bulk size, a multiple of it is loaded (while
+  // draining: everything) and the records after the last of its events wait for the next
+  // batch, undecoded.
+  const size_t bulk = warehouse_.bulk_events();
+  size_t target = SIZE_MAX;
+  if (bulk > 0 && !stopping() && batch.records.size() >= bulk) {
+    target = batch.records.size() / bulk * bulk;
+  }
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    if (batch.load.events.size() == target) {
+      batch.next_lsn = batch.records[i].lsn;
+      carry_.assign(std::make_move_iterator(batch.records.begin() + static_cast<ptrdiff_t>(i)),
+                    std::make_move_iterator(batch.records.end()));
+      break;
     }
-    // Undecodable: logged once here (a retried batch is not decoded again) and kept.
-    ++undecodable_;
-    spdlog::error("loader {}: WAL record at LSN {} cannot be decoded ({}); storing it in "
-                  "quarantine",
-                  options_.consumer, r.lsn, why.to_string());
-    event::QuarantinedEvent q;
-    q.received_at_us = now;
-    q.reason = "undecodable WAL record: " + why.message() + " (LSN " + std::to_string(r.lsn) +
-               ", raw shown as hex)";
-    q.raw_json = hex_of(r.data);
-    batch.load.quarantined.push_back(std::move(q));
+    decode_record(batch.records[i], now, in_batch, batch);
+    // The batch holds its own copies: freeing the record now keeps the batch's peak memory
+    // near its decoded size instead of the sum of both.
+    std::string().swap(batch.records[i].data);
   }
   batch.load.next_lsn = batch.next_lsn;
   batch.records.clear();
   batch.records.shrink_to_fit();
+}
+
+void Loader::decode_record(const wal::WalRecord& r, int64_t now,
+                           std::unordered_set<uint64_t>& in_batch, Batch& batch) {
+  auto kind = event::record_kind(r.data);
+  Status why = kind.status();
+  if (kind && *kind == event::RecordKind::kEvent) {
+    // Decoded in its place in the batch, and taken out again when it is not loaded.
+    event::Event& e = batch.load.events.emplace_back();
+    why = event::decode_event(r.data, e);
+    if (why.is_ok()) {
+      if (batch.oldest_received_us == 0 || e.received_at_us < batch.oldest_received_us) {
+        batch.oldest_received_us = e.received_at_us;
+      }
+      uint64_t key = DedupIndex::key_of(e.source, e.message_id);
+      if (dedup_->contains(key) || !in_batch.insert(key).second) {
+        ++duplicates_;
+        metrics_->duplicates.inc();
+        batch.load.events.pop_back();
+        return;
+      }
+      batch.keys.push_back(key);
+      return;
+    }
+    batch.load.events.pop_back();
+  } else if (kind && *kind == event::RecordKind::kQuarantine) {
+    auto q = event::decode_quarantined(r.data);
+    if (q) {
+      batch.load.quarantined.push_back(std::move(*q));
+      return;
+    }
+    why = q.status();
+  }
+  // Undecodable: logged once here (a retried batch is not decoded again) and kept.
+  ++undecodable_;
+  spdlog::error("loader {}: WAL record at LSN {} cannot be decoded ({}); storing it in "
+                "quarantine",
+                options_.consumer, r.lsn, why.to_string());
+  event::QuarantinedEvent q;
+  q.received_at_us = now;
+  q.reason = "undecodable WAL record: " + why.message() + " (LSN " + std::to_string(r.lsn) +
+             ", raw shown as hex)";
+  q.raw_json = hex_of(r.data);
+  batch.load.quarantined.push_back(std::move(q));
 }
 
 void Loader::add_commit_listener(CommitListener listener) {

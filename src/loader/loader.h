@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <functional>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
@@ -32,8 +33,10 @@ class DedupIndex;
 
 struct LoaderOptions {
   std::string consumer = "warehouse";
-  size_t batch_events = 50000;                       // most records in one batch
-  size_t batch_bytes = 64ull << 20;                  // about this many record bytes at most
+  // Most records in one batch: room for a warehouse's bulk size (Warehouse::bulk_events(),
+  // 245,760 for DuckDB) with some to spare for duplicates and quarantined records.
+  size_t batch_events = 262144;
+  size_t batch_bytes = 256ull << 20;                 // about this many record bytes at most
   std::chrono::milliseconds batch_interval{200};     // shortest time a batch gathers records
   // While the loader keeps up, it paces itself to be busy about this share of the time: after a
   // batch that took t (wall time) to store, the next one gathers records for
@@ -114,8 +117,12 @@ class Loader {
   struct Batch;
   void run();
   Batch read_batch();
-  // Decodes the records of `batch` and drops duplicates.
+  // Decodes the records of `batch` and drops duplicates; keeps in carry_ the records past a
+  // multiple of the warehouse's bulk size.
   void prepare(Batch& batch);
+  // Adds one record to `batch`: an event (unless a duplicate), or a quarantine row.
+  void decode_record(const wal::WalRecord& r, int64_t now, std::unordered_set<uint64_t>& in_batch,
+                     Batch& batch);
   // Loads `batch` until it succeeds; false when stopping gave up on it.
   bool load_with_retry(Batch& batch);
   // Calls the commit listeners with `info` (nothing for a batch without events).
@@ -138,8 +145,16 @@ class Loader {
   const Clock& clock_;
   std::unique_ptr<Metrics> metrics_;
 
+  // The next LSN to load: the first carried record's, else the reader's position.
+  wal::Lsn next_unloaded() const {
+    return carry_.empty() ? reader_->position() : carry_.front().lsn;
+  }
+
   // Owned by the loader thread once started.
   std::unique_ptr<wal::WalReader> reader_;
+  // Records read from the WAL but left for the next batch, so a batch holds a multiple of the
+  // warehouse's bulk_events(); the next batch starts with them.
+  std::vector<wal::WalRecord> carry_;
   std::chrono::milliseconds interval_{0};  // the current batch's gathering time
   std::chrono::steady_clock::duration last_store_{0};  // wall time of the last stored batch
   std::unique_ptr<DedupIndex> dedup_;

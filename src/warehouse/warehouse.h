@@ -113,6 +113,11 @@ class Warehouse {
   // Kafka loader then loads its partitions in parallel). The default: one load at a time.
   virtual bool concurrent_loads() const { return false; }
 
+  // The batch size, in events, that load() stores most cheaply in multiples of; 0 when any
+  // size costs the same (the default). A loader with more events waiting than this loads a
+  // multiple of it and keeps the rest for the next batch.
+  virtual size_t bulk_events() const { return 0; }
+
   // Calls `fn(source, message_id)` for every stored event received at or after `since_us`,
   // so a restarted loader can rebuild its dedup index.
   virtual Status for_each_message_id(

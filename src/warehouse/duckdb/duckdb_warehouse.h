@@ -42,6 +42,14 @@ class DuckDbWarehouse final : public Warehouse {
   Result<std::optional<uint64_t>> load_offset(const std::string& consumer) override;
   // kFailedPrecondition when opened read-only.
   Status load(const LoadBatch& batch, const std::string& consumer) override;
+  // Two DuckDB row groups (2 × 122,880 rows) for a database file. A transaction that appends
+  // more than one row group to a table writes every row group to the file, compressed, and
+  // logs only where they are; a smaller one (even exactly one row group) logs each row in
+  // DuckDB's WAL, and the checkpoint that log triggers compresses and writes the rows again.
+  // Whole row groups also leave no small one behind for a later checkpoint to merge into its
+  // neighbours (rewriting them).
+  size_t bulk_events() const override { return options_.path.empty() ? 0 : 2 * kRowGroupRows; }
+  static constexpr size_t kRowGroupRows = 122880;
   Status for_each_message_id(
       int64_t since_us, const std::function<void(std::string_view, std::string_view)>& fn) override;
   Status for_each_loaded_message(

@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -45,6 +48,11 @@ class FlakyWarehouse final : public warehouse::Warehouse {
   std::atomic<int> failures{0};
   std::atomic<int> loads{0};
   std::atomic<int> delay_ms{0};  // each load takes at least this long
+  size_t bulk = 0;               // bulk_events(); set before the loader starts
+  std::mutex mu;
+  std::vector<std::pair<size_t, uint64_t>> stored;  // (events, next_lsn) of each stored load
+
+  size_t bulk_events() const override { return bulk; }
 
   Status ensure_schema() override { return inner_.ensure_schema(); }
   Result<std::optional<uint64_t>> load_offset(const std::string& c) override {
@@ -57,7 +65,12 @@ class FlakyWarehouse final : public warehouse::Warehouse {
       --failures;
       return unavailable("injected load failure");
     }
-    return inner_.load(b, c);
+    Status s = inner_.load(b, c);
+    if (s.is_ok()) {
+      std::lock_guard lock(mu);
+      stored.emplace_back(b.events.size(), b.next_lsn);
+    }
+    return s;
   }
   Status for_each_message_id(
       int64_t since, const std::function<void(std::string_view, std::string_view)>& fn) override {
@@ -315,6 +328,41 @@ TEST_F(LoaderTest, PacesBatchesToTheLastStoreTime) {
   EXPECT_LE(interval, 3.0);
   loader->stop();
   EXPECT_EQ(count("SELECT count(*) FROM events"), 6);
+}
+
+TEST_F(LoaderTest, LoadsMultiplesOfTheWarehousesBulkSizeAndKeepsTheRestForLater) {
+  flaky_->bulk = 40;
+  options_.batch_events = 100;
+  std::vector<std::string> records;
+  for (int i = 0; i < 130; ++i) {
+    // Record 5 repeats record 4's messageId: a duplicate, so the first batch reads one more.
+    records.push_back(event_record("m" + std::to_string(i == 5 ? 4 : i), kT0 + i));
+  }
+  append(records);
+  const wal::Lsn end = wal_.stats().durable_end;
+  auto loader = make_loader();
+  ASSERT_TRUE(loader->start().is_ok());
+  ASSERT_TRUE(wait_for_position(*loader, end));
+  {
+    std::lock_guard lock(flaky_->mu);
+    // 100 records read: 80 events (records 0..80), 19 kept; then 19 + 30: 40 events, 9 kept;
+    // then the last 9, fewer than the bulk size.
+    ASSERT_EQ(flaky_->stored.size(), 3u);
+    EXPECT_EQ(flaky_->stored[0], std::make_pair(size_t{80}, end - 130 + 81));
+    EXPECT_EQ(flaky_->stored[1], std::make_pair(size_t{40}, end - 130 + 121));
+    EXPECT_EQ(flaky_->stored[2], std::make_pair(size_t{9}, end));
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM events"), 129);
+  EXPECT_EQ(count("SELECT count(DISTINCT message_id) FROM events"), 129);
+  EXPECT_EQ(loader->stats().duplicates, 1u);
+
+  // Stopping loads everything durable, kept records included, whatever the bulk size.
+  std::vector<std::string> more;
+  for (int i = 130; i < 180; ++i) more.push_back(event_record("m" + std::to_string(i), kT0 + i));
+  append(more);
+  loader->stop();
+  EXPECT_EQ(loader->stats().position, wal_.stats().durable_end);
+  EXPECT_EQ(count("SELECT count(*) FROM events"), 179);
 }
 
 TEST_F(LoaderTest, StopDrainsWhatIsDurable) {

@@ -534,6 +534,44 @@ TEST_F(DuckDbWarehouseTest, MemoryLimitAndCheckpointThresholdApply) {
   }
 }
 
+// The premise of bulk_events(): an append of more than one row group writes its row groups to
+// the database file and logs only where they are, so DuckDB's WAL stays small and no
+// checkpoint has to write those rows again; an append of one row group is logged row by row.
+TEST_F(DuckDbWarehouseTest, BulkLoadsWriteRowGroupsToTheFileInsteadOfTheWal) {
+  wh_.reset();
+  WarehouseOptions o;
+  o.path = (dir_.path() / "bulk.duckdb").string();
+  auto w = make_warehouse(o);
+  ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+  wh_ = std::move(*w);
+  const size_t bulk = wh_->bulk_events();
+  ASSERT_EQ(bulk, 2 * DuckDbWarehouse::kRowGroupRows);
+  auto wal_growth = [&](size_t events, uint64_t next_lsn) {
+    std::error_code ec;
+    uintmax_t before = fs::file_size(o.path + ".wal", ec);
+    if (ec) before = 0;
+    LoadBatch b;
+    b.events.reserve(events);
+    for (size_t i = 0; i < events; ++i) {
+      b.events.push_back(make_event(static_cast<int>(next_lsn + i), kT0 + static_cast<int64_t>(i)));
+    }
+    b.next_lsn = next_lsn + events;
+    Status s = wh_->load(b, "warehouse");
+    EXPECT_TRUE(s.is_ok()) << s.to_string();
+    uintmax_t after = fs::file_size(o.path + ".wal", ec);
+    return ec ? uintmax_t{0} : after - before;
+  };
+  const uintmax_t bulk_growth = wal_growth(bulk, 0);
+  const uintmax_t row_group_growth = wal_growth(DuckDbWarehouse::kRowGroupRows, bulk);
+  EXPECT_EQ(one("SELECT count(*) FROM events"),
+            Value(static_cast<int64_t>(bulk + DuckDbWarehouse::kRowGroupRows)));
+  EXPECT_LT(bulk_growth, uintmax_t{1} << 20) << "the bulk load's rows went to the WAL";
+  EXPECT_GT(row_group_growth, 20 * bulk_growth) << "one row group was not logged row by row";
+  EXPECT_EQ(one("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('events')"),
+            Value(int64_t{3}))
+      << "3 full row groups, none smaller";
+}
+
 TEST_F(DuckDbWarehouseTest, ReadOnlyOpenOfAMissingFileFails) {
   WarehouseOptions o;
   o.path = (dir_.path() / "missing.duckdb").string();
