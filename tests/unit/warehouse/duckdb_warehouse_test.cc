@@ -50,6 +50,13 @@ event::Event make_event(int i, int64_t ts) {
   return e;
 }
 
+// The size of DuckDB's own WAL beside the database file `db`; 0 when there is none.
+uintmax_t wal_bytes(const std::string& db) {
+  std::error_code ec;
+  auto n = fs::file_size(db + ".wal", ec);
+  return ec ? uintmax_t{0} : n;
+}
+
 class DuckDbWarehouseTest : public ::testing::Test {
  protected:
   void SetUp() override { wh_ = open(false); }
@@ -509,11 +516,6 @@ TEST_F(DuckDbWarehouseTest, MemoryLimitAndCheckpointThresholdApply) {
   LoadBatch b;
   for (int i = 0; i < 20000; ++i) b.events.push_back(make_event(i, kT0 + i));
   b.next_lsn = 20000;
-  auto wal_bytes = [](const fs::path& db) {
-    std::error_code ec;
-    auto n = fs::file_size(db.string() + ".wal", ec);
-    return ec ? uintmax_t{0} : n;
-  };
   for (uint64_t threshold : {uint64_t{1} << 20, uint64_t{256} << 20}) {
     WarehouseOptions o;
     o.path = (dir_.path() / ("t" + std::to_string(threshold) + ".duckdb")).string();
@@ -547,9 +549,7 @@ TEST_F(DuckDbWarehouseTest, BulkLoadsWriteRowGroupsToTheFileInsteadOfTheWal) {
   const size_t bulk = wh_->bulk_events();
   ASSERT_EQ(bulk, 2 * DuckDbWarehouse::kRowGroupRows);
   auto wal_growth = [&](size_t events, uint64_t next_lsn) {
-    std::error_code ec;
-    uintmax_t before = fs::file_size(o.path + ".wal", ec);
-    if (ec) before = 0;
+    const uintmax_t before = wal_bytes(o.path);
     LoadBatch b;
     b.events.reserve(events);
     for (size_t i = 0; i < events; ++i) {
@@ -558,8 +558,8 @@ TEST_F(DuckDbWarehouseTest, BulkLoadsWriteRowGroupsToTheFileInsteadOfTheWal) {
     b.next_lsn = next_lsn + events;
     Status s = wh_->load(b, "warehouse");
     EXPECT_TRUE(s.is_ok()) << s.to_string();
-    uintmax_t after = fs::file_size(o.path + ".wal", ec);
-    return ec ? uintmax_t{0} : after - before;
+    const uintmax_t after = wal_bytes(o.path);
+    return after > before ? after - before : uintmax_t{0};
   };
   const uintmax_t bulk_growth = wal_growth(bulk, 0);
   const uintmax_t row_group_growth = wal_growth(DuckDbWarehouse::kRowGroupRows, bulk);
