@@ -104,6 +104,8 @@ graph=()
 perf record -q "${graph[@]}" -F 999 -p "$PID" -o "$TMP/perf.data" -- sleep "$DURATION" 2>/dev/null
 wait "$WRK" || true
 threads > "$TMP/threads.after"
+# Read at the end of the load: the loader goes on alone while perf reports.
+curl -sf "http://127.0.0.1:$PORT/metrics" > "$TMP/metrics.txt" || true
 MEMORY=$(awk '/^VmHWM|^VmRSS/ {printf "%s %.0f MB  ", $1, $2 / 1024}' /proc/"$PID"/status)
 grep '^RESULT' "$TMP/wrk.txt" || cat "$TMP/wrk.txt"
 echo
@@ -122,8 +124,7 @@ echo "== top symbols"
 perf report -i "$TMP/perf.data" --no-children --sort comm,dso,sym --stdio 2>/dev/null \
   | grep -v '^#' | grep -v '^$' | head -60 || true
 echo
-echo "== /metrics latency histograms (upper bound of the bucket holding p50 / p99)"
-curl -sf "http://127.0.0.1:$PORT/metrics" > "$TMP/metrics.txt" || true
+echo "== /metrics at the end of the load: latency histograms (upper bound of the bucket holding p50 / p99)"
 awk '
   /^basalt_(http_request|ingest_pipeline|ingest_wal|loader_batch)_seconds_bucket/ {
     name = $1; sub(/_bucket.*/, "", name)
@@ -141,6 +142,9 @@ awk '
       printf "%-36s count %9d  p50 <= %-7s s  p99 <= %-7s s\n", name, total, p50, p99
     }
   }' "$TMP/metrics.txt"
-grep -E '^basalt_loader_(lag|events_total|batches_total)' "$TMP/metrics.txt" || true
+grep -E '^basalt_loader_(lag|events_total|batches_total|thread_cpu)' "$TMP/metrics.txt" || true
+awk '/^basalt_loader_events_total/ {e = $2} /^basalt_loader_thread_cpu_seconds/ {c = $2}
+  END { if (e > 0) printf "loader CPU per stored event (up to its last commit): %.2f us\n", c / e * 1e6 }' \
+  "$TMP/metrics.txt"
 [[ $KEEP -eq 1 ]] && echo "perf data: $TMP/perf.data"
 exit 0
