@@ -9,8 +9,6 @@
 
 #include <unistd.h>
 
-#include <time.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,12 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "collect/ingest_parser.h"
-#include "common/clock.h"
 #include "common/metrics.h"
 #include "event/event.h"
-#include "gen/game_event_generator.h"
 #include "loader/loader.h"
+#include "support/generated_history.h"
 #include "wal/wal.h"
 #include "warehouse/warehouse.h"
 
@@ -33,61 +29,27 @@ namespace {
 using namespace basalt;
 namespace fs = std::filesystem;
 
-constexpr int64_t kEndUs = 1795514400'000000;  // 2026-11-24T10:00:00Z
-
-class FixedClock final : public Clock {
- public:
-  int64_t now_us() const override { return kEndUs; }
-};
-
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 int fail(const std::string& what, const Status& s) {
   std::fprintf(stderr, "loader_bench: %s: %s\n", what.c_str(), s.to_string().c_str());
   return 1;
 }
 
-// Writes the generator's history to `wal`, one append per body; returns the events written.
+// Writes the generator's history to `wal`, one append per body, all received at the history's
+// end (as a live load is: the dedup index then holds every id); returns the events written.
 Result<uint64_t> write_history(uint64_t players, uint32_t days, wal::Wal& wal) {
-  FixedClock clock;
-  gen::GenOptions go;
-  go.users = players;
-  go.days = days;
-  go.seed = 7;
-  go.end_time_us = kEndUs;
-  go.batch_size = 100;
-  auto g = gen::GameEventGenerator::create(go, clock);
-  if (!g) return g.status();
-  collect::SourceDirectory sources(std::vector<SourceConfig>{SourceConfig{"game", "key"}});
-  collect::IngestParser parser(collect::IngestLimits{}, sources);
-  collect::RequestMeta meta;
-  meta.ip = "203.0.113.7";
-  meta.user_agent = "basalt-gen";
-  meta.source = "game";
-  meta.received_at_us = kEndUs;
+  auto history = testing::GeneratedHistory::create(players, days);
+  if (!history) return history.status();
   uint64_t events = 0;
-  while (auto body = g->next_body()) {
-    auto parsed = parser.parse(collect::Endpoint::kBatch, *body, meta);
-    if (!parsed) return parsed.status();
+  while (true) {
+    auto body = (*history)->next();
+    if (!body) return body.status();
+    if (body->empty()) return events;
     std::vector<std::string> records;
-    for (const std::string& r : parsed->records) {
-      auto e = event::decode_event(r);
-      if (!e) return e.status();
-      // The event times of the history, as in warehouse_load_bench (the body's clock-skew
-      // correction would otherwise move them all to the one receipt time above); received
-      // all at once, as a live load is, so the dedup index holds every id.
-      if (e->original_timestamp_us) e->timestamp_us = *e->original_timestamp_us;
-      event::encode(*e, records.emplace_back());
-    }
+    for (const event::Event& e : *body) event::encode(e, records.emplace_back());
     events += records.size();
     auto lsn = wal.append_sync(std::move(records));
     if (!lsn) return lsn.status();
   }
-  return events;
 }
 
 int run(uint64_t players, uint32_t days) {
@@ -108,12 +70,12 @@ int run(uint64_t players, uint32_t days) {
   auto wh = warehouse::make_warehouse(ho);
   if (!wh) return fail("warehouse", wh.status());
 
-  FixedClock clock;
+  testing::HistoryEndClock clock;
   MetricsRegistry metrics;
   loader::LoaderOptions lo;
   lo.thread_nice = 0;  // alone on its core here
   loader::Loader loader(**wal, **wh, lo, clock, metrics);
-  const double cpu0 = process_cpu_seconds();
+  const double cpu0 = testing::process_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   if (Status s = loader.start(); !s.is_ok()) return fail("loader", s);
   const wal::Lsn end = (*wal)->stats().durable_end;
@@ -121,20 +83,18 @@ int run(uint64_t players, uint32_t days) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu = process_cpu_seconds() - cpu0;
-  const double thread_cpu =
-      metrics.gauge("basalt_loader_thread_cpu_seconds", "").value();
+  const double cpu = testing::process_cpu_seconds() - cpu0;
+  const double thread_cpu = metrics.gauge("basalt_loader_thread_cpu_seconds", "").value();
   loader.stop();
   const loader::LoaderStats st = loader.stats();
-  std::printf("loaded %llu of %llu events (%llu duplicates) in %llu batches, %.2f s: %.0f "
-              "events/s; loader thread %.2f CPU-s, %.2f us an event; process %.2f us an event\n",
-              static_cast<unsigned long long>(st.events),
-              static_cast<unsigned long long>(*written),
-              static_cast<unsigned long long>(st.duplicates),
-              static_cast<unsigned long long>(st.batches), wall,
-              static_cast<double>(st.events) / wall, thread_cpu,
-              thread_cpu / static_cast<double>(st.events) * 1e6,
-              cpu / static_cast<double>(st.events) * 1e6);
+  std::printf(
+      "loaded %llu of %llu events (%llu duplicates) in %llu batches, %.2f s: %.0f "
+      "events/s; loader thread %.2f CPU-s, %.2f us an event; process %.2f us an event\n",
+      static_cast<unsigned long long>(st.events), static_cast<unsigned long long>(*written),
+      static_cast<unsigned long long>(st.duplicates), static_cast<unsigned long long>(st.batches),
+      wall, static_cast<double>(st.events) / wall, thread_cpu,
+      thread_cpu / static_cast<double>(st.events) * 1e6,
+      cpu / static_cast<double>(st.events) * 1e6);
   wh->reset();
   wal->reset();
   fs::remove_all(dir);
