@@ -1,6 +1,8 @@
 #pragma once
 // Time comes from an injected Clock so tests are deterministic.
 
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -39,5 +41,15 @@ class ManualClock final : public Clock {
  private:
   std::atomic<int64_t> now_us_;
 };
+
+// CPU time used so far, in seconds: by the calling thread, or by the whole process (all its
+// threads). Not an injected Clock: what a thread costs is measured, never simulated.
+inline double cpu_seconds_of(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+inline double thread_cpu_seconds() { return cpu_seconds_of(CLOCK_THREAD_CPUTIME_ID); }
+inline double process_cpu_seconds() { return cpu_seconds_of(CLOCK_PROCESS_CPUTIME_ID); }
 
 }  // namespace basalt

@@ -3,11 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
-#include <time.h>
 
 #include <algorithm>
 #include <unordered_set>
 
+#include "common/clock.h"
 #include "common/thread_priority.h"
 #include "event/event.h"
 #include "loader/dedup_index.h"
@@ -30,12 +30,6 @@ std::string hex_of(std::string_view data) {
     out.push_back(kDigits[b & 15]);
   }
   return out;
-}
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 }  // namespace

@@ -4,8 +4,6 @@
 // decoded with its own event time (the body's clock-skew correction would otherwise move the
 // whole history to the one receipt time). Header-only; link basalt_gen and basalt_collect.
 
-#include <time.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,13 +23,6 @@ class HistoryEndClock final : public Clock {
  public:
   int64_t now_us() const override { return kHistoryEndUs; }
 };
-
-// CPU time of the whole process (every DuckDB thread included), in seconds.
-inline double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 // The history of `players` over `days` ending at kHistoryEndUs, body by body: next() returns
 // the events of the next body (received at kHistoryEndUs, source "game"), or an empty vector

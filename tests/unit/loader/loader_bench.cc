@@ -75,7 +75,7 @@ int run(uint64_t players, uint32_t days) {
   loader::LoaderOptions lo;
   lo.thread_nice = 0;  // alone on its core here
   loader::Loader loader(**wal, **wh, lo, clock, metrics);
-  const double cpu0 = testing::process_cpu_seconds();
+  const double cpu0 = process_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   if (Status s = loader.start(); !s.is_ok()) return fail("loader", s);
   const wal::Lsn end = (*wal)->stats().durable_end;
@@ -83,7 +83,7 @@ int run(uint64_t players, uint32_t days) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double cpu = testing::process_cpu_seconds() - cpu0;
+  const double cpu = process_cpu_seconds() - cpu0;
   const double thread_cpu = metrics.gauge("basalt_loader_thread_cpu_seconds", "").value();
   loader.stop();
   const loader::LoaderStats st = loader.stats();

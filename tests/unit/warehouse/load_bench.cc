@@ -85,10 +85,10 @@ int run(uint64_t players, uint32_t days, size_t batch_events, const std::string&
     lsn += b.events.size();
     b.next_lsn = lsn;
     auto t0 = Clk::now();
-    double c0 = testing::process_cpu_seconds();
+    double c0 = process_cpu_seconds();
     Status s = (*wh)->load(b, "warehouse");
     if (!s.is_ok()) return fail("load", s);
-    cpu += testing::process_cpu_seconds() - c0;
+    cpu += process_cpu_seconds() - c0;
     double secs = std::chrono::duration<double>(Clk::now() - t0).count();
     total += secs;
     stretch_secs += secs;
